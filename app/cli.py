@@ -1,0 +1,196 @@
+"""The ``broadsheet`` command: serve, scheduler, migrate, demo, token, regenerate."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from app.errors import BroadsheetError
+from app.logs import configure_logging
+from app.services import Services
+from app.services import build_services
+
+
+def _services() -> Services:
+    try:
+        services = build_services()
+    except BroadsheetError as error:
+        raise click.ClickException(str(error)) from None
+    configure_logging(services.settings)
+    return services
+
+
+def _domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BroadsheetError as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """Broadsheet: a feed publisher."""
+
+
+@main.command()
+@_domain_errors
+def migrate() -> None:
+    """Bring the database schema up to date (safe to run at every deploy)."""
+    services = _services()
+    services.publisher.migrate()
+    click.echo(f"database at the newest schema: {services.database.url.render_as_string()}")
+
+
+@main.command()
+@_domain_errors
+def demo() -> None:
+    """Load the demo articles that are not there yet."""
+    from app.demo import load_demo
+
+    services = _services()
+    added = load_demo(services.publisher, services.clock())
+    click.echo(f"demo articles added: {added}")
+
+
+@main.command()
+@_domain_errors
+def regenerate() -> None:
+    """Render every feed once, now (what the scheduler does on its safety-net tick)."""
+    services = _services()
+    services.publisher.mark_all_feeds_stale()
+    report = services.publisher.render_due_feeds(services.clock())
+    click.echo(
+        f"scopes rendered: {len(report.scopes)}; documents changed: {len(report.changed)}; "
+        f"failed: {len(report.failed)}"
+    )
+    if report.failed:
+        raise SystemExit(1)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler role (renders feeds); one or two per site, never per web worker."""
+    from app.jobs import build_scheduler
+
+    services = _services()
+    click.echo("scheduler running; Ctrl-C stops it", err=True)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        build_scheduler(services).start()
+
+
+@main.command()
+def web() -> None:
+    """Run the web role under gunicorn (gthread workers)."""
+    settings = _services().settings
+    command = _gunicorn_command(settings.server_host, settings.server_port)
+    os.execvp(sys.executable, command)  # noqa: S606 - a fixed argument list, no shell
+
+
+def _gunicorn_command(host: str, port: int) -> list[str]:
+    settings = _services().settings
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(settings.server_workers),
+        "--threads",
+        str(settings.server_threads),
+        "--access-logfile",
+        "-",
+        "app.wsgi:app",
+    ]
+
+
+@main.command()
+@click.option("--demo", "with_demo", is_flag=True, help="Load the demo articles first.")
+@_domain_errors
+def serve(with_demo: bool) -> None:
+    """Migrate, then run the web server and the scheduler together until Ctrl-C."""
+    services = _services()
+    services.publisher.migrate()
+    if with_demo:
+        from app.demo import load_demo
+
+        added = load_demo(services.publisher, services.clock())
+        click.echo(f"demo articles added: {added}", err=True)
+    settings = services.settings
+    children = [
+        subprocess.Popen([sys.executable, "-m", "app.cli", "scheduler"]),
+        subprocess.Popen(_gunicorn_command(settings.server_host, settings.server_port)),
+    ]
+    click.echo(f"Broadsheet on {settings.base_url}/ (Ctrl-C stops it)", err=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    failed = [child.returncode for child in children if child.returncode not in (0, -15, None)]
+    if failed:
+        raise SystemExit(1)
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke API tokens."""
+
+
+@token.command("create")
+@click.option("--name", required=True, help="Who or what uses the token, e.g. the CMS.")
+@_domain_errors
+def token_create(name: str) -> None:
+    """Create a token and print its secret (shown this once; only a hash is stored)."""
+    services = _services()
+    created, secret = services.publisher.create_token(name, services.clock())
+    click.echo(secret)
+    click.echo(f"token {created.name!r} created; store it now, it is not shown again", err=True)
+
+
+@token.command("list")
+@_domain_errors
+def token_list() -> None:
+    """List tokens with their state."""
+    for item in _services().publisher.list_tokens():
+        state = "active" if item.active else f"revoked {item.revoked_at:%Y-%m-%d %H:%M}"
+        click.echo(f"{item.name}\tcreated {item.created_at:%Y-%m-%d %H:%M}\t{state}")
+
+
+@token.command("revoke")
+@click.option("--name", required=True)
+@_domain_errors
+def token_revoke(name: str) -> None:
+    """Revoke a token; it stops working at once."""
+    services = _services()
+    services.publisher.revoke_token(name, services.clock())
+    click.echo(f"token {name!r} revoked")
+
+
+if __name__ == "__main__":
+    main()

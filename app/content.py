@@ -1,0 +1,134 @@
+"""The content pipeline: Markdown or HTML in, safe HTML with absolute URLs out.
+
+Every string that reaches storage passes through :func:`clean_text` (no XML-invalid
+characters, so no article can ever break a feed) and every body through
+:func:`render_body` (sanitised by nh3, relative URLs made absolute).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+from slugify import slugify
+
+from app.domain import BodyFormat
+
+# XML 1.0 section 2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
+# [#x10000-#x10FFFF]. Everything else (C0 controls, lone surrogates, U+FFFE/U+FFFF) is
+# removed; lxml refuses to serialise them and feedgen dies on them (ckan/ckan#6371).
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt",
+    "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "hreflang", "title"},
+    "abbr": {"title"},
+    "blockquote": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "figure": {"class"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "q": {"cite"},
+    "span": {"class"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "time": {"datetime"},
+}
+_URL_SCHEMES = {"http", "https", "mailto"}
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+_DECIMAL = re.compile(r"(\d)[.,](\d)")
+
+
+def clean_text(text: str) -> str:
+    """Remove characters XML 1.0 forbids (and lone surrogates); keep everything else."""
+    return _XML_INVALID.sub("", text)
+
+
+@lru_cache(maxsize=16)
+def _cleaner(base_url: str) -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        url_relative=("rewrite_with_base", base_url.rstrip("/") + "/"),
+        link_rel="noopener noreferrer",
+    )
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # "js-default" keeps raw HTML off (markdown-it-py's own default lets it through).
+    return MarkdownIt("js-default", {"typographer": False}).enable("table")
+
+
+def render_body(body: str, body_format: BodyFormat, base_url: str) -> str:
+    """Turn a body into sanitised HTML whose every URL is absolute against ``base_url``."""
+    source = clean_text(body)
+    raw = _markdown().render(source) if body_format is BodyFormat.MARKDOWN else source
+    return clean_text(_cleaner(base_url).clean(raw)).strip()
+
+
+def absolute_url(url: str, base_url: str) -> str:
+    """Resolve a possibly relative URL against the public base URL."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
+        return url
+    return base_url.rstrip("/") + "/" + url.lstrip("/")
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, whitespace folded."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
+
+
+def make_excerpt(summary: str, body_html: str, limit: int = 280) -> str:
+    """The summary if there is one, else the start of the body cut at a word boundary."""
+    if summary.strip():
+        return summary.strip()
+    text = html_to_text(body_html)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-\u2013\u2014")
+    return cut + "…"
+
+
+def make_slug(title: str, max_length: int = 80) -> str:
+    """A URL slug from a title, accents transliterated: "Ação é já" -> "acao-e-ja".
+
+    A decimal separator becomes a hyphen, so "R$ 1,6 bilhão" reads "r-1-6-bilhao", not "16".
+    """
+    title = _DECIMAL.sub(r"\1-\2", title)
+    return slugify(title, max_length=max_length, word_boundary=True) or "artigo"
+
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def is_valid_slug(slug: str) -> bool:
+    """Whether a slug is lowercase ASCII words joined by single hyphens, at most 120 chars."""
+    return len(slug) <= 120 and bool(SLUG_PATTERN.match(slug))
+
+
+def figure_html(url: str, alt: str, caption: str | None, credit: str | None) -> str:
+    """A ``<figure>`` for an image, its caption and its credit, every value escaped."""
+    parts = [f'<figure><img src="{html.escape(url)}" alt="{html.escape(alt)}">']
+    if caption or credit:
+        parts.append("<figcaption>")
+        if caption:
+            parts.append(html.escape(caption))
+        if caption and credit:
+            parts.append(" ")
+        if credit:
+            parts.append(f'<span class="credit">{html.escape(credit)}</span>')
+        parts.append("</figcaption>")
+    parts.append("</figure>")
+    return "".join(parts)

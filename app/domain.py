@@ -1,0 +1,210 @@
+"""Domain values: articles, feeds and the pure functions that name them.
+
+Nothing here does I/O. Every datetime is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class BodyFormat(StrEnum):
+    """How the publisher wrote the body."""
+
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+class ArticleStatus(StrEnum):
+    """Where an article stands at a given moment."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+
+
+class FeedFormat(StrEnum):
+    """The three feed formats, named by their URL suffix."""
+
+    RSS = "rss"
+    ATOM = "atom"
+    JSON = "json"
+
+    @property
+    def media_type(self) -> str:
+        """The registered media type, with charset (RFC 4287 section 7; JSON Feed 1.1)."""
+        return _MEDIA_TYPES[self]
+
+
+_MEDIA_TYPES = {
+    FeedFormat.RSS: "application/rss+xml; charset=utf-8",
+    FeedFormat.ATOM: "application/atom+xml; charset=utf-8",
+    FeedFormat.JSON: "application/feed+json; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class Author:
+    """A byline: a name, with an optional e-mail and home page."""
+
+    name: str
+    email: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image with what a feed enclosure and a figure need."""
+
+    url: str
+    type: str | None = None
+    length: int | None = None
+    width: int | None = None
+    height: int | None = None
+    caption: str | None = None
+    credit: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """A stored article. ``body`` is what the publisher sent; ``body_html`` is what we show."""
+
+    id: str
+    slug: str
+    title: str
+    summary: str
+    body: str
+    body_format: BodyFormat
+    body_html: str
+    excerpt: str
+    authors: tuple[Author, ...]
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    language: str
+    image: Image | None
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    revision: int
+
+    def status(self, now: datetime) -> ArticleStatus:
+        """Draft without a publish time, scheduled before it, published from it on."""
+        if self.published_at is None:
+            return ArticleStatus.DRAFT
+        if self.published_at > now:
+            return ArticleStatus.SCHEDULED
+        return ArticleStatus.PUBLISHED
+
+    def is_public(self, now: datetime) -> bool:
+        """Whether readers may see the article at ``now``."""
+        return self.status(now) is ArticleStatus.PUBLISHED
+
+    @property
+    def etag(self) -> str:
+        """The opaque version tag the API hands out and checks in If-Match (without quotes)."""
+        return article_etag(self.id, self.revision)
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """One page of an article listing."""
+
+    articles: tuple[Article, ...]
+    total: int
+    page: int
+    per_page: int
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    """Which articles a feed holds. ``site`` is every published article."""
+
+    kind: str = "site"
+    value: str = ""
+
+    @property
+    def key(self) -> str:
+        """A stable string key, e.g. ``site`` or ``category/politica``."""
+        return self.kind if not self.value else f"{self.kind}/{self.value}"
+
+    @classmethod
+    def from_key(cls, key: str) -> FeedScope:
+        """Parse a key made by :attr:`key`."""
+        kind, _, value = key.partition("/")
+        return cls(kind, value)
+
+
+SITE_SCOPE = FeedScope()
+
+
+@dataclass(frozen=True)
+class FeedSnapshot:
+    """One rendered feed document, ready to serve: both encodings and its validators."""
+
+    feed_key: str
+    media_type: str
+    body: bytes
+    body_gzip: bytes
+    etag: str
+    last_modified: datetime
+    rendered_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A named API token. Only the SHA-256 of the secret is ever stored."""
+
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """Whether the token still authenticates."""
+        return self.revoked_at is None
+
+
+def mint_article_id(authority: str, created_at: datetime) -> str:
+    """Mint a new permanent entry id, a ``tag:`` URI (RFC 4151), once, at creation.
+
+    The id is stored and never derived again from the slug, host or scheme: readers
+    deduplicate on it, and a changing id is their first complaint.
+    """
+    return f"tag:{authority},{created_at:%Y-%m-%d}:article:{uuid.uuid4().hex}"
+
+
+def article_etag(article_id: str, revision: int) -> str:
+    """A strong, opaque version tag for one revision of one article."""
+    digest = hashlib.sha256(f"{article_id}\n{revision}".encode()).hexdigest()
+    return f"{revision}-{digest[:16]}"
+
+
+def permalink_path(slug: str) -> str:
+    """The path of an article's page."""
+    return f"/articles/{slug}"
+
+
+def permalink_url(base_url: str, slug: str) -> str:
+    """The absolute URL of an article's page; one function for pages, feeds and the API."""
+    return base_url.rstrip("/") + permalink_path(slug)
+
+
+def feed_path(scope: FeedScope, fmt: FeedFormat) -> str:
+    """The path at which a feed is served, e.g. ``/feed.rss`` or ``/category/x/feed.atom``."""
+    prefix = "" if scope.kind == "site" else f"/{scope.kind}/{scope.value}"
+    return f"{prefix}/feed.{fmt.value}"
+
+
+def feed_key(scope: FeedScope, fmt: FeedFormat) -> str:
+    """The key of a stored snapshot: scope key and format, e.g. ``site:rss``."""
+    return f"{scope.key}:{fmt.value}"
+
+
+def content_etag(body: bytes) -> str:
+    """A strong ETag value (without quotes) from the bytes of a representation."""
+    return hashlib.sha256(body).hexdigest()[:32]

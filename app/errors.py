@@ -1,0 +1,98 @@
+"""The domain error tree.
+
+Every error a use case can raise on purpose derives from :class:`BroadsheetError`. The web
+layer maps these to HTTP in one place (``app/web/errors.py``); the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BroadsheetError(Exception):
+    """Root of every error Broadsheet raises on purpose."""
+
+
+class SettingsError(BroadsheetError):
+    """A setting is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid field of an input: a dotted path and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class InvalidInput(BroadsheetError):
+    """The input was refused; ``errors`` names every offending field."""
+
+    def __init__(self, errors: list[FieldError], detail: str = "The input is invalid.") -> None:
+        super().__init__(detail)
+        self.errors = errors
+        self.detail = detail
+
+
+class ArticleNotFound(BroadsheetError):
+    """No visible article has that id or slug."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"No article {key!r}.")
+        self.key = key
+
+
+class ArticleGone(BroadsheetError):
+    """The article existed and was deleted."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Article {key!r} was deleted.")
+        self.key = key
+
+
+class SlugTaken(BroadsheetError):
+    """Another article already uses that slug."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"The slug {slug!r} is already used by another article.")
+        self.slug = slug
+
+
+class EditConflict(BroadsheetError):
+    """The client's If-Match does not name the article's current version."""
+
+    def __init__(self, current_etag: str) -> None:
+        super().__init__("The article changed since you read it; fetch it again and retry.")
+        self.current_etag = current_etag
+
+
+class PreconditionRequired(BroadsheetError):
+    """An update came without If-Match (RFC 6585 section 3)."""
+
+
+class PayloadTooLarge(BroadsheetError):
+    """A body or field is over the configured size."""
+
+
+class UnsupportedMediaType(BroadsheetError):
+    """The request body is not JSON."""
+
+
+class AuthenticationFailed(BroadsheetError):
+    """The bearer token is missing, malformed, unknown or revoked (on purpose, not saying which)."""
+
+
+class TokenNameTaken(BroadsheetError):
+    """An active token already has that name."""
+
+
+class TokenNotFound(BroadsheetError):
+    """No token has that name."""
+
+
+class FeedNotFound(BroadsheetError):
+    """No feed is served at that path (or it has not been rendered yet)."""
+
+
+class StorageUnavailable(BroadsheetError):
+    """The database cannot be reached; the write was not stored."""

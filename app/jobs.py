@@ -1,0 +1,77 @@
+"""The scheduler role: APScheduler 3 in its own process, never inside a web worker.
+
+Two jobs, fixed ids, ``coalesce=True`` and ``max_instances=1``:
+
+- ``render-due-feeds`` every ``feed_render_poll_seconds`` (default 1 s): renders the feeds
+  that writes marked stale and those whose scheduled article has just gone public, so a
+  write reaches readers within seconds and an embargo lifts on time.
+- ``render-all-feeds`` every ``feed_regenerate_seconds``, and once at start: the safety net
+  that re-renders every feed (bytes are stored only when they change).
+
+Each run is one transaction under a lock (see :meth:`Publisher.render_due_feeds`), so any
+number of schedulers on any number of machines render each change once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from app.services import Services
+
+log = logging.getLogger(__name__)
+
+RENDER_DUE_JOB = "render-due-feeds"
+RENDER_ALL_JOB = "render-all-feeds"
+
+
+def render_due_feeds(services: Services) -> None:
+    """Job: render feeds with pending changes. Logs failures instead of dying."""
+    try:
+        services.publisher.render_due_feeds(services.clock())
+    except Exception:
+        log.exception("job %s failed; it runs again at the next tick", RENDER_DUE_JOB)
+
+
+def render_all_feeds(services: Services) -> None:
+    """Job: re-render every feed. Logs failures instead of dying."""
+    try:
+        services.publisher.mark_all_feeds_stale()
+        services.publisher.render_due_feeds(services.clock())
+    except Exception:
+        log.exception("job %s failed; it runs again at the next tick", RENDER_ALL_JOB)
+
+
+def add_jobs(scheduler: BaseScheduler, services: Services) -> None:
+    """Register both jobs on ``scheduler``; the safety net runs once right away."""
+    settings = services.settings
+    scheduler.add_job(
+        render_all_feeds,
+        "interval",
+        seconds=settings.feed_regenerate_seconds,
+        id=RENDER_ALL_JOB,
+        args=[services],
+        next_run_time=services.clock(),
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        render_due_feeds,
+        "interval",
+        seconds=settings.feed_render_poll_seconds,
+        id=RENDER_DUE_JOB,
+        args=[services],
+        replace_existing=True,
+    )
+
+
+def build_scheduler(services: Services) -> BlockingScheduler:
+    """A blocking scheduler with Broadsheet's jobs, in UTC."""
+    scheduler = BlockingScheduler(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+    )
+    add_jobs(scheduler, services)
+    return scheduler

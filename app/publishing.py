@@ -1,0 +1,619 @@
+"""Use cases: everything Broadsheet does, independent of HTTP, CLI or scheduler.
+
+Web views, CLI commands and scheduler jobs call a :class:`Publisher`; it talks to storage
+and rendering and raises only domain errors. ``now`` always comes from the caller.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from lxml import etree
+
+from app.content import absolute_url
+from app.content import clean_text
+from app.content import figure_html
+from app.content import is_valid_slug
+from app.content import make_excerpt
+from app.content import make_slug
+from app.content import render_body
+from app.domain import SITE_SCOPE
+from app.domain import ApiToken
+from app.domain import Article
+from app.domain import ArticlePage
+from app.domain import ArticleStatus
+from app.domain import Author
+from app.domain import BodyFormat
+from app.domain import FeedFormat
+from app.domain import FeedScope
+from app.domain import FeedSnapshot
+from app.domain import Image
+from app.domain import content_etag
+from app.domain import feed_key
+from app.domain import feed_path
+from app.domain import mint_article_id
+from app.domain import permalink_url
+from app.errors import ArticleNotFound
+from app.errors import AuthenticationFailed
+from app.errors import EditConflict
+from app.errors import FeedNotFound
+from app.errors import FieldError
+from app.errors import InvalidInput
+from app.errors import PayloadTooLarge
+from app.errors import StorageUnavailable
+from app.rendering import FeedDocument
+from app.rendering import FeedEntry
+from app.rendering import render_feed
+from app.settings import Settings
+from app.storage.articles import ArticleRepository
+from app.storage.articles import term_slug
+from app.storage.database import Database
+from app.storage.feeds import FeedStateRepository
+from app.storage.feeds import SnapshotRepository
+from app.storage.schema import schema_is_current
+from app.storage.schema import upgrade_database
+from app.storage.tokens import TokenRepository
+
+log = logging.getLogger(__name__)
+
+RENDER_JOB_LOCK = 1
+TOKEN_PREFIX = "bst_"  # noqa: S105 - a visible prefix, not a secret
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+@dataclass(frozen=True)
+class ArticleInput:
+    """What a publisher sends for an article; validated by :meth:`Publisher.create_article`."""
+
+    title: str
+    body: str
+    authors: tuple[Author, ...]
+    body_format: BodyFormat = BodyFormat.MARKDOWN
+    slug: str | None = None
+    summary: str = ""
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    image: Image | None = None
+    published_at: datetime | None = None
+
+
+EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "body",
+        "authors",
+        "body_format",
+        "slug",
+        "summary",
+        "categories",
+        "tags",
+        "language",
+        "image",
+        "published_at",
+    }
+)
+
+
+@dataclass
+class RenderReport:
+    """What one render pass did: scopes rendered, documents changed, failures."""
+
+    scopes: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped_locked: bool = False
+
+
+class Publisher:
+    """The application's use cases over one database."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.db = database
+        self.settings = settings
+
+    # -- articles -------------------------------------------------------------------------
+
+    def create_article(self, data: ArticleInput, now: datetime) -> Article:
+        """Validate, clean and store a new article; mark its feeds stale.
+
+        Raises:
+            InvalidInput: a field is invalid (every bad field is named).
+            PayloadTooLarge: the body is over ``api_max_body_bytes``.
+            SlugTaken: the slug (given or made from the title) is in use.
+        """
+        slug_given = data.slug is not None
+        article = self._build_article(
+            data, article_id=mint_article_id(self.settings.id_authority, now), created_at=now,
+            updated_at=now, revision=1,
+        )  # fmt: skip
+        with self.db.write() as session:
+            repo = ArticleRepository(session)
+            if not slug_given:
+                article = replace(article, slug=self._free_slug(repo, article.slug))
+            stored = repo.add(article)
+            FeedStateRepository(session).mark_dirty(_scope_keys([stored]))
+        log.info("article created id=%s slug=%s", stored.id, stored.slug)
+        return stored
+
+    def update_article(
+        self,
+        article_id: str,
+        changes: Mapping[str, Any],
+        if_match: str | None,
+        now: datetime,
+        replace_all: bool = False,
+    ) -> Article:
+        """Apply ``changes`` (a merge patch, or a full replacement) to an article.
+
+        ``if_match`` must name the article's current ETag; ``None`` skips the check (CLI).
+
+        Raises:
+            ArticleNotFound, ArticleGone, EditConflict, InvalidInput, PayloadTooLarge, SlugTaken.
+        """
+        unknown = sorted(set(changes) - EDITABLE_FIELDS)
+        if unknown:
+            raise InvalidInput([FieldError(name, "unknown field") for name in unknown])
+        with self.db.write() as session:
+            repo = ArticleRepository(session)
+            current = repo.get(article_id)
+            if if_match is not None and if_match != current.etag:
+                raise EditConflict(current.etag)
+            base = _input_of(current) if not replace_all else ArticleInput("", "", ())
+            merged = replace(base, **dict(changes))
+            if replace_all and "slug" not in changes:
+                merged = replace(merged, slug=current.slug)
+            article = self._build_article(
+                merged,
+                article_id=current.id,
+                created_at=current.created_at,
+                updated_at=now,
+                revision=current.revision + 1,
+            )
+            stored = repo.replace(article)
+            FeedStateRepository(session).mark_dirty(_scope_keys([current, stored]))
+        log.info("article updated id=%s revision=%d", stored.id, stored.revision)
+        return stored
+
+    def delete_article(self, article_id: str, if_match: str | None, now: datetime) -> Article:
+        """Delete an article: it leaves every feed and its page answers 410 Gone.
+
+        Raises:
+            ArticleNotFound, ArticleGone, EditConflict.
+        """
+        with self.db.write() as session:
+            repo = ArticleRepository(session)
+            current = repo.get(article_id)
+            if if_match is not None and if_match != current.etag:
+                raise EditConflict(current.etag)
+            deleted = repo.delete(article_id, now)
+            FeedStateRepository(session).mark_dirty(_scope_keys([current]))
+        log.info("article deleted id=%s", article_id)
+        return deleted
+
+    def get_article(self, article_id: str) -> Article:
+        """Any live article by id, whatever its status (for the API).
+
+        Raises:
+            ArticleNotFound, ArticleGone.
+        """
+        with self.db.read() as session:
+            return ArticleRepository(session).get(article_id)
+
+    def list_articles(
+        self, now: datetime, status: ArticleStatus | None, page: int, per_page: int
+    ) -> ArticlePage:
+        """A page of live articles, optionally of one status."""
+        with self.db.read() as session:
+            return ArticleRepository(session).list(now, status, page, per_page)
+
+    def public_article(self, slug: str, now: datetime) -> Article:
+        """The article readers may see at ``now`` under ``slug``.
+
+        Raises:
+            ArticleNotFound: no such slug, or a draft or scheduled article.
+            ArticleGone: it was deleted.
+        """
+        with self.db.read() as session:
+            article = ArticleRepository(session).get_by_slug(slug)
+        if not article.is_public(now):
+            raise ArticleNotFound(slug)
+        return article
+
+    def latest_public(self, now: datetime, limit: int) -> tuple[Article, ...]:
+        """The newest public articles of the whole site."""
+        with self.db.read() as session:
+            return ArticleRepository(session).latest_public(SITE_SCOPE, now, limit)
+
+    @staticmethod
+    def _free_slug(repo: ArticleRepository, slug: str) -> str:
+        """``slug``, or ``slug-2``, ``slug-3``... whichever no article (even deleted) holds."""
+        candidate, number = slug, 2
+        while not repo.slug_is_free(candidate):
+            candidate = f"{slug[:110]}-{number}"
+            number += 1
+        return candidate
+
+    def _build_article(
+        self,
+        data: ArticleInput,
+        *,
+        article_id: str,
+        created_at: datetime,
+        updated_at: datetime,
+        revision: int,
+    ) -> Article:
+        errors: list[FieldError] = []
+        base_url = self.settings.base_url
+        title = clean_text(data.title).strip()
+        if not title:
+            errors.append(FieldError("title", "must not be empty"))
+        elif len(title) > 500:
+            errors.append(FieldError("title", "must be at most 500 characters"))
+        if len(data.body.encode("utf-8")) > self.settings.api_max_body_bytes:
+            raise PayloadTooLarge(
+                f"The body is over the limit of {self.settings.api_max_body_bytes} bytes."
+            )
+        slug = data.slug if data.slug is not None else make_slug(title or "artigo")
+        if not is_valid_slug(slug):
+            errors.append(
+                FieldError("slug", "must be lowercase letters, digits and single hyphens")
+            )
+        if not data.authors:
+            errors.append(FieldError("authors", "must name at least one author"))
+        authors = tuple(
+            Author(
+                name=clean_text(a.name).strip(),
+                email=clean_text(a.email).strip() if a.email else None,
+                url=absolute_url(a.url, base_url) if a.url else None,
+            )
+            for a in data.authors
+        )
+        for index, author in enumerate(authors):
+            if not author.name:
+                errors.append(FieldError(f"authors.{index}.name", "must not be empty"))
+        categories = _clean_terms(data.categories, "categories", errors)
+        tags = _clean_terms(data.tags, "tags", errors)
+        language = (data.language or self.settings.site_language).strip()
+        if not _is_language_tag(language):
+            errors.append(FieldError("language", "must be a language tag such as pt-BR or en"))
+        if data.published_at is not None and data.published_at.tzinfo is None:
+            errors.append(FieldError("published_at", "must carry a time zone offset"))
+        if errors:
+            raise InvalidInput(errors)
+        body_format = BodyFormat(data.body_format)
+        body = clean_text(data.body)
+        body_html = render_body(body, body_format, base_url)
+        summary = clean_text(data.summary).strip()
+        image = _clean_image(data.image, base_url)
+        return Article(
+            id=article_id,
+            slug=slug,
+            title=title,
+            summary=summary,
+            body=body,
+            body_format=body_format,
+            body_html=body_html,
+            excerpt=make_excerpt(summary, body_html),
+            authors=authors,
+            categories=categories,
+            tags=tags,
+            language=language,
+            image=image,
+            published_at=data.published_at,
+            created_at=created_at,
+            updated_at=updated_at,
+            revision=revision,
+        )
+
+    # -- operations ----------------------------------------------------------------------
+
+    def readiness(self) -> str | None:
+        """Why the service is not ready to take writes, or ``None`` when it is."""
+        try:
+            self.db.ping()
+            if not schema_is_current(self.db):
+                return "schema not migrated"
+        except StorageUnavailable:
+            return "database unreachable"
+        return None
+
+    def migrate(self) -> None:
+        """Bring the database schema to the newest migration."""
+        upgrade_database(self.db)
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    def create_token(self, name: str, now: datetime) -> tuple[ApiToken, str]:
+        """Create a token named ``name``; return it and its secret (shown once, never stored).
+
+        Raises:
+            InvalidInput: the name is empty or too long.  TokenNameTaken.
+        """
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidInput([FieldError("name", "must be 1 to 100 characters")])
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.db.write() as session:
+            token = TokenRepository(session).add(name, _hash_token(secret), now)
+        return token, secret
+
+    def authenticate(self, secret: str | None) -> ApiToken:
+        """The active token whose secret this is.
+
+        Raises:
+            AuthenticationFailed: missing, malformed, unknown or revoked, without saying which.
+        """
+        if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+            raise AuthenticationFailed("A valid bearer token is required.")
+        digest = _hash_token(secret)
+        with self.db.read() as session:
+            token = TokenRepository(session).find_active(digest)
+        if token is None:
+            raise AuthenticationFailed("A valid bearer token is required.")
+        return token
+
+    def list_tokens(self) -> list[ApiToken]:
+        """Every token, active and revoked."""
+        with self.db.read() as session:
+            return TokenRepository(session).list()
+
+    def revoke_token(self, name: str, now: datetime) -> ApiToken:
+        """Revoke a token by name. Raises: TokenNotFound."""
+        with self.db.write() as session:
+            return TokenRepository(session).revoke(name, now)
+
+    # -- feeds ----------------------------------------------------------------------------
+
+    def feed_snapshot(self, scope: FeedScope, fmt: FeedFormat) -> FeedSnapshot:
+        """The stored document of a feed, ready to serve.
+
+        Raises:
+            FeedNotFound: the feed has not been rendered (or its scope is empty).
+        """
+        with self.db.read() as session:
+            snapshot = SnapshotRepository(session).get(feed_key(scope, fmt))
+        if snapshot is None:
+            raise FeedNotFound(feed_path(scope, fmt))
+        return snapshot
+
+    def render_due_feeds(self, now: datetime) -> RenderReport:
+        """Render every feed with unrendered writes or newly public articles.
+
+        One transaction, under the render lock: of several schedulers running at once, one
+        renders and the others find nothing to do. A snapshot is written only when its bytes
+        change. A render that fails or does not parse keeps the last good snapshot.
+        """
+        report = RenderReport()
+        with self.db.write() as session:
+            if not self.db.try_lock(session, RENDER_JOB_LOCK):
+                report.skipped_locked = True
+                return report
+            states = FeedStateRepository(session)
+            for due in states.due(now):
+                self._render_scope(session, FeedScope.from_key(due.scope_key), due.dirty_version,
+                                   now, report)  # fmt: skip
+        if report.changed or report.failed:
+            log.info(
+                "rendered scopes=%s changed=%s failed=%s",
+                report.scopes,
+                report.changed,
+                report.failed,
+            )
+        return report
+
+    def mark_all_feeds_stale(self) -> None:
+        """Mark every known feed scope stale (the periodic safety net, and after upgrades)."""
+        with self.db.write() as session:
+            states = FeedStateRepository(session)
+            states.mark_dirty(set(states.all_keys()) | {SITE_SCOPE.key})
+
+    def _render_scope(
+        self,
+        session: Any,
+        scope: FeedScope,
+        version: int,
+        now: datetime,
+        report: RenderReport,
+    ) -> None:
+        articles_repo = ArticleRepository(session)
+        snapshots = SnapshotRepository(session)
+        states = FeedStateRepository(session)
+        report.scopes.append(scope.key)
+        articles = articles_repo.latest_public(scope, now, self.settings.feed_item_limit)
+        next_change = articles_repo.next_publication(scope, now)
+        if not articles and scope != SITE_SCOPE:
+            for fmt in FeedFormat:
+                snapshots.delete(feed_key(scope, fmt))
+            states.mark_rendered(scope.key, version, next_change, now)
+            return
+        document = self.build_document(scope, articles)
+        rendered: dict[FeedFormat, bytes] = {}
+        try:
+            for fmt in FeedFormat:
+                rendered[fmt] = render_feed(document, fmt)
+                check_document(rendered[fmt], fmt)
+        except Exception:
+            log.exception("render failed scope=%s; the last good feed stays in service", scope.key)
+            report.failed.append(scope.key)
+            states.mark_failed(
+                scope.key, now + timedelta(seconds=self.settings.feed_render_retry_seconds)
+            )
+            return
+        for fmt, body in rendered.items():
+            key = feed_key(scope, fmt)
+            etag = content_etag(body)
+            previous = snapshots.get(key)
+            if previous is not None and previous.etag == etag:
+                continue
+            last_modified = document.updated
+            if previous is not None and last_modified <= previous.last_modified:
+                # The bytes changed but the newest entry did not (an entry left the feed):
+                # Last-Modified must still move forward, or If-Modified-Since would answer
+                # 304 for a changed document (RFC 9110 section 8.8.2).
+                last_modified = max(now, previous.last_modified + timedelta(seconds=1))
+            snapshots.save(
+                FeedSnapshot(
+                    feed_key=key,
+                    media_type=fmt.media_type,
+                    body=body,
+                    body_gzip=gzip.compress(body, compresslevel=9, mtime=0),
+                    etag=etag,
+                    last_modified=last_modified.replace(microsecond=0),
+                    rendered_at=now,
+                )
+            )
+            report.changed.append(key)
+        states.mark_rendered(scope.key, version, next_change, now)
+
+    def build_document(self, scope: FeedScope, articles: Iterable[Article]) -> FeedDocument:
+        """The neutral feed model of a scope's articles (newest first)."""
+        settings = self.settings
+        base = settings.base_url
+        entries = tuple(self._entry(article) for article in articles)
+        updated = max((entry.updated for entry in entries), default=settings.epoch)
+        title, site_url = settings.site_title, base + "/"
+        if scope != SITE_SCOPE:
+            label = _scope_label(scope, tuple(articles))
+            title = f"{settings.site_title}: {label}"
+            site_url = f"{base}/{scope.kind}/{scope.value}"
+        return FeedDocument(
+            id=f"tag:{settings.id_authority},{settings.epoch:%Y-%m-%d}:feed:{scope.key}",
+            title=title,
+            description=settings.site_description,
+            site_url=site_url,
+            language=settings.site_language,
+            updated=updated,
+            self_urls={fmt: base + feed_path(scope, fmt) for fmt in FeedFormat},
+            entries=entries,
+            ttl_minutes=max(1, settings.feed_regenerate_seconds // 60),
+        )
+
+    def _entry(self, article: Article) -> FeedEntry:
+        assert article.published_at is not None
+        content = article.body_html
+        if article.image is not None:
+            lead = article.image
+            alt = lead.caption or article.title
+            content = figure_html(lead.url, alt, lead.caption, lead.credit) + content
+        return FeedEntry(
+            id=article.id,
+            url=permalink_url(self.settings.base_url, article.slug),
+            title=article.title,
+            summary=article.excerpt,
+            content_html=content,
+            authors=article.authors,
+            categories=article.categories,
+            tags=article.tags,
+            language=article.language,
+            image=article.image,
+            published=article.published_at,
+            # An article scheduled before its publish time was last edited before it went
+            # public; its entry must not look older than its own publication.
+            updated=max(article.updated_at, article.published_at),
+        )
+
+
+def check_document(body: bytes, fmt: FeedFormat) -> None:
+    """Parse a rendered document; raise if it is not well-formed XML or JSON."""
+    if fmt is FeedFormat.JSON:
+        json.loads(body)
+    else:
+        etree.fromstring(body, _XML_PARSER)
+
+
+def _scope_keys(articles: Iterable[Article]) -> set[str]:
+    keys = {SITE_SCOPE.key}
+    for article in articles:
+        keys.update(f"category/{term_slug(name)}" for name in article.categories)
+        keys.update(f"tag/{term_slug(name)}" for name in article.tags)
+        keys.update(f"author/{term_slug(author.name)}" for author in article.authors)
+    return keys
+
+
+def _scope_label(scope: FeedScope, articles: tuple[Article, ...]) -> str:
+    for article in articles:
+        names: Iterable[str] = ()
+        if scope.kind == "category":
+            names = article.categories
+        elif scope.kind == "tag":
+            names = article.tags
+        elif scope.kind == "author":
+            names = (author.name for author in article.authors)
+        for name in names:
+            if term_slug(name) == scope.value:
+                return name
+    return scope.value
+
+
+def _input_of(article: Article) -> ArticleInput:
+    return ArticleInput(
+        title=article.title,
+        body=article.body,
+        authors=article.authors,
+        body_format=article.body_format,
+        slug=article.slug,
+        summary=article.summary,
+        categories=article.categories,
+        tags=article.tags,
+        language=article.language,
+        image=article.image,
+        published_at=article.published_at,
+    )
+
+
+def _clean_terms(
+    names: Iterable[str], field_name: str, errors: list[FieldError]
+) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for index, raw in enumerate(names):
+        name = clean_text(raw).strip()
+        if not name or len(name) > 100:
+            errors.append(FieldError(f"{field_name}.{index}", "must be 1 to 100 characters"))
+            continue
+        seen.setdefault(name.casefold(), name)
+    return tuple(seen.values())
+
+
+def _clean_image(image: Image | None, base_url: str) -> Image | None:
+    if image is None:
+        return None
+    return replace(
+        image,
+        url=absolute_url(image.url, base_url),
+        caption=clean_text(image.caption).strip() or None if image.caption else None,
+        credit=clean_text(image.credit).strip() or None if image.credit else None,
+    )
+
+
+def _is_language_tag(value: str) -> bool:
+    # BCP 47 in its common shape: a 2-3 letter language, optional subtags of 2-8 alphanumerics.
+    parts = value.split("-")
+    return (
+        2 <= len(parts[0]) <= 3
+        and parts[0].isascii()
+        and parts[0].isalpha()
+        and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in parts[1:])
+    )
+
+
+def _hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def tokens_match(expected_hash: str, secret: str) -> bool:
+    """Constant-time comparison of a stored hash with a presented secret."""
+    return hmac.compare_digest(expected_hash, _hash_token(secret))

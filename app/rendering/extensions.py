@@ -1,0 +1,228 @@
+"""What feedgen 1.0.0 cannot write, written by hand for the RSS and Atom renderers.
+
+feedgen calls an extension through three duck-typed methods: ``extend_ns()`` (namespaces for
+the root element; only feed-level extensions are asked), ``extend_rss(element)`` and
+``extend_atom(element)`` (the channel's ``<rss>`` root, an ``<item>``, the ``<feed>`` root or an
+``<entry>``). The classes here implement that interface without subclassing feedgen's untyped
+``BaseExtension``. An extension instance is created by feedgen itself, so each renderer hands
+it the neutral model through ``configure()`` right after creating the feed or entry.
+
+Pure: the same inputs always append the same elements. Every date is cut to whole seconds in
+UTC, because RFC 822 dates (RSS) cannot carry fractions and the three formats must agree.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import UTC
+from datetime import datetime
+
+from lxml import etree
+
+from app.domain import Image
+from app.rendering.model import FeedDocument
+from app.rendering.model import FeedEntry
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+DCTERMS_NS = "http://purl.org/dc/terms/"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+#: The key under which the renderers register these extensions with feedgen; feedgen
+#: exposes each instance as an attribute of that name on the generator and on each entry.
+EXTENSION_NAME = "broadsheet"
+
+
+def utc_seconds(value: datetime) -> datetime:
+    """``value`` in UTC, to the second. Naive datetimes are a caller bug and raise."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime in a feed document: {value!r}")
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def rfc822_date(value: datetime) -> str:
+    """An RSS date (RFC 822 as updated by RFC 1123), e.g. ``Tue, 02 Jan 2024 10:00:00 +0000``.
+
+    ``email.utils.format_datetime`` spells day and month names itself, so unlike feedgen's
+    ``formatRFC2822`` it never calls ``locale.setlocale``, which is process-global and races
+    between threads (mission-anchors.md section 6, item 12).
+    """
+    return email.utils.format_datetime(utc_seconds(value))
+
+
+def rfc3339_date(value: datetime) -> str:
+    """An RFC 3339 date-time in UTC, e.g. ``2024-01-02T10:00:00+00:00`` (Atom, dcterms, JSON)."""
+    return utc_seconds(value).isoformat()
+
+
+def category_scheme(document: FeedDocument, kind: str) -> str:
+    """The URI that names one of the site's vocabularies: ``{site}/category/`` or ``{site}/tag/``.
+
+    Used as RSS ``category/@domain`` and Atom ``category/@scheme``, so that readers can tell a
+    section from a free tag with the same name.
+    """
+    return f"{document.site_url.rstrip('/')}/{kind}/"
+
+
+def entry_categories(document: FeedDocument, entry: FeedEntry) -> list[dict[str, str]]:
+    """feedgen category dicts (term, scheme, label): the entry's categories, then its tags."""
+    vocabularies = (("category", entry.categories), ("tag", entry.tags))
+    return [
+        {"term": name, "scheme": category_scheme(document, kind), "label": name}
+        for kind, names in vocabularies
+        for name in names
+    ]
+
+
+def append_media_content(parent: etree._Element, image: Image) -> None:
+    """Append a Media RSS ``media:content`` for ``image``, with its caption and credit.
+
+    feedgen's own ``media`` extension always wraps media:content in a media:group, which
+    validators reject without alternatives, and cannot write media:description or
+    media:credit (mission-anchors.md section 6, item 9). Image credits must survive into
+    readers, so the element is written here, unwrapped.
+    """
+    content = etree.SubElement(parent, f"{{{MEDIA_NS}}}content", url=image.url)
+    if image.type:
+        content.set("type", image.type)
+    content.set("medium", "image")
+    if image.width is not None:
+        content.set("width", str(image.width))
+    if image.height is not None:
+        content.set("height", str(image.height))
+    if image.length is not None:
+        content.set("fileSize", str(image.length))
+    if image.caption:
+        description = etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain")
+        description.text = image.caption
+    if image.credit:
+        credit = etree.SubElement(content, f"{{{MEDIA_NS}}}credit")
+        credit.text = image.credit
+
+
+class _Extension:
+    """The interface feedgen calls; every hook does nothing unless overridden."""
+
+    def extend_ns(self) -> dict[str, str]:
+        """Namespaces to declare once, on the root element."""
+        return {}
+
+    def extend_rss(self, element: etree._Element) -> etree._Element:
+        """Add to an RSS ``<rss>`` root or ``<item>``."""
+        return element
+
+    def extend_atom(self, element: etree._Element) -> etree._Element:
+        """Add to an Atom ``<feed>`` root or ``<entry>``."""
+        return element
+
+
+class RssChannelExtension(_Extension):
+    """Channel-level RSS: ``lastBuildDate`` and one ``atom:link rel="hub"`` per hub.
+
+    - feedgen writes only the first ``rel="self"`` atom:link in RSS and drops every other
+      rel (python-feedgen#122), so WebSub hubs are appended here.
+    - feedgen formats ``lastBuildDate`` with ``locale.setlocale`` (see :func:`rfc822_date`);
+      the renderer clears feedgen's value and this extension writes the element instead.
+    - It also declares the namespaces the item extensions use, so that they are declared once
+      on ``<rss>`` rather than on every item.
+    """
+
+    def __init__(self) -> None:
+        self.last_build_date: datetime | None = None
+        self.hubs: tuple[str, ...] = ()
+
+    def configure(self, document: FeedDocument) -> None:
+        """Take the channel values from ``document``."""
+        self.last_build_date = document.updated
+        self.hubs = document.hubs
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"media": MEDIA_NS, "dcterms": DCTERMS_NS}
+
+    def extend_rss(self, element: etree._Element) -> etree._Element:
+        channel = element.find("channel")
+        if channel is None:
+            raise ValueError("feedgen produced an RSS document without a channel")
+        if self.last_build_date is not None:
+            last_build_date = etree.SubElement(channel, "lastBuildDate")
+            last_build_date.text = rfc822_date(self.last_build_date)
+        for hub in self.hubs:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
+        return element
+
+
+class RssItemExtension(_Extension):
+    """Item-level RSS: ``pubDate``, ``dcterms:modified`` and the Media RSS lead image.
+
+    - ``pubDate`` is written here, not by feedgen, to keep ``locale.setlocale`` out of
+      rendering (see :func:`rfc822_date`).
+    - RSS 2.0 has no modification date; ``dcterms:modified`` (W3C-DTF, a profile of ISO 8601)
+      gives readers the same ``updated`` value as Atom and JSON Feed.
+    """
+
+    def __init__(self) -> None:
+        self.entry: FeedEntry | None = None
+
+    def configure(self, entry: FeedEntry) -> None:
+        """Take the item values from ``entry``."""
+        self.entry = entry
+
+    def extend_rss(self, element: etree._Element) -> etree._Element:
+        entry = self.entry
+        if entry is None:
+            raise ValueError("RssItemExtension used before configure()")
+        pub_date = etree.SubElement(element, "pubDate")
+        pub_date.text = rfc822_date(entry.published)
+        modified = etree.SubElement(element, f"{{{DCTERMS_NS}}}modified")
+        modified.text = rfc3339_date(entry.updated)
+        if entry.image is not None:
+            append_media_content(element, entry.image)
+        return element
+
+
+class AtomFeedExtension(_Extension):
+    """Feed-level Atom: only declares the Media RSS namespace once, on ``<feed>``."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"media": MEDIA_NS}
+
+
+class AtomEntryExtension(_Extension):
+    """Entry-level Atom: the entry's links, its language, and the Media RSS lead image.
+
+    feedgen 1.0.0 loses ``rel``, ``type`` and ``length`` on every entry link (a shadowed loop
+    variable in ``FeedEntry.atom_entry``, python-feedgen#135, fixes unmerged in #136/#139): the
+    enclosure would become a second alternate link. The renderer therefore never calls
+    ``FeedEntry.link()`` for Atom and the links are written here, complete.
+    """
+
+    def __init__(self) -> None:
+        self.entry: FeedEntry | None = None
+        self.feed_language = ""
+
+    def configure(self, entry: FeedEntry, feed_language: str) -> None:
+        """Take the entry values from ``entry``; ``feed_language`` is the feed's xml:lang."""
+        self.entry = entry
+        self.feed_language = feed_language
+
+    def extend_atom(self, element: etree._Element) -> etree._Element:
+        entry = self.entry
+        if entry is None:
+            raise ValueError("AtomEntryExtension used before configure()")
+        # feedgen builds Atom elements without a namespace and sets xmlns on <feed> as a plain
+        # attribute, so unqualified names here serialise as Atom elements.
+        etree.SubElement(element, "link", rel="alternate", type="text/html", href=entry.url)
+        image = entry.image
+        if image is not None and image.type:
+            # RFC 4287 section 4.2.7.2: rel="enclosure" SHOULD carry a length; it is omitted
+            # rather than invented when the size is unknown.
+            enclosure = etree.SubElement(
+                element, "link", rel="enclosure", type=image.type, href=image.url
+            )
+            if image.length is not None:
+                enclosure.set("length", str(image.length))
+        if entry.language and entry.language != self.feed_language:
+            element.set(XML_LANG, entry.language)
+        if image is not None:
+            append_media_content(element, image)
+        return element

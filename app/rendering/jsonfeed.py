@@ -1,0 +1,84 @@
+"""JSON Feed 1.1 rendering (https://www.jsonfeed.org/version/1.1/).
+
+Contract: ``render_json_feed(document)`` returns UTF-8 JSON bytes; the same document always
+gives the same bytes (keys in a fixed order, two-space indent, non-ASCII kept as is, one
+trailing newline; no clock, no randomness, no I/O). Items keep the order of
+``document.entries``. Dates are RFC 3339 in UTC, to the second, written by the same
+function as the Atom dates, so that they mean exactly what the RSS and Atom documents say.
+Optional members are left out rather than emitted empty.
+"""
+
+from __future__ import annotations
+
+import json
+
+from app.domain import Author
+from app.domain import FeedFormat
+from app.rendering.extensions import rfc3339_date
+from app.rendering.model import FeedDocument
+from app.rendering.model import FeedEntry
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+JsonObject = dict[str, object]
+
+
+def render_json_feed(document: FeedDocument) -> bytes:
+    """Render ``document`` as a JSON Feed 1.1 document (UTF-8 bytes)."""
+    # "version" first: the spec asks for it at the very top.
+    feed: JsonObject = {
+        "version": JSON_FEED_VERSION,
+        "title": document.title,
+        "home_page_url": document.site_url,
+        "feed_url": document.self_url(FeedFormat.JSON),
+    }
+    if document.description:
+        feed["description"] = document.description
+    if document.language:
+        feed["language"] = document.language
+    if document.icon_url:
+        feed["icon"] = document.icon_url
+    if document.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in document.hubs]
+    feed["items"] = [_item(entry) for entry in document.entries]
+    text = json.dumps(feed, ensure_ascii=False, indent=2) + "\n"
+    return text.encode("utf-8")
+
+
+def _item(entry: FeedEntry) -> JsonObject:
+    item: JsonObject = {
+        "id": entry.id,
+        "url": entry.url,
+        "title": entry.title,
+        # content_html or content_text is required; our content is always HTML.
+        "content_html": entry.content_html,
+    }
+    if entry.summary:
+        item["summary"] = entry.summary
+    if entry.image is not None:
+        item["image"] = entry.image.url
+    item["date_published"] = rfc3339_date(entry.published)
+    item["date_modified"] = rfc3339_date(entry.updated)
+    if entry.authors:
+        item["authors"] = [_author(author) for author in entry.authors]
+    # JSON Feed has one flat list of tags: sections first, then free tags, each name once.
+    tags = list(dict.fromkeys((*entry.categories, *entry.tags)))
+    if tags:
+        item["tags"] = tags
+    if entry.language:
+        item["language"] = entry.language
+    image = entry.image
+    if image is not None and image.type:
+        attachment: JsonObject = {"url": image.url, "mime_type": image.type}
+        if image.length is not None:
+            attachment["size_in_bytes"] = image.length
+        item["attachments"] = [attachment]
+    return item
+
+
+def _author(author: Author) -> JsonObject:
+    # A JSON Feed author has name, url and avatar, and no e-mail: the address is left out.
+    person: JsonObject = {"name": author.name}
+    if author.url:
+        person["url"] = author.url
+    return person

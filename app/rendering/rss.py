@@ -1,0 +1,109 @@
+"""RSS 2.0 rendering, following the RSS Advisory Board's best-practice profile.
+
+Contract: ``render_rss(document)`` returns the UTF-8 bytes of one RSS 2.0 document; the same
+document always gives the same bytes (no clock, no randomness, no I/O). Items keep the order
+of ``document.entries``. Dates are RFC 822 in UTC, to the second.
+
+feedgen builds the document; :mod:`app.rendering.extensions` writes what feedgen 1.0.0 gets
+wrong or cannot write (hub links, dates without ``locale.setlocale``, Media RSS). A fresh
+generator is built for every call: each format needs its own ``rel="self"`` URL
+(ecosystem.md pitfall 17), and feedgen objects are not safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+
+from app.domain import FeedFormat
+from app.rendering.extensions import EXTENSION_NAME
+from app.rendering.extensions import RssChannelExtension
+from app.rendering.extensions import RssItemExtension
+from app.rendering.extensions import entry_categories
+from app.rendering.model import FeedDocument
+from app.rendering.model import FeedEntry
+
+#: feedgen keeps a lastBuildDate that defaults to ``now()`` and always formats it with
+#: ``formatRFC2822``, which calls ``locale.setlocale`` (process-global; it races with other
+#: threads). FeedGenerator offers no public way to unset it, so the renderer clears this
+#: name-mangled attribute and RssChannelExtension writes the element with email.utils.
+#: feedgen is pinned to 1.0.0; the guard below fails loudly if the attribute ever moves.
+_FEEDGEN_LAST_BUILD_DATE = "_FeedGenerator__rss_lastBuildDate"
+
+_RSS_DOCS = "https://www.rssboard.org/rss-specification"
+
+
+def render_rss(document: FeedDocument) -> bytes:
+    """Render ``document`` as an RSS 2.0 document (UTF-8 bytes)."""
+    generator = FeedGenerator()
+    # dc:creator carries every byline: RSS <author> must be an e-mail address, and feedgen
+    # silently drops authors without one (mission-anchors.md section 6, item 7).
+    generator.load_extension("dc", atom=False, rss=True)
+    generator.register_extension(
+        EXTENSION_NAME, RssChannelExtension, RssItemExtension, atom=False, rss=True
+    )
+    generator.title(document.title)
+    # RSS requires a non-empty channel description.
+    generator.description(document.description or document.title)
+    generator.language(document.language)
+    generator.generator(document.generator)
+    generator.docs(_RSS_DOCS)
+    # feedgen makes the RSS <link> the href of the LAST link() call, whatever its rel
+    # (mission-anchors.md section 6, item 2): self first, the site last. Hubs are not passed
+    # to link() at all (a hub would become the channel link, python-feedgen#122).
+    generator.link(href=document.self_url(FeedFormat.RSS), rel="self", type="application/rss+xml")
+    generator.link(href=document.site_url, rel="alternate", type="text/html")
+    if document.ttl_minutes is not None:
+        generator.ttl(document.ttl_minutes)
+    if document.icon_url:
+        generator.image(url=document.icon_url, title=document.title, link=document.site_url)
+    channel: RssChannelExtension = getattr(generator, EXTENSION_NAME)
+    channel.configure(document)
+    _clear_feedgen_last_build_date(generator)
+
+    for entry in document.entries:
+        # add_entry() prepends by default, which would reverse our newest-first order.
+        _fill_item(generator.add_entry(order="append"), document, entry)
+
+    body: bytes = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return body
+
+
+def _fill_item(item: Any, document: FeedDocument, entry: FeedEntry) -> None:
+    """Set one feedgen entry from ``entry`` (``item`` is a feedgen FeedEntry)."""
+    # id() also writes <guid isPermaLink="false">: our ids are tag: URIs, not URLs.
+    item.id(entry.id)
+    item.title(entry.title)
+    item.link(href=entry.url, rel="alternate")
+    # With both set, feedgen writes <description> (the summary, plain text) and
+    # <content:encoded> (the HTML). type="html" escapes; "CDATA" would be invalid in Atom
+    # (python-feedgen#123) and buys nothing here.
+    item.content(entry.content_html, type="html")
+    if entry.summary:
+        item.summary(entry.summary)
+    categories = entry_categories(document, entry)
+    if categories:
+        item.category(categories)
+    for author in entry.authors:
+        item.dc.dc_creator(author.name)
+    image = entry.image
+    if image is not None and image.type:
+        # RSS requires length; "0" is what the RSS profile allows when it is unknown.
+        length = image.length if image.length is not None else 0
+        item.enclosure(url=image.url, length=str(length), type=image.type)
+    # Not emitted in RSS, but set so that nothing in feedgen falls back to now().
+    item.updated(entry.updated)
+    # pubDate is NOT set through feedgen (published()/pubDate() would format it with
+    # locale.setlocale); RssItemExtension writes it.
+    extension: RssItemExtension = getattr(item, EXTENSION_NAME)
+    extension.configure(entry)
+
+
+def _clear_feedgen_last_build_date(generator: Any) -> None:
+    """Stop feedgen from writing (and locale-formatting) its own lastBuildDate."""
+    if not hasattr(generator, _FEEDGEN_LAST_BUILD_DATE):
+        raise RuntimeError(
+            f"feedgen no longer has {_FEEDGEN_LAST_BUILD_DATE}; revisit app/rendering/rss.py"
+        )
+    setattr(generator, _FEEDGEN_LAST_BUILD_DATE, None)

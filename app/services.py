@@ -1,0 +1,39 @@
+"""The composition root shared by every role: settings, database and use cases, wired once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.clock import Clock
+from app.clock import system_clock
+from app.publishing import Publisher
+from app.settings import Settings
+from app.settings import load_settings
+from app.storage.database import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a role needs, wired once."""
+
+    settings: Settings
+    database: Database
+    publisher: Publisher
+    clock: Clock
+
+
+def build_services(
+    overrides: Mapping[str, Any] | None = None,
+    clock: Clock = system_clock,
+    environ: Mapping[str, str] | None = None,
+) -> Services:
+    """Read settings and wire the database and use cases.
+
+    Raises:
+        SettingsError: a setting is invalid; the message names it.
+    """
+    settings = load_settings(overrides, environ=environ)
+    database = Database(settings.database_url, echo=settings.database_echo)
+    return Services(settings, database, Publisher(database, settings), clock)

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy underneath, domain objects and domain errors on top."""

@@ -1,0 +1,259 @@
+"""Articles: stored and loaded as :class:`~app.domain.Article` values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from typing import TypeVar
+
+from slugify import slugify
+from sqlalchemy import Select
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.domain import Article
+from app.domain import ArticlePage
+from app.domain import ArticleStatus
+from app.domain import Author
+from app.domain import BodyFormat
+from app.domain import FeedScope
+from app.domain import Image
+from app.errors import ArticleGone
+from app.errors import ArticleNotFound
+from app.errors import SlugTaken
+from app.storage.tables import ArticleAuthorRow
+from app.storage.tables import ArticleRow
+from app.storage.tables import ArticleTermRow
+
+_Row = TypeVar("_Row", bound=Any)
+
+CATEGORY = "category"
+TAG = "tag"
+
+
+class ArticleRepository:
+    """Reads and writes articles inside one session's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, article: Article) -> Article:
+        """Store a new article.
+
+        Raises:
+            SlugTaken: another article (even a deleted one) has the slug.
+        """
+        if self._slug_owner(article.slug) is not None:
+            raise SlugTaken(article.slug)
+        row = ArticleRow(public_id=article.id, deleted_at=None)
+        _fill_row(row, article)
+        self.session.add(row)
+        self._flush(article.slug)
+        return _to_domain(row)
+
+    def replace(self, article: Article) -> Article:
+        """Overwrite the stored article that has ``article.id`` with ``article``.
+
+        Raises:
+            ArticleNotFound, ArticleGone: no live article has that id.
+            SlugTaken: the new slug belongs to another article.
+        """
+        row = self._live_row(article.id)
+        owner = self._slug_owner(article.slug)
+        if owner is not None and owner != row.pk:
+            raise SlugTaken(article.slug)
+        _fill_row(row, article)
+        self._flush(article.slug)
+        return _to_domain(row)
+
+    def delete(self, article_id: str, now: datetime) -> Article:
+        """Mark an article deleted; its page then answers 410 and it leaves every feed.
+
+        Raises:
+            ArticleNotFound, ArticleGone: no live article has that id.
+        """
+        row = self._live_row(article_id)
+        row.deleted_at = now
+        row.revision += 1
+        self.session.flush()
+        return _to_domain(row)
+
+    def get(self, article_id: str) -> Article:
+        """The live article with that id.
+
+        Raises:
+            ArticleNotFound: no such id.  ArticleGone: it was deleted.
+        """
+        return _to_domain(self._live_row(article_id))
+
+    def get_by_slug(self, slug: str) -> Article:
+        """The live article with that slug.
+
+        Raises:
+            ArticleNotFound: no such slug.  ArticleGone: it was deleted.
+        """
+        row = self.session.scalars(select(ArticleRow).where(ArticleRow.slug == slug)).first()
+        if row is None:
+            raise ArticleNotFound(slug)
+        if row.deleted_at is not None:
+            raise ArticleGone(slug)
+        return _to_domain(row)
+
+    def list(
+        self, now: datetime, status: ArticleStatus | None, page: int, per_page: int
+    ) -> ArticlePage:
+        """Live articles, newest first (drafts by creation time), one page of them."""
+        query = select(ArticleRow).where(ArticleRow.deleted_at.is_(None))
+        if status is ArticleStatus.DRAFT:
+            query = query.where(ArticleRow.published_at.is_(None))
+        elif status is ArticleStatus.SCHEDULED:
+            query = query.where(ArticleRow.published_at > now)
+        elif status is ArticleStatus.PUBLISHED:
+            query = query.where(ArticleRow.published_at <= now)
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        ordered = query.order_by(
+            func.coalesce(ArticleRow.published_at, ArticleRow.created_at).desc(),
+            ArticleRow.pk.desc(),
+        )
+        rows = self.session.scalars(ordered.limit(per_page).offset((page - 1) * per_page))
+        return ArticlePage(
+            articles=tuple(_to_domain(row) for row in rows),
+            total=total,
+            page=page,
+            per_page=per_page,
+        )
+
+    def latest_public(self, scope: FeedScope, now: datetime, limit: int) -> tuple[Article, ...]:
+        """The ``limit`` newest articles public at ``now`` in ``scope``, newest first."""
+        query = (
+            _in_scope(select(ArticleRow), scope)
+            .where(ArticleRow.deleted_at.is_(None), ArticleRow.published_at <= now)
+            .order_by(ArticleRow.published_at.desc(), ArticleRow.pk.desc())
+            .limit(limit)
+        )
+        return tuple(_to_domain(row) for row in self.session.scalars(query))
+
+    def next_publication(self, scope: FeedScope, now: datetime) -> datetime | None:
+        """When the next scheduled article in ``scope`` goes public, if any."""
+        query = _in_scope(select(func.min(ArticleRow.published_at)), scope).where(
+            ArticleRow.deleted_at.is_(None), ArticleRow.published_at > now
+        )
+        # min() keeps the column's type, so the value comes back as an aware UTC datetime.
+        return self.session.scalar(query)
+
+    def slug_is_free(self, slug: str) -> bool:
+        """Whether no article, live or deleted, holds ``slug``."""
+        return self._slug_owner(slug) is None
+
+    def count_live(self) -> int:
+        """How many articles are stored and not deleted."""
+        query = select(func.count()).where(ArticleRow.deleted_at.is_(None))
+        return self.session.scalar(query) or 0
+
+    def _live_row(self, article_id: str) -> ArticleRow:
+        row = self.session.scalars(
+            select(ArticleRow).where(ArticleRow.public_id == article_id)
+        ).first()
+        if row is None:
+            raise ArticleNotFound(article_id)
+        if row.deleted_at is not None:
+            raise ArticleGone(article_id)
+        return row
+
+    def _slug_owner(self, slug: str) -> int | None:
+        return self.session.scalar(select(ArticleRow.pk).where(ArticleRow.slug == slug))
+
+    def _flush(self, slug: str) -> None:
+        try:
+            self.session.flush()
+        except IntegrityError as error:
+            # A concurrent writer took the slug between our check and our insert.
+            if "slug" in str(error.orig).lower():
+                raise SlugTaken(slug) from None
+            raise
+
+
+def _in_scope(query: Select[_Row], scope: FeedScope) -> Select[_Row]:
+    if scope.kind in (CATEGORY, TAG):
+        terms = select(ArticleTermRow.article_pk).where(
+            ArticleTermRow.kind == scope.kind, ArticleTermRow.slug == scope.value
+        )
+        return query.where(ArticleRow.pk.in_(terms))
+    if scope.kind == "author":
+        authors = select(ArticleAuthorRow.article_pk).where(ArticleAuthorRow.slug == scope.value)
+        return query.where(ArticleRow.pk.in_(authors))
+    return query
+
+
+def term_slug(name: str) -> str:
+    """The URL slug of a category, tag or author name."""
+    return slugify(name, max_length=120) or "x"
+
+
+def _fill_row(row: ArticleRow, article: Article) -> None:
+    row.slug = article.slug
+    row.title = article.title
+    row.summary = article.summary
+    row.body = article.body
+    row.body_format = article.body_format.value
+    row.body_html = article.body_html
+    row.excerpt = article.excerpt
+    row.language = article.language
+    image = article.image
+    row.image_url = image.url if image else None
+    row.image_type = image.type if image else None
+    row.image_length = image.length if image else None
+    row.image_width = image.width if image else None
+    row.image_height = image.height if image else None
+    row.image_caption = image.caption if image else None
+    row.image_credit = image.credit if image else None
+    row.published_at = article.published_at
+    row.created_at = article.created_at
+    row.updated_at = article.updated_at
+    row.revision = article.revision
+    row.authors = [
+        ArticleAuthorRow(
+            position=index, name=a.name, email=a.email, url=a.url, slug=term_slug(a.name)
+        )
+        for index, a in enumerate(article.authors)
+    ]
+    row.terms = [
+        ArticleTermRow(kind=kind, position=index, name=name, slug=term_slug(name))
+        for kind, names in ((CATEGORY, article.categories), (TAG, article.tags))
+        for index, name in enumerate(names)
+    ]
+
+
+def _to_domain(row: ArticleRow) -> Article:
+    image = None
+    if row.image_url is not None:
+        image = Image(
+            url=row.image_url,
+            type=row.image_type,
+            length=row.image_length,
+            width=row.image_width,
+            height=row.image_height,
+            caption=row.image_caption,
+            credit=row.image_credit,
+        )
+    return Article(
+        id=row.public_id,
+        slug=row.slug,
+        title=row.title,
+        summary=row.summary,
+        body=row.body,
+        body_format=BodyFormat(row.body_format),
+        body_html=row.body_html,
+        excerpt=row.excerpt,
+        authors=tuple(Author(a.name, a.email, a.url) for a in row.authors),
+        categories=tuple(t.name for t in row.terms if t.kind == CATEGORY),
+        tags=tuple(t.name for t in row.terms if t.kind == TAG),
+        language=row.language,
+        image=image,
+        published_at=row.published_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        revision=row.revision,
+    )

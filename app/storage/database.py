@@ -1,0 +1,166 @@
+"""The database: one engine and session factory shared by web, scheduler and CLI.
+
+SQLite gets WAL, a busy timeout, foreign keys and ``BEGIN IMMEDIATE`` for write units (a
+deferred transaction that reads then writes is not retried by the busy handler once another
+writer commits, and fails with "database is locked"). PostgreSQL runs the same code through
+psycopg 3.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy import exc
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+
+from app.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+_WRITE_OPTION = "broadsheet_write"
+# One key for every lock Broadsheet takes with pg_try_advisory_xact_lock; the second
+# argument names the job. The value is arbitrary but fixed ("bsht" in ASCII).
+ADVISORY_LOCK_NAMESPACE = 0x62736874
+
+
+class Database:
+    """Owns the engine; hands out read and write sessions as context managers."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine = _create_engine(url, echo, self.is_sqlite)
+        self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads; it never writes and is rolled back at the end.
+
+        Raises:
+            StorageUnavailable: the database cannot be reached.
+        """
+        with _translate_outage(), self._read_sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success.
+
+        Raises:
+            StorageUnavailable: the database cannot be reached.
+        """
+        with _translate_outage(), self._write_sessions.begin() as session:
+            yield session
+
+    def try_lock(self, session: Session, job: int) -> bool:
+        """Take the job's lock for the rest of ``session``'s transaction, if it is free.
+
+        PostgreSQL: ``pg_try_advisory_xact_lock``, released by COMMIT or ROLLBACK (also when
+        the process dies), so it is safe with connection pools and PgBouncer. SQLite: the
+        write transaction already holds the database's single write lock.
+        """
+        if self.is_sqlite:
+            return True
+        acquired = session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:namespace, :job)"),
+            {"namespace": ADVISORY_LOCK_NAMESPACE, "job": job},
+        ).scalar_one()
+        return bool(acquired)
+
+    def ping(self) -> None:
+        """Run ``SELECT 1``.
+
+        Raises:
+            StorageUnavailable: the database cannot be reached.
+        """
+        with self.read() as session:
+            session.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _create_engine(url: str, echo: bool, is_sqlite: bool) -> Engine:
+    options: dict[str, Any] = {"echo": echo}
+    if is_sqlite:
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        # A connection that died while PostgreSQL restarted is replaced, not handed out.
+        options["pool_pre_ping"] = True
+        options["pool_size"] = 5
+        options["max_overflow"] = 10
+    engine = create_engine(url, **options)
+    if is_sqlite:
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from the sqlite3 module so that "begin" below decides
+    # between BEGIN and BEGIN IMMEDIATE (SQLAlchemy SQLite dialect docs, "Serializable
+    # isolation / Savepoints / Transactional DDL").
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _begin_sqlite_transaction(connection: Any) -> None:
+    if connection.get_execution_options().get(_WRITE_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def _translate_outage() -> Iterator[None]:
+    try:
+        yield
+    except exc.OperationalError as error:
+        if _is_outage(error):
+            log.warning("database unavailable: %s", error.orig)
+            raise StorageUnavailable("The database is unavailable.") from error
+        raise
+    except exc.InterfaceError as error:
+        raise StorageUnavailable("The database is unavailable.") from error
+
+
+def _is_outage(error: exc.OperationalError) -> bool:
+    message = str(error.orig).lower()
+    if error.connection_invalidated:
+        return True
+    return any(
+        marker in message
+        for marker in (
+            "connection",
+            "could not connect",
+            "server closed",
+            "terminating",
+            "database is locked",
+            "unable to open database",
+            "the database system is",
+        )
+    )

@@ -1,0 +1,143 @@
+"""Feed snapshots (the bytes every web worker serves) and feed states (what needs rendering)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.domain import FeedSnapshot
+from app.storage.tables import FeedSnapshotRow
+from app.storage.tables import FeedStateRow
+
+
+@dataclass(frozen=True)
+class DueScope:
+    """A feed scope that needs rendering, and the write version the render will cover."""
+
+    scope_key: str
+    dirty_version: int
+
+
+class SnapshotRepository:
+    """Stored, ready-to-serve feed documents."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, feed_key: str) -> FeedSnapshot | None:
+        """The snapshot stored under ``feed_key``, if any."""
+        row = self.session.get(FeedSnapshotRow, feed_key)
+        return _snapshot(row) if row is not None else None
+
+    def get_many(self, feed_keys: Iterable[str]) -> dict[str, FeedSnapshot]:
+        """The snapshots stored under these keys, by key (missing keys are absent)."""
+        rows = self.session.scalars(
+            select(FeedSnapshotRow).where(FeedSnapshotRow.feed_key.in_(list(feed_keys)))
+        )
+        return {row.feed_key: _snapshot(row) for row in rows}
+
+    def etags(self) -> dict[str, str]:
+        """The ETag of every stored snapshot, by key: a cheap way to see what changed."""
+        rows = self.session.execute(select(FeedSnapshotRow.feed_key, FeedSnapshotRow.etag))
+        return {key: etag for key, etag in rows}
+
+    def save(self, snapshot: FeedSnapshot) -> None:
+        """Store ``snapshot``, replacing the one under the same key (in this transaction)."""
+        row = self.session.get(FeedSnapshotRow, snapshot.feed_key)
+        if row is None:
+            row = FeedSnapshotRow(feed_key=snapshot.feed_key)
+            self.session.add(row)
+        row.media_type = snapshot.media_type
+        row.body = snapshot.body
+        row.body_gzip = snapshot.body_gzip
+        row.etag = snapshot.etag
+        row.last_modified = snapshot.last_modified
+        row.rendered_at = snapshot.rendered_at
+
+    def delete(self, feed_key: str) -> None:
+        """Remove the snapshot under ``feed_key`` if there is one."""
+        row = self.session.get(FeedSnapshotRow, feed_key)
+        if row is not None:
+            self.session.delete(row)
+
+
+class FeedStateRepository:
+    """Per scope: the write version to render, and when a scheduled article goes public."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def mark_dirty(self, scope_keys: Iterable[str]) -> None:
+        """Record that a write changed these scopes (in the writer's transaction)."""
+        keys = sorted(set(scope_keys))
+        existing = set(
+            self.session.scalars(
+                select(FeedStateRow.scope_key).where(FeedStateRow.scope_key.in_(keys))
+            )
+        )
+        if existing:
+            self.session.execute(
+                update(FeedStateRow)
+                .where(FeedStateRow.scope_key.in_(existing))
+                .values(dirty_version=FeedStateRow.dirty_version + 1)
+            )
+        for key in keys:
+            if key not in existing:
+                self.session.add(FeedStateRow(scope_key=key, dirty_version=1, rendered_version=0))
+        self.session.flush()
+
+    def due(self, now: datetime) -> list[DueScope]:
+        """Scopes with unrendered writes or a scheduled article now public, not backing off."""
+        rows = self.session.scalars(
+            select(FeedStateRow)
+            .where(
+                or_(
+                    FeedStateRow.dirty_version > FeedStateRow.rendered_version,
+                    FeedStateRow.next_change_at <= now,
+                ),
+                or_(FeedStateRow.retry_at.is_(None), FeedStateRow.retry_at <= now),
+            )
+            .order_by(FeedStateRow.scope_key)
+        )
+        return [DueScope(row.scope_key, row.dirty_version) for row in rows]
+
+    def all_keys(self) -> list[str]:
+        """Every scope ever written to."""
+        return list(self.session.scalars(select(FeedStateRow.scope_key)))
+
+    def mark_rendered(
+        self, scope_key: str, version: int, next_change_at: datetime | None, now: datetime
+    ) -> None:
+        """Record a successful render that covers writes up to ``version``."""
+        row = self.session.get(FeedStateRow, scope_key)
+        if row is None:
+            row = FeedStateRow(scope_key=scope_key, dirty_version=version)
+            self.session.add(row)
+        row.rendered_version = version
+        row.next_change_at = next_change_at
+        row.retry_at = None
+        row.rendered_at = now
+
+    def mark_failed(self, scope_key: str, retry_at: datetime) -> None:
+        """Back off a scope whose render failed until ``retry_at``."""
+        row = self.session.get(FeedStateRow, scope_key)
+        if row is not None:
+            row.retry_at = retry_at
+
+
+def _snapshot(row: FeedSnapshotRow) -> FeedSnapshot:
+    return FeedSnapshot(
+        feed_key=row.feed_key,
+        media_type=row.media_type,
+        body=row.body,
+        body_gzip=row.body_gzip,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        rendered_at=row.rendered_at,
+    )

@@ -1,0 +1,170 @@
+"""Table definitions (SQLAlchemy 2 typed declarative). Only storage modules import this."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger
+from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite has no time zone type and hands back naive values even for
+    ``DateTime(timezone=True)``; we store UTC there and attach UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; times must be aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ArticleRow(Base):
+    __tablename__ = "articles"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    body_format: Mapped[str] = mapped_column(String(16))
+    body_html: Mapped[str] = mapped_column(Text)
+    excerpt: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(35))
+    image_url: Mapped[str | None] = mapped_column(Text)
+    image_type: Mapped[str | None] = mapped_column(String(255))
+    image_length: Mapped[int | None] = mapped_column(BigInteger)
+    image_width: Mapped[int | None] = mapped_column(Integer)
+    image_height: Mapped[int | None] = mapped_column(Integer)
+    image_caption: Mapped[str | None] = mapped_column(Text)
+    image_credit: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revision: Mapped[int] = mapped_column(Integer)
+
+    authors: Mapped[list[ArticleAuthorRow]] = relationship(
+        order_by="ArticleAuthorRow.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    terms: Mapped[list[ArticleTermRow]] = relationship(
+        order_by="(ArticleTermRow.kind, ArticleTermRow.position)",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    __table_args__ = (
+        # The hot query of every feed: visible articles, newest first.
+        Index("ix_articles_published", "deleted_at", "published_at", "pk"),
+        Index("ix_articles_updated", "updated_at"),
+    )
+
+
+class ArticleAuthorRow(Base):
+    __tablename__ = "article_authors"
+
+    article_pk: Mapped[int] = mapped_column(
+        ForeignKey("articles.pk", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    slug: Mapped[str] = mapped_column(String(120), index=True)
+
+
+class ArticleTermRow(Base):
+    __tablename__ = "article_terms"
+
+    article_pk: Mapped[int] = mapped_column(
+        ForeignKey("articles.pk", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    slug: Mapped[str] = mapped_column(String(120))
+
+    __table_args__ = (Index("ix_article_terms_scope", "kind", "slug", "article_pk"),)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FeedSnapshotRow(Base):
+    __tablename__ = "feed_snapshots"
+
+    feed_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_gzip: Mapped[bytes] = mapped_column(LargeBinary)
+    etag: Mapped[str] = mapped_column(String(64))
+    last_modified: Mapped[datetime] = mapped_column(UTCDateTime())
+    rendered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FeedStateRow(Base):
+    """Which feeds need rendering: a write bumps ``dirty_version``; a render catches up."""
+
+    __tablename__ = "feed_states"
+
+    scope_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    dirty_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    rendered_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    next_change_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

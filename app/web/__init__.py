@@ -1,0 +1,68 @@
+"""The web role: pages, feeds and the write API on one Flask app."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from flask import current_app
+
+from app.domain import Article
+from app.domain import permalink_url
+from app.services import Services
+
+
+def register_web(app: Flask, services: Services) -> None:
+    """Attach services, blueprints, error handlers and template helpers to ``app``."""
+    from app.web import api
+    from app.web import errors
+    from app.web import feeds
+    from app.web import health
+    from app.web import pages
+
+    app.extensions["broadsheet"] = services
+    # The API refuses bodies over the limit with 413 before reading them; JSON framing
+    # around the article body gets some room.
+    app.config["MAX_CONTENT_LENGTH"] = services.settings.api_max_body_bytes + 65_536
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.register_blueprint(feeds.blueprint)
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(health.blueprint)
+    errors.register_error_handlers(app)
+    settings = services.settings
+
+    def localdate(value: datetime) -> str:
+        return format_local_date(value, services)
+
+    def isodate(value: datetime) -> str:
+        return value.isoformat()
+
+    def permalink(article: Article) -> str:
+        return permalink_url(settings.base_url, article.slug)
+
+    app.add_template_filter(localdate, "localdate")
+    app.add_template_filter(isodate, "isodate")
+    app.add_template_global(permalink, "permalink")
+
+
+_MONTHS_PT = (
+    "janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro",
+    "outubro", "novembro", "dezembro",
+)  # fmt: skip
+
+
+def format_local_date(value: datetime, services: Services) -> str:
+    """A date for people, in the site's zone and language: "28 de novembro de 2026, 10:46"."""
+    local = value.astimezone(services.settings.timezone)
+    if services.settings.site_language.lower().startswith("pt"):
+        month = _MONTHS_PT[local.month - 1]
+        return f"{local.day} de {month} de {local.year}, {local:%H:%M}"
+    return f"{local:%B} {local.day}, {local.year}, {local:%H:%M}"
+
+
+def services() -> Services:
+    """The services of the running app."""
+    found: Services = current_app.extensions["broadsheet"]
+    return found

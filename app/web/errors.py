@@ -1,0 +1,111 @@
+"""The one place where errors become HTTP responses.
+
+Under ``/api`` every error is ``application/problem+json`` (RFC 9457); elsewhere it is an
+HTML page. Domain errors map to status codes here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask
+from flask import Response
+from flask import jsonify
+from flask import render_template
+from flask import request
+from werkzeug.exceptions import HTTPException
+
+from app import errors
+from app.web import services
+
+log = logging.getLogger(__name__)
+
+_STATUS: dict[type[errors.BroadsheetError], tuple[int, str]] = {
+    errors.InvalidInput: (422, "invalid-input"),
+    errors.ArticleNotFound: (404, "not-found"),
+    errors.FeedNotFound: (404, "not-found"),
+    errors.TokenNotFound: (404, "not-found"),
+    errors.ArticleGone: (410, "gone"),
+    errors.SlugTaken: (409, "slug-taken"),
+    errors.TokenNameTaken: (409, "name-taken"),
+    errors.EditConflict: (412, "edit-conflict"),
+    errors.PreconditionRequired: (428, "if-match-required"),
+    errors.PayloadTooLarge: (413, "too-large"),
+    errors.UnsupportedMediaType: (415, "unsupported-media-type"),
+    errors.AuthenticationFailed: (401, "unauthorized"),
+    errors.StorageUnavailable: (503, "unavailable"),
+}
+RETRY_AFTER_SECONDS = 5
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers for domain errors and HTTP errors."""
+    app.register_error_handler(errors.BroadsheetError, _domain_error)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def _domain_error(error: errors.BroadsheetError) -> Response:
+    status, code = _status_of(error)
+    extra: dict[str, Any] = {"code": code}
+    if isinstance(error, errors.InvalidInput):
+        extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+        detail = _invalid_detail(error)
+    else:
+        detail = str(error) or HTTPStatus(status).description
+    response = _respond(status, detail, extra)
+    if isinstance(error, errors.AuthenticationFailed):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="broadsheet"'
+    if isinstance(error, errors.StorageUnavailable):
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if isinstance(error, errors.EditConflict):
+        response.headers["ETag"] = f'"{error.current_etag}"'
+    return response
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    detail = error.description or HTTPStatus(status).description
+    code = HTTPStatus(status).phrase.lower().replace(" ", "-")
+    response = _respond(status, detail, {"code": code})
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    return response
+
+
+def _status_of(error: errors.BroadsheetError) -> tuple[int, str]:
+    for kind in type(error).__mro__:
+        if kind in _STATUS:
+            return _STATUS[kind]
+    log.error("unmapped domain error %r", error)
+    return 500, "internal-error"
+
+
+def _invalid_detail(error: errors.InvalidInput) -> str:
+    named = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
+    return f"{error.detail} {named}".strip()
+
+
+def _respond(status: int, detail: str, extra: dict[str, Any]) -> Response:
+    title = HTTPStatus(status).phrase
+    if request.path.startswith("/api/"):
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        body.update(extra)
+        response = jsonify(body)
+        response.status_code = status
+        response.content_type = "application/problem+json"
+        return response
+    html = render_template(
+        "error.html",
+        status=status,
+        title=title,
+        detail=detail,
+        site=services().settings,
+        feed_links=[],
+        canonical_url=services().settings.base_url + request.path,
+        og={"type": "website", "title": title, "description": detail, "url": None,
+            "image": None, "locale": None, "site_name": services().settings.site_title},
+    )  # fmt: skip
+    return Response(html, status=status, content_type="text/html; charset=utf-8")

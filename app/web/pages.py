@@ -1,0 +1,94 @@
+"""Pages for people: the front page and each article's permalink page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import render_template
+from flask import request
+
+from app.domain import SITE_SCOPE
+from app.domain import Article
+from app.domain import FeedFormat
+from app.domain import FeedScope
+from app.domain import content_etag
+from app.domain import feed_path
+from app.domain import permalink_url
+from app.web import services
+from app.web.caching import conditional_response
+
+blueprint = Blueprint("pages", __name__)
+
+_FORMAT_TITLES = {FeedFormat.RSS: "RSS", FeedFormat.ATOM: "Atom", FeedFormat.JSON: "JSON Feed"}
+PAGE_MAX_AGE = 60
+
+
+@blueprint.get("/")
+def home() -> Response:
+    """The front page: the latest public articles, newest first."""
+    found = services()
+    settings = found.settings
+    articles = found.publisher.latest_public(found.clock(), settings.feed_item_limit)
+    og = _og("website", settings.site_title, settings.site_description, settings.base_url + "/")
+    return _page(
+        "home.html",
+        canonical_url=settings.base_url + "/",
+        og=og,
+        articles=articles,
+    )
+
+
+@blueprint.get("/articles/<slug>")
+def article_page(slug: str) -> Response:
+    """An article's permalink page; 404 before it is public, 410 after it is deleted."""
+    found = services()
+    article = found.publisher.public_article(slug, found.clock())
+    url = permalink_url(found.settings.base_url, article.slug)
+    og = _og("article", article.title, article.excerpt, url, article)
+    return _page("article.html", canonical_url=url, og=og, article=article)
+
+
+def feed_links(scope: FeedScope = SITE_SCOPE) -> list[dict[str, str]]:
+    """Autodiscovery links for the three formats of a feed."""
+    settings = services().settings
+    title = settings.site_title
+    return [
+        {
+            "title": f"{title} ({_FORMAT_TITLES[fmt]})",
+            "type": fmt.media_type.split(";")[0],
+            "href": settings.base_url + feed_path(scope, fmt),
+        }
+        for fmt in FeedFormat
+    ]
+
+
+def _og(
+    kind: str, title: str, description: str, url: str, article: Article | None = None
+) -> dict[str, Any]:
+    settings = services().settings
+    language = article.language if article else settings.site_language
+    return {
+        "type": kind,
+        "title": title,
+        "description": description,
+        "url": url,
+        "image": article.image.url if article and article.image else None,
+        "locale": language.replace("-", "_"),
+        "site_name": settings.site_title,
+    }
+
+
+def _page(template: str, **context: Any) -> Response:
+    html = render_template(
+        template, site=services().settings, feed_links=feed_links(), **context
+    ).encode("utf-8")
+    return conditional_response(
+        request,
+        html,
+        content_type="text/html; charset=utf-8",
+        etag=content_etag(html),
+        last_modified=None,
+        max_age=PAGE_MAX_AGE,
+    )

@@ -1,0 +1,194 @@
+"""Use cases against a real database: articles, feed states, rendering passes."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain import SITE_SCOPE
+from app.domain import ArticleStatus
+from app.domain import FeedFormat
+from app.domain import FeedScope
+from app.errors import ArticleGone
+from app.errors import ArticleNotFound
+from app.errors import EditConflict
+from app.errors import FeedNotFound
+from app.errors import InvalidInput
+from app.errors import PayloadTooLarge
+from app.errors import SlugTaken
+from app.services import Services
+from tests.conftest import FakeClock
+from tests.factories import article_input
+from tests.feedcheck import assert_valid_atom
+from tests.feedcheck import assert_valid_json_feed
+from tests.feedcheck import assert_valid_rss
+
+
+def test_create_mints_an_id_and_cleans_content(services: Services, clock: FakeClock) -> None:
+    article = services.publisher.create_article(
+        article_input(body="Oi\x00 <b onclick=x>mundo</b>\x0b", body_format="html"), clock()
+    )
+    assert article.id.startswith("tag:news.example.org,2026-11-02:article:")
+    assert article.slug == "camara-aprova-orcamento-de-r-1-6-bilhao-para-a-saude"
+    assert article.body_html == "Oi <b>mundo</b>"
+    assert article.image is not None
+    assert article.image.url == "https://news.example.org/img/plenario.jpg"
+    assert article.status(clock()) is ArticleStatus.DRAFT
+    assert services.publisher.get_article(article.id) == article
+
+
+def test_the_id_survives_every_edit(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    article = publisher.create_article(article_input(), clock())
+    clock.advance(minutes=5)
+    edited = publisher.update_article(
+        article.id, {"slug": "novo-endereco", "title": "Outro título"}, article.etag, clock()
+    )
+    assert edited.id == article.id
+    assert edited.slug == "novo-endereco"
+    assert edited.revision == article.revision + 1
+    assert edited.updated_at == clock()
+    assert edited.created_at == article.created_at
+
+
+def test_a_stale_etag_is_refused_and_nothing_changes(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    article = publisher.create_article(article_input(), clock())
+    publisher.update_article(article.id, {"title": "Primeira edição"}, article.etag, clock())
+    with pytest.raises(EditConflict):
+        publisher.update_article(article.id, {"title": "Segunda edição"}, article.etag, clock())
+    assert publisher.get_article(article.id).title == "Primeira edição"
+
+
+def test_slugs_are_unique_and_made_free(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    first = publisher.create_article(article_input(), clock())
+    second = publisher.create_article(article_input(), clock())
+    assert second.slug == first.slug + "-2"
+    with pytest.raises(SlugTaken):
+        publisher.create_article(article_input(slug=first.slug), clock())
+    with pytest.raises(SlugTaken):
+        publisher.update_article(second.id, {"slug": first.slug}, None, clock())
+
+
+def test_invalid_input_names_every_field(services: Services, clock: FakeClock) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        services.publisher.create_article(
+            article_input(title="  \x00 ", slug="Não Vale", authors=(), language="?"), clock()
+        )
+    fields = {error.field for error in caught.value.errors}
+    assert fields == {"title", "slug", "authors", "language"}
+    assert services.publisher.list_articles(clock(), None, 1, 10).total == 0
+
+
+def test_a_body_over_the_limit_is_refused(services: Services, clock: FakeClock) -> None:
+    limit = services.settings.api_max_body_bytes
+    with pytest.raises(PayloadTooLarge):
+        services.publisher.create_article(article_input(body="x" * (limit + 1)), clock())
+
+
+def test_drafts_and_scheduled_articles_are_not_public(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    draft = publisher.create_article(article_input(title="Rascunho"), clock())
+    later = publisher.create_article(
+        article_input(title="Agendado", published_at=clock.now.replace(hour=18)), clock()
+    )
+    for article in (draft, later):
+        with pytest.raises(ArticleNotFound):
+            publisher.public_article(article.slug, clock())
+    clock.advance(hours=6)
+    assert publisher.public_article(later.slug, clock()).id == later.id
+
+
+def test_deleted_articles_are_gone(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    article = publisher.create_article(article_input(published_at=clock()), clock())
+    publisher.delete_article(article.id, article.etag, clock())
+    with pytest.raises(ArticleGone):
+        publisher.public_article(article.slug, clock())
+    with pytest.raises(ArticleGone):
+        publisher.get_article(article.id)
+
+
+def test_listing_filters_by_status_and_pages(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    for number in range(5):
+        publisher.create_article(
+            article_input(title=f"Publicado {number}", published_at=clock()), clock()
+        )
+        clock.advance(minutes=1)
+    publisher.create_article(article_input(title="Rascunho"), clock())
+    page = publisher.list_articles(clock(), ArticleStatus.PUBLISHED, 2, 2)
+    assert page.total == 5
+    assert [a.title for a in page.articles] == ["Publicado 2", "Publicado 1"]
+    assert publisher.list_articles(clock(), ArticleStatus.DRAFT, 1, 10).total == 1
+
+
+def test_a_render_pass_renders_what_writes_marked(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    with pytest.raises(FeedNotFound):
+        publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
+    publisher.create_article(article_input(published_at=clock()), clock())
+    report = publisher.render_due_feeds(clock())
+    assert "site" in report.scopes
+    assert "category/politica" in report.scopes
+    rss = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
+    assert_valid_rss(rss.body)
+    assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
+    assert_valid_json_feed(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.JSON).body)
+    again = publisher.render_due_feeds(clock())
+    assert again.scopes == []
+
+
+def test_unchanged_content_keeps_the_same_bytes(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    publisher.create_article(article_input(published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    before = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+    clock.advance(hours=1)
+    publisher.mark_all_feeds_stale()
+    report = publisher.render_due_feeds(clock())
+    assert report.changed == []
+    assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM) == before
+
+
+def test_a_scheduled_article_appears_at_its_time(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    at = clock.now.replace(hour=15)
+    publisher.create_article(article_input(title="Embargo", published_at=at), clock())
+    publisher.render_due_feeds(clock())
+    assert b"Embargo" not in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
+    clock.now = at.replace(second=0) - clock.now.resolution
+    assert publisher.render_due_feeds(clock()).scopes == []
+    clock.now = at
+    assert "site" in publisher.render_due_feeds(clock()).scopes
+    assert b"Embargo" in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
+
+
+def test_an_empty_scope_has_no_feed(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    article = publisher.create_article(article_input(published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    politics = FeedScope("category", "politica")
+    assert publisher.feed_snapshot(politics, FeedFormat.JSON).body
+    publisher.update_article(article.id, {"categories": ("Esportes",)}, None, clock())
+    publisher.render_due_feeds(clock())
+    with pytest.raises(FeedNotFound):
+        publisher.feed_snapshot(politics, FeedFormat.JSON)
+
+
+def test_last_modified_moves_forward_when_an_entry_leaves(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    older = publisher.create_article(article_input(title="Antigo", published_at=clock()), clock())
+    clock.advance(hours=1)
+    newer = publisher.create_article(article_input(title="Novo", published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    before = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
+    clock.advance(hours=1)
+    publisher.delete_article(newer.id, None, clock())
+    publisher.render_due_feeds(clock())
+    after = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
+    assert after.etag != before.etag
+    assert after.last_modified > before.last_modified
+    assert older.title.encode() in after.body

@@ -1,0 +1,708 @@
+"""The three feed renderers: golden files, validity, determinism and cross-format agreement.
+
+Golden files live in tests/golden/. After an intended change to the output, regenerate them
+with ``BROADSHEET_UPDATE_GOLDEN=1 pytest tests/test_rendering.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import locale
+import os
+import re
+import time
+from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+import time_machine
+from lxml import etree
+
+from app.domain import Author
+from app.domain import FeedFormat
+from app.domain import Image
+from app.rendering import FeedDocument
+from app.rendering import FeedEntry
+from app.rendering import render_feed
+from tests.feedcheck import assert_valid_atom
+from tests.feedcheck import assert_valid_json_feed
+from tests.feedcheck import assert_valid_rss
+from tests.feedcheck import json_feed_validator
+
+GOLDEN = Path(__file__).parent / "golden"
+SITE = "https://www.diario.example"
+ATOM = "http://www.w3.org/2005/Atom"
+MEDIA = "http://search.yahoo.com/mrss/"
+DC = "http://purl.org/dc/elements/1.1/"
+CONTENT = "http://purl.org/rss/1.0/modules/content/"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+BRT = timezone(timedelta(hours=-3))
+PLENARIO_JPG = "https://img.diario.example/2024/03/plenario.jpg"
+BOLSA_PNG = "https://img.diario.example/2024/02/bolsa.png"
+
+VALIDATORS = {
+    FeedFormat.RSS: assert_valid_rss,
+    FeedFormat.ATOM: assert_valid_atom,
+    FeedFormat.JSON: assert_valid_json_feed,
+}
+GOLDEN_NAMES = {
+    FeedFormat.RSS: "site.rss.xml",
+    FeedFormat.ATOM: "site.atom.xml",
+    FeedFormat.JSON: "site.json",
+}
+
+PREVIDENCIA = FeedEntry(
+    id="tag:diario.example,2024-03-01:article:7f3a",
+    url=f"{SITE}/articles/reforma-da-previdencia-votacao-adiada",
+    title="Reforma da previdência: votação é adiada e negociações continuam",
+    summary="A votação da reforma foi adiada para a próxima sessão; governo e oposição negociam.",
+    content_html=(
+        "<p>A Câmara adiou a votação da reforma da previdência. A decisão põe em questão o "
+        "calendário do governo, que já conta com as alterações nas regras de transição.</p>"
+        f'<figure><img src="{PLENARIO_JPG}" '
+        'alt="Plenário da Câmara durante a sessão" width="1200" height="800">'
+        "<figcaption>Plenário da Câmara durante a sessão — Foto: Agência Câmara</figcaption>"
+        "</figure>"
+        "<p>As negociações continuam na comissão especial.</p>"
+    ),
+    authors=(
+        Author(name="Ana Conceição", email="ana@diario.example", url=f"{SITE}/autores/ana"),
+        Author(name="João Simões"),
+    ),
+    categories=("Política", "Economia"),
+    tags=("previdência", "Congresso"),
+    language="pt-BR",
+    image=Image(
+        url=PLENARIO_JPG,
+        type="image/jpeg",
+        length=245_760,
+        width=1200,
+        height=800,
+        caption="Plenário da Câmara durante a sessão",
+        credit="Foto: Agência Câmara",
+    ),
+    published=datetime(2024, 3, 1, 12, 30, 15, tzinfo=UTC),
+    updated=datetime(2024, 3, 1, 14, 5, 0, tzinfo=UTC),
+)
+
+MARKETS = FeedEntry(
+    id="tag:diario.example,2024-02-29:article:51c9",
+    url=f"{SITE}/articles/markets-rally-rates-hold",
+    title="Markets rally & bonds slip as rates hold; the ]]> edge case",
+    summary="Stocks rose after the central bank kept rates at 10.75% & signalled patience.",
+    content_html=(
+        "<p>Investors cheered the decision: AT&amp;T rose 2% &amp; the index closed "
+        "at a record. A literal ]]&gt; must survive every format.</p>"
+        f'<figure><img src="{BOLSA_PNG}" alt="Trading floor">'
+        "<figcaption>The trading floor on Thursday</figcaption></figure>"
+    ),
+    authors=(Author(name="Mary O'Brien", url="https://mary.example/"),),
+    categories=("Economia",),
+    tags=("Economia", "markets"),
+    language="en",
+    # No type and no length: Media RSS only, no enclosure and no JSON attachment.
+    image=Image(
+        url=BOLSA_PNG,
+        width=800,
+        height=533,
+        caption="The trading floor on Thursday",
+    ),
+    # Stored in local time with microseconds: every format must say 2024-02-29T21:40:07Z.
+    published=datetime(2024, 2, 29, 18, 40, 7, 654_321, tzinfo=BRT),
+    updated=datetime(2024, 2, 29, 19, 0, 0, 999_999, tzinfo=BRT),
+)
+
+CULTURA = FeedEntry(
+    id="tag:diario.example,2024-02-27:article:0b2e",
+    url=f"{SITE}/articles/exposicao-sao-paulo",
+    title="Exposição em São Paulo reúne ações de coleções públicas",
+    summary="",
+    content_html="<p>Mostra reúne 120 obras; a curadoria é de Inês Gonçalves.</p>",
+    authors=(Author(name="Inês Gonçalves", email="ines@diario.example"),),
+    categories=("Cultura",),
+    tags=(),
+    language="pt-BR",
+    image=None,
+    published=datetime(2024, 2, 27, 8, 0, 0, tzinfo=UTC),
+    updated=datetime(2024, 2, 27, 8, 0, 0, tzinfo=UTC),
+)
+
+
+def site_document(*entries: FeedEntry) -> FeedDocument:
+    """The site feed of a small Brazilian newspaper; by default with the three entries above."""
+    chosen = entries or (PREVIDENCIA, MARKETS, CULTURA)
+    return FeedDocument(
+        id="tag:diario.example,2024:feed:site",
+        title="Diário Exemplo",
+        description="Notícias, análises & opinião",
+        site_url=SITE,
+        language="pt-BR",
+        updated=max((entry.updated for entry in chosen), default=datetime(2024, 1, 1, tzinfo=UTC)),
+        self_urls={
+            FeedFormat.RSS: f"{SITE}/feed.rss",
+            FeedFormat.ATOM: f"{SITE}/feed.atom",
+            FeedFormat.JSON: f"{SITE}/feed.json",
+        },
+        entries=chosen,
+        ttl_minutes=15,
+        hubs=("https://pubsubhubbub.appspot.com/", "https://websub.diario.example/hub"),
+        icon_url=f"{SITE}/static/icon-512.png",
+    )
+
+
+def _xml(body: bytes) -> etree._Element:
+    return etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
+
+
+def _seconds(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def _parsed_time(value: time.struct_time) -> datetime:
+    return datetime(*value[:6], tzinfo=UTC)
+
+
+# --- golden files -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_matches_golden_file(fmt: FeedFormat) -> None:
+    body = render_feed(site_document(), fmt)
+    path = GOLDEN / GOLDEN_NAMES[fmt]
+    if os.environ.get("BROADSHEET_UPDATE_GOLDEN") == "1":
+        path.write_bytes(body)
+        return
+    assert path.exists(), f"{path} is missing; run with BROADSHEET_UPDATE_GOLDEN=1"
+    expected = path.read_bytes()
+    if body != expected:
+        diff = "\n".join(
+            difflib.unified_diff(
+                expected.decode("utf-8").splitlines(),
+                body.decode("utf-8").splitlines(),
+                str(path),
+                "rendered",
+                lineterm="",
+            )
+        )
+        pytest.fail(f"{fmt} output differs from {path.name} (byte for byte):\n{diff}")
+
+
+# --- validity and determinism -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_every_format_passes_its_validator(fmt: FeedFormat) -> None:
+    VALIDATORS[fmt](render_feed(site_document(), fmt))
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_rendering_is_deterministic_and_ignores_the_clock(fmt: FeedFormat) -> None:
+    first = render_feed(site_document(), fmt)
+    assert render_feed(site_document(), fmt) == first
+    # feedgen stamps now() by default; a different wall clock must not change a byte.
+    with time_machine.travel(datetime(2031, 7, 4, 3, 2, 1, tzinfo=UTC), tick=False):
+        assert render_feed(site_document(), fmt) == first
+
+
+def test_rss_dates_never_touch_the_process_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # feedgen's formatRFC2822 calls locale.setlocale, which is process-global and races
+    # between threads; the RSS renderer must not reach it, for channel or item dates.
+    def forbidden(*args: object) -> str:
+        raise AssertionError(f"locale.setlocale{args} called while rendering")
+
+    monkeypatch.setattr(locale, "setlocale", forbidden)
+    body = render_feed(site_document(), FeedFormat.RSS)
+    channel = _xml(body).find("channel")
+    assert channel is not None
+    assert channel.findtext("lastBuildDate") == "Fri, 01 Mar 2024 14:05:00 +0000"
+    assert [item.findtext("pubDate") for item in channel.iter("item")] == [
+        "Fri, 01 Mar 2024 12:30:15 +0000",
+        "Thu, 29 Feb 2024 21:40:07 +0000",
+        "Tue, 27 Feb 2024 08:00:00 +0000",
+    ]
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_naive_datetimes_are_refused(fmt: FeedFormat) -> None:
+    naive = replace(CULTURA, published=datetime(2024, 2, 27, 8, 0, 0))
+    with pytest.raises(ValueError, match=r"timezone|naive"):
+        render_feed(site_document(naive), fmt)
+
+
+# --- the same entries, in the same order, in every format --------------------------------
+
+
+def _entries_as_read(fmt: FeedFormat, body: bytes) -> list[dict[str, Any]]:
+    """What a reader gets per entry: id, title, dates, author names and categories."""
+    if fmt is FeedFormat.JSON:
+        return [
+            {
+                "id": item["id"],
+                "title": item["title"],
+                "published": datetime.fromisoformat(item["date_published"]),
+                "updated": datetime.fromisoformat(item["date_modified"]),
+                "authors": [author["name"] for author in item.get("authors", [])],
+                "categories": item.get("tags", []),
+            }
+            for item in assert_valid_json_feed(body)["items"]
+        ]
+    parsed = VALIDATORS[fmt](body)
+    return [
+        {
+            "id": entry["id"],
+            "title": entry["title"],
+            "published": _parsed_time(entry["published_parsed"]),
+            "updated": _parsed_time(entry["updated_parsed"]),
+            "authors": [author["name"] for author in entry.get("authors", [])],
+            "categories": [(tag["term"], tag["scheme"]) for tag in entry.get("tags", [])],
+        }
+        for entry in parsed["entries"]
+    ]
+
+
+def _entries_as_given(fmt: FeedFormat, document: FeedDocument) -> list[dict[str, Any]]:
+    def categories(entry: FeedEntry) -> list[Any]:
+        if fmt is FeedFormat.JSON:
+            return list(dict.fromkeys((*entry.categories, *entry.tags)))
+        return [(name, f"{SITE}/category/") for name in entry.categories] + [
+            (name, f"{SITE}/tag/") for name in entry.tags
+        ]
+
+    return [
+        {
+            "id": entry.id,
+            "title": entry.title,
+            "published": _seconds(entry.published),
+            "updated": _seconds(entry.updated),
+            "authors": [author.name for author in entry.authors],
+            "categories": categories(entry),
+        }
+        for entry in document.entries
+    ]
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_entries_read_back_as_given_and_in_order(fmt: FeedFormat) -> None:
+    document = site_document()
+    read = _entries_as_read(fmt, render_feed(document, fmt))
+    assert read == _entries_as_given(fmt, document)
+    assert [entry["id"] for entry in read] == [entry.id for entry in document.entries]
+
+
+def test_entry_order_is_the_documents_even_when_not_by_date() -> None:
+    # The renderers never sort: the document's order is the serving order.
+    document = site_document(CULTURA, PREVIDENCIA, MARKETS)
+    expected = [CULTURA.id, PREVIDENCIA.id, MARKETS.id]
+    for fmt in FeedFormat:
+        assert [entry["id"] for entry in _entries_as_read(fmt, render_feed(document, fmt))] == (
+            expected
+        )
+
+
+def test_the_three_formats_agree_with_each_other() -> None:
+    document = site_document()
+    read = {fmt: _entries_as_read(fmt, render_feed(document, fmt)) for fmt in FeedFormat}
+    for rss_entry, atom_entry, json_item in zip(
+        read[FeedFormat.RSS], read[FeedFormat.ATOM], read[FeedFormat.JSON], strict=True
+    ):
+        for key in ("id", "title", "published", "updated", "authors"):
+            assert rss_entry[key] == atom_entry[key] == json_item[key], key
+        assert rss_entry["categories"] == atom_entry["categories"]
+        names = [term for term, _scheme in rss_entry["categories"]]
+        assert json_item["categories"] == list(dict.fromkeys(names))
+
+
+def test_special_characters_round_trip_exactly() -> None:
+    document = site_document()
+    rss_item = _xml(render_feed(document, FeedFormat.RSS)).findall("channel/item")[1]
+    assert rss_item.findtext("title") == MARKETS.title
+    assert rss_item.findtext(f"{{{CONTENT}}}encoded") == MARKETS.content_html
+    assert rss_item.findtext("description") == MARKETS.summary
+
+    atom_entry = _xml(render_feed(document, FeedFormat.ATOM)).findall(f"{{{ATOM}}}entry")[1]
+    assert atom_entry.findtext(f"{{{ATOM}}}title") == MARKETS.title
+    assert atom_entry.findtext(f"{{{ATOM}}}content") == MARKETS.content_html
+    assert atom_entry.findtext(f"{{{ATOM}}}summary") == MARKETS.summary
+
+    item = json.loads(render_feed(document, FeedFormat.JSON))["items"][1]
+    assert (item["title"], item["content_html"], item["summary"]) == (
+        MARKETS.title,
+        MARKETS.content_html,
+        MARKETS.summary,
+    )
+
+
+def test_non_ascii_text_is_written_as_utf8_not_escaped() -> None:
+    for fmt in FeedFormat:
+        body = render_feed(site_document(), fmt)
+        assert "Conceição".encode() in body
+        assert "Simões".encode() in body
+
+
+# --- feed-level links and metadata --------------------------------------------------------
+
+
+def test_rss_channel_link_is_the_site_and_self_is_the_rss_url() -> None:
+    document = site_document()
+    body = render_feed(document, FeedFormat.RSS)
+    channel = _xml(body).find("channel")
+    assert channel is not None
+    # feedgen bug: the channel <link> is the last link() call (mission-anchors §6.2).
+    assert channel.findtext("link") == SITE
+    self_links = channel.findall(f"{{{ATOM}}}link[@rel='self']")
+    assert [(link.get("href"), link.get("type")) for link in self_links] == [
+        (f"{SITE}/feed.rss", "application/rss+xml")
+    ]
+    assert assert_valid_rss(body)["feed"]["link"] == SITE
+    assert channel.findtext("ttl") == "15"
+    assert channel.findtext("language") == "pt-BR"
+    assert channel.findtext("generator") == "Broadsheet"
+    assert channel.findtext("image/url") == f"{SITE}/static/icon-512.png"
+    assert channel.findtext("image/link") == SITE
+
+
+def test_atom_and_json_self_urls_are_their_own() -> None:
+    document = site_document()
+    feed = _xml(render_feed(document, FeedFormat.ATOM))
+    links = {(link.get("rel"), link.get("type")): link.get("href") for link in feed}
+    assert links[("self", "application/atom+xml")] == f"{SITE}/feed.atom"
+    assert links[("alternate", "text/html")] == SITE
+    assert feed.get(XML_LANG) == "pt-BR"
+    assert feed.findtext(f"{{{ATOM}}}icon") == f"{SITE}/static/icon-512.png"
+    json_feed = json.loads(render_feed(document, FeedFormat.JSON))
+    assert json_feed["feed_url"] == f"{SITE}/feed.json"
+    assert json_feed["home_page_url"] == SITE
+
+
+def test_every_hub_is_advertised_in_every_format() -> None:
+    document = site_document()
+    hubs = list(document.hubs)
+    channel = _xml(render_feed(document, FeedFormat.RSS)).find("channel")
+    assert channel is not None
+    # feedgen drops non-self atom:links in RSS (python-feedgen#122).
+    assert [link.get("href") for link in channel.findall(f"{{{ATOM}}}link[@rel='hub']")] == hubs
+    feed = _xml(render_feed(document, FeedFormat.ATOM))
+    assert [link.get("href") for link in feed.findall(f"{{{ATOM}}}link[@rel='hub']")] == hubs
+    json_feed = json.loads(render_feed(document, FeedFormat.JSON))
+    assert json_feed["hubs"] == [{"type": "WebSub", "url": hub} for hub in hubs]
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+def test_namespaces_are_declared_once_on_the_root(fmt: FeedFormat) -> None:
+    root = _xml(render_feed(site_document(), fmt))
+    for element in root.iter():
+        assert element.nsmap == root.nsmap, f"{element.tag!r} declares its own namespaces"
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_an_empty_feed_is_valid_and_dated_by_the_document(fmt: FeedFormat) -> None:
+    document = replace(
+        site_document(), entries=(), updated=datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    )
+    body = render_feed(document, fmt)
+    VALIDATORS[fmt](body)
+    if fmt is FeedFormat.RSS:
+        channel = _xml(body).find("channel")
+        assert channel is not None
+        assert channel.findtext("lastBuildDate") == "Mon, 06 May 2024 07:08:09 +0000"
+        assert channel.findall("item") == []
+    elif fmt is FeedFormat.ATOM:
+        feed = _xml(body)
+        assert feed.findtext(f"{{{ATOM}}}updated") == "2024-05-06T07:08:09+00:00"
+        assert feed.findall(f"{{{ATOM}}}entry") == []
+    else:
+        assert json.loads(body)["items"] == []
+
+
+def test_no_relative_urls_anywhere() -> None:
+    document = site_document()
+    found: list[str] = []
+    url_attributes = {"href", "url", "domain", "scheme", "src"}
+    url_elements = {"link", "url", "icon", "logo", "uri", "docs"}
+    html_url = re.compile(r"""(?:src|href)=["']([^"']*)["']""")
+    for fmt in (FeedFormat.RSS, FeedFormat.ATOM):
+        for element in _xml(render_feed(document, fmt)).iter():
+            local = etree.QName(element).localname
+            found += [value for name, value in element.attrib.items() if name in url_attributes]
+            if local in url_elements and element.text:
+                found.append(element.text)
+            if local in {"encoded", "content"} and element.text:
+                found += html_url.findall(element.text)
+
+    def walk(value: object, key: str = "") -> None:
+        if isinstance(value, dict):
+            for child_key, child in value.items():
+                walk(child, child_key)
+        elif isinstance(value, list):
+            for child in value:
+                walk(child, key)
+        elif isinstance(value, str):
+            if key.endswith("url") or key in {"icon", "favicon", "image", "avatar"}:
+                found.append(value)
+            if key == "content_html":
+                found.extend(html_url.findall(value))
+
+    walk(json.loads(render_feed(document, FeedFormat.JSON)))
+    assert len(found) > 40  # the walk really reached the URLs
+    relative = [url for url in found if urlsplit(url).scheme not in {"http", "https"}]
+    relative += [url for url in found if not urlsplit(url).netloc]
+    assert relative == []
+
+
+# --- entries: authors, images, language ---------------------------------------------------
+
+
+def test_rss_bylines_are_dc_creators_even_without_email() -> None:
+    items = _xml(render_feed(site_document(), FeedFormat.RSS)).findall("channel/item")
+    # RSS <author> must be an e-mail address; feedgen would drop João (no e-mail).
+    assert [element.text for element in items[0].findall(f"{{{DC}}}creator")] == [
+        "Ana Conceição",
+        "João Simões",
+    ]
+    assert all(item.find("author") is None for item in items)
+
+
+def test_atom_authors_keep_email_and_uri() -> None:
+    entry = _xml(render_feed(site_document(), FeedFormat.ATOM)).find(f"{{{ATOM}}}entry")
+    assert entry is not None
+    authors = [
+        {etree.QName(child).localname: child.text for child in author}
+        for author in entry.findall(f"{{{ATOM}}}author")
+    ]
+    assert authors == [
+        {"name": "Ana Conceição", "email": "ana@diario.example", "uri": f"{SITE}/autores/ana"},
+        {"name": "João Simões"},
+    ]
+
+
+def test_json_authors_have_no_email() -> None:
+    items = json.loads(render_feed(site_document(), FeedFormat.JSON))["items"]
+    assert items[0]["authors"] == [
+        {"name": "Ana Conceição", "url": f"{SITE}/autores/ana"},
+        {"name": "João Simões"},
+    ]
+    assert items[2]["authors"] == [{"name": "Inês Gonçalves"}]
+
+
+def test_atom_feed_names_an_author_when_an_entry_has_none() -> None:
+    anonymous = replace(CULTURA, authors=())
+    body = render_feed(site_document(PREVIDENCIA, anonymous), FeedFormat.ATOM)
+    assert_valid_atom(body)  # RFC 4287 §4.1.1: checked by the validator
+    feed_authors = _xml(body).findall(f"{{{ATOM}}}author")
+    assert [author.findtext(f"{{{ATOM}}}name") for author in feed_authors] == ["Diário Exemplo"]
+    with_bylines = render_feed(site_document(PREVIDENCIA), FeedFormat.ATOM)
+    assert _xml(with_bylines).findall(f"{{{ATOM}}}author") == []
+
+
+def test_atom_entry_links_keep_rel_type_and_length() -> None:
+    # python-feedgen#135: feedgen 1.0.0 drops rel/type/length on entry links, turning the
+    # enclosure into a second alternate link.
+    body = render_feed(site_document(), FeedFormat.ATOM)
+    entries = _xml(body).findall(f"{{{ATOM}}}entry")
+    links = [dict(link.attrib) for link in entries[0].findall(f"{{{ATOM}}}link")]
+    assert links == [
+        {"rel": "alternate", "type": "text/html", "href": PREVIDENCIA.url},
+        {
+            "rel": "enclosure",
+            "type": "image/jpeg",
+            "href": PLENARIO_JPG,
+            "length": "245760",
+        },
+    ]
+    # No type known: no enclosure, just the alternate link.
+    assert [link.get("rel") for link in entries[1].findall(f"{{{ATOM}}}link")] == ["alternate"]
+    enclosures = assert_valid_atom(body)["entries"][0]["enclosures"]
+    assert [(e["href"], e["type"], e["length"]) for e in enclosures] == [
+        (PLENARIO_JPG, "image/jpeg", "245760")
+    ]
+
+
+def test_rss_enclosure_and_json_attachment_for_typed_images_only() -> None:
+    document = site_document()
+    items = _xml(render_feed(document, FeedFormat.RSS)).findall("channel/item")
+    enclosure = items[0].find("enclosure")
+    assert enclosure is not None
+    assert dict(enclosure.attrib) == {"url": PLENARIO_JPG, "length": "245760", "type": "image/jpeg"}
+    assert items[1].find("enclosure") is None
+    assert items[2].find("enclosure") is None
+    json_items = json.loads(render_feed(document, FeedFormat.JSON))["items"]
+    assert json_items[0]["attachments"] == [
+        {"url": PLENARIO_JPG, "mime_type": "image/jpeg", "size_in_bytes": 245_760}
+    ]
+    assert json_items[0]["image"] == PLENARIO_JPG
+    assert json_items[1]["image"] == BOLSA_PNG
+    assert "attachments" not in json_items[1]
+    assert "image" not in json_items[2]
+
+
+def test_rss_enclosure_length_is_zero_when_unknown() -> None:
+    unsized = replace(
+        CULTURA, image=Image(url="https://img.diario.example/x.webp", type="image/webp")
+    )
+    body = render_feed(site_document(unsized), FeedFormat.RSS)
+    assert_valid_rss(body)
+    enclosure = _xml(body).find("channel/item/enclosure")
+    assert enclosure is not None
+    assert enclosure.get("length") == "0"
+    atom_link = _xml(render_feed(site_document(unsized), FeedFormat.ATOM)).find(
+        f"{{{ATOM}}}entry/{{{ATOM}}}link[@rel='enclosure']"
+    )
+    assert atom_link is not None
+    assert "length" not in atom_link.attrib  # Atom: omitted rather than invented
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+def test_media_rss_lead_image_is_unwrapped_with_caption_and_credit(fmt: FeedFormat) -> None:
+    root = _xml(render_feed(site_document(), fmt))
+    assert root.find(f".//{{{MEDIA}}}group") is None  # feedgen's media ext always wraps
+    entries = (
+        root.findall("channel/item") if fmt is FeedFormat.RSS else root.findall(f"{{{ATOM}}}entry")
+    )
+    first = entries[0].findall(f"{{{MEDIA}}}content")
+    assert len(first) == 1
+    assert dict(first[0].attrib) == {
+        "url": PLENARIO_JPG,
+        "type": "image/jpeg",
+        "medium": "image",
+        "width": "1200",
+        "height": "800",
+        "fileSize": "245760",
+    }
+    description = first[0].find(f"{{{MEDIA}}}description")
+    assert description is not None
+    assert (description.text, description.get("type")) == (
+        "Plenário da Câmara durante a sessão",
+        "plain",
+    )
+    assert first[0].findtext(f"{{{MEDIA}}}credit") == "Foto: Agência Câmara"
+    second = entries[1].find(f"{{{MEDIA}}}content")
+    assert second is not None
+    assert "type" not in second.attrib and "fileSize" not in second.attrib
+    assert second.find(f"{{{MEDIA}}}credit") is None
+    assert entries[2].find(f"{{{MEDIA}}}content") is None
+
+
+def test_entry_language_is_marked_only_where_it_differs() -> None:
+    entries = _xml(render_feed(site_document(), FeedFormat.ATOM)).findall(f"{{{ATOM}}}entry")
+    assert [entry.get(XML_LANG) for entry in entries] == [None, "en", None]
+    items = json.loads(render_feed(site_document(), FeedFormat.JSON))["items"]
+    assert [item["language"] for item in items] == ["pt-BR", "en", "pt-BR"]
+
+
+def test_summary_and_content_are_kept_apart() -> None:
+    document = site_document()
+    item = _xml(render_feed(document, FeedFormat.RSS)).find("channel/item")
+    assert item is not None
+    assert item.findtext("description") == PREVIDENCIA.summary
+    assert item.findtext(f"{{{CONTENT}}}encoded") == PREVIDENCIA.content_html
+    entry = _xml(render_feed(document, FeedFormat.ATOM)).find(f"{{{ATOM}}}entry")
+    assert entry is not None
+    content = entry.find(f"{{{ATOM}}}content")
+    summary = entry.find(f"{{{ATOM}}}summary")
+    assert content is not None and summary is not None
+    assert (content.get("type"), summary.get("type")) == ("html", "text")  # never "CDATA"
+    assert b"CDATA" not in render_feed(document, FeedFormat.RSS)
+
+
+# --- the validators reject what they must -------------------------------------------------
+
+
+def test_rss_validator_rejects_broken_documents() -> None:
+    with pytest.raises(AssertionError, match="feedparser rejects"):
+        assert_valid_rss(b"<rss version='2.0'><channel><title>x</title></channel>")
+    with pytest.raises(AssertionError, match="description"):
+        assert_valid_rss(
+            b"<rss version='2.0'><channel><title>x</title><link>https://a.example/</link>"
+            b"</channel></rss>"
+        )
+
+
+def _atom_with(entry_xml: str, feed_extra: str = "") -> bytes:
+    return (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:x</id><title>t</title>'
+        f"<updated>2024-01-01T00:00:00Z</updated>{feed_extra}"
+        f"<entry><id>urn:e</id><title>e</title><updated>2024-01-01T00:00:00Z</updated>"
+        f"{entry_xml}</entry></feed>"
+    ).encode()
+
+
+def test_atom_validator_accepts_a_minimal_valid_feed() -> None:
+    assert_valid_atom(_atom_with('<author><name>A</name></author><content type="html">x</content>'))
+
+
+def test_atom_validator_rejects_cdata_content_type() -> None:
+    # What feedgen writes for content(type='CDATA') (python-feedgen#123).
+    with pytest.raises(AssertionError, match="RFC 4287"):
+        assert_valid_atom(
+            _atom_with('<author><name>A</name></author><content type="CDATA">x</content>')
+        )
+
+
+def test_atom_validator_rejects_an_entry_without_any_author() -> None:
+    with pytest.raises(AssertionError, match="no author"):
+        assert_valid_atom(_atom_with('<content type="html">x</content>'))
+
+
+def test_atom_validator_rejects_an_entry_without_content_or_alternate_link() -> None:
+    # The enclosure-only entry that feedgen's dropped rel would otherwise hide.
+    entry = '<author><name>A</name></author><link rel="enclosure" href="https://a.example/i.jpg"/>'
+    with pytest.raises(AssertionError, match="alternate link nor content"):
+        assert_valid_atom(_atom_with(entry))
+
+
+def _json_feed(item: dict[str, object]) -> bytes:
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [item]}
+    return json.dumps(feed).encode()
+
+
+_VALID_ITEM: dict[str, object] = {"id": "1", "content_html": "<p>x</p>"}
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"content_html": "<p>x</p>"}, "'id' is a required property"),
+        ({"id": 1, "content_html": "<p>x</p>"}, "1 is not of type 'string'"),
+        ({"id": "1", "summary": "no content"}, "not valid under any of the given schemas"),
+        ({**_VALID_ITEM, "date_published": "2024-01-01T00:00:00"}, "date_published"),
+        ({**_VALID_ITEM, "date_modified": "2024-01-01 00:00:00Z"}, "date_modified"),
+        ({**_VALID_ITEM, "attachments": [{"url": "https://a.example/i.jpg"}]}, "'mime_type'"),
+        ({**_VALID_ITEM, "authors": [{"email": "a@a.example"}]}, "authors[0]"),
+        ({**_VALID_ITEM, "image": "/relative.jpg"}, "image"),
+        ({**_VALID_ITEM, "tracking": {"x": 1}}, "'tracking' does not match any of the regexes"),
+        (
+            {**_VALID_ITEM, "_ext.dotted": {"x": 1}},
+            "'_ext.dotted' does not match any of the regexes",
+        ),
+    ],
+)
+def test_json_feed_validator_rejects(item: dict[str, object], message: str) -> None:
+    assert_valid_json_feed(_json_feed(_VALID_ITEM))  # the baseline is valid
+    with pytest.raises(AssertionError, match=re.escape(message)):
+        assert_valid_json_feed(_json_feed(item))
+
+
+def test_json_feed_validator_accepts_extensions_and_hubs() -> None:
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "t",
+            "_blue_shed": {"about": "https://blueshed.example/docs"},
+            "hubs": [{"type": "WebSub", "url": "https://hub.example/"}],
+            "items": [{"id": "1", "content_text": "x", "_blue_shed": {"explicit": False}}],
+        }
+    ).encode()
+    assert assert_valid_json_feed(body)["title"] == "t"
+
+
+def test_json_feed_validator_refuses_an_invalid_schema() -> None:
+    with pytest.raises(jsonschema.SchemaError):
+        json_feed_validator({"type": "objekt"})
