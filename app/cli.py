@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from functools import wraps
 from typing import Any
 
@@ -18,15 +19,21 @@ from app.errors import BroadsheetError
 from app.logs import configure_logging
 from app.services import Services
 from app.services import build_services
+from app.settings import Settings
 
 
-def _services() -> Services:
+@contextlib.contextmanager
+def _services() -> Iterator[Services]:
+    """The wired services for one command; the database pool is closed afterwards."""
     try:
         services = build_services()
     except BroadsheetError as error:
         raise click.ClickException(str(error)) from None
     configure_logging(services.settings)
-    return services
+    try:
+        yield services
+    finally:
+        services.database.dispose()
 
 
 def _domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -49,9 +56,10 @@ def main() -> None:
 @_domain_errors
 def migrate() -> None:
     """Bring the database schema up to date (safe to run at every deploy)."""
-    services = _services()
-    services.publisher.migrate()
-    click.echo(f"database at the newest schema: {services.database.url.render_as_string()}")
+    with _services() as services:
+        services.publisher.migrate()
+        url = services.database.url.render_as_string()
+    click.echo(f"database at the newest schema: {url}")
 
 
 @main.command()
@@ -60,8 +68,8 @@ def demo() -> None:
     """Load the demo articles that are not there yet."""
     from app.demo import load_demo
 
-    services = _services()
-    added = load_demo(services.publisher, services.clock())
+    with _services() as services:
+        added = load_demo(services.publisher, services.clock())
     click.echo(f"demo articles added: {added}")
 
 
@@ -69,9 +77,9 @@ def demo() -> None:
 @_domain_errors
 def regenerate() -> None:
     """Render every feed once, now (what the scheduler does on its safety-net tick)."""
-    services = _services()
-    services.publisher.mark_all_feeds_stale()
-    report = services.publisher.render_due_feeds(services.clock())
+    with _services() as services:
+        services.publisher.mark_all_feeds_stale()
+        report = services.publisher.render_due_feeds(services.clock())
     click.echo(
         f"scopes rendered: {len(report.scopes)}; documents changed: {len(report.changed)}; "
         f"failed: {len(report.failed)}"
@@ -85,28 +93,26 @@ def scheduler() -> None:
     """Run the scheduler role (renders feeds); one or two per site, never per web worker."""
     from app.jobs import build_scheduler
 
-    services = _services()
-    click.echo("scheduler running; Ctrl-C stops it", err=True)
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+    with _services() as services, contextlib.suppress(KeyboardInterrupt, SystemExit):
+        click.echo("scheduler running; Ctrl-C stops it", err=True)
         build_scheduler(services).start()
 
 
 @main.command()
 def web() -> None:
     """Run the web role under gunicorn (gthread workers)."""
-    settings = _services().settings
-    command = _gunicorn_command(settings.server_host, settings.server_port)
+    with _services() as services:
+        command = _gunicorn_command(services.settings)
     os.execvp(sys.executable, command)  # noqa: S606 - a fixed argument list, no shell
 
 
-def _gunicorn_command(host: str, port: int) -> list[str]:
-    settings = _services().settings
+def _gunicorn_command(settings: Settings) -> list[str]:
     return [
         sys.executable,
         "-m",
         "gunicorn",
         "--bind",
-        f"{host}:{port}",
+        f"{settings.server_host}:{settings.server_port}",
         "--worker-class",
         "gthread",
         "--workers",
@@ -124,17 +130,17 @@ def _gunicorn_command(host: str, port: int) -> list[str]:
 @_domain_errors
 def serve(with_demo: bool) -> None:
     """Migrate, then run the web server and the scheduler together until Ctrl-C."""
-    services = _services()
-    services.publisher.migrate()
-    if with_demo:
-        from app.demo import load_demo
+    with _services() as services:
+        services.publisher.migrate()
+        if with_demo:
+            from app.demo import load_demo
 
-        added = load_demo(services.publisher, services.clock())
-        click.echo(f"demo articles added: {added}", err=True)
-    settings = services.settings
+            added = load_demo(services.publisher, services.clock())
+            click.echo(f"demo articles added: {added}", err=True)
+        settings = services.settings
     children = [
         subprocess.Popen([sys.executable, "-m", "app.cli", "scheduler"]),
-        subprocess.Popen(_gunicorn_command(settings.server_host, settings.server_port)),
+        subprocess.Popen(_gunicorn_command(settings)),
     ]
     click.echo(f"Broadsheet on {settings.base_url}/ (Ctrl-C stops it)", err=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -167,8 +173,8 @@ def token() -> None:
 @_domain_errors
 def token_create(name: str) -> None:
     """Create a token and print its secret (shown this once; only a hash is stored)."""
-    services = _services()
-    created, secret = services.publisher.create_token(name, services.clock())
+    with _services() as services:
+        created, secret = services.publisher.create_token(name, services.clock())
     click.echo(secret)
     click.echo(f"token {created.name!r} created; store it now, it is not shown again", err=True)
 
@@ -177,7 +183,9 @@ def token_create(name: str) -> None:
 @_domain_errors
 def token_list() -> None:
     """List tokens with their state."""
-    for item in _services().publisher.list_tokens():
+    with _services() as services:
+        tokens = services.publisher.list_tokens()
+    for item in tokens:
         state = "active" if item.active else f"revoked {item.revoked_at:%Y-%m-%d %H:%M}"
         click.echo(f"{item.name}\tcreated {item.created_at:%Y-%m-%d %H:%M}\t{state}")
 
@@ -187,8 +195,8 @@ def token_list() -> None:
 @_domain_errors
 def token_revoke(name: str) -> None:
     """Revoke a token; it stops working at once."""
-    services = _services()
-    services.publisher.revoke_token(name, services.clock())
+    with _services() as services:
+        services.publisher.revoke_token(name, services.clock())
     click.echo(f"token {name!r} revoked")
 
 

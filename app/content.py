@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from slugify import slugify
 
 from app.domain import BodyFormat
@@ -68,7 +69,35 @@ def _cleaner(base_url: str) -> nh3.Cleaner:
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
     # "js-default" keeps raw HTML off (markdown-it-py's own default lets it through).
-    return MarkdownIt("js-default", {"typographer": False}).enable("table")
+    parser = MarkdownIt("js-default", {"typographer": False}).enable("table")
+    parser.core.ruler.push("figures", _figures)
+    return parser
+
+
+def _figures(state: StateCore) -> None:
+    """Turn a paragraph holding only a titled image into a figure with a caption.
+
+    ``![alt](url "Caption | Credit")`` becomes ``<figure><img ...><figcaption>Caption
+    <span class="credit">Credit</span></figcaption></figure>``, so image credits survive
+    into pages and feeds the way newsrooms write them.
+    """
+    tokens = state.tokens
+    for index in range(len(tokens) - 2):
+        opening, inline, closing = tokens[index : index + 3]
+        if opening.type != "paragraph_open" or inline.type != "inline":
+            continue
+        children = inline.children or []
+        if len(children) != 1 or children[0].type != "image":
+            continue
+        image = children[0]
+        title = str(image.attrs.pop("title", "") or "")
+        if not title:
+            continue
+        caption, _, credit = (part.strip() for part in title.partition("|"))
+        opening.type, opening.tag, opening.nesting = "html_block", "", 0
+        opening.content = "<figure>"
+        closing.type, closing.tag, closing.nesting = "html_block", "", 0
+        closing.content = _figcaption(caption or None, credit or None) + "</figure>\n"
 
 
 def render_body(body: str, body_format: BodyFormat, base_url: str) -> str:
@@ -120,15 +149,14 @@ def is_valid_slug(slug: str) -> bool:
 
 def figure_html(url: str, alt: str, caption: str | None, credit: str | None) -> str:
     """A ``<figure>`` for an image, its caption and its credit, every value escaped."""
-    parts = [f'<figure><img src="{html.escape(url)}" alt="{html.escape(alt)}">']
-    if caption or credit:
-        parts.append("<figcaption>")
-        if caption:
-            parts.append(html.escape(caption))
-        if caption and credit:
-            parts.append(" ")
-        if credit:
-            parts.append(f'<span class="credit">{html.escape(credit)}</span>')
-        parts.append("</figcaption>")
-    parts.append("</figure>")
-    return "".join(parts)
+    image = f'<img src="{html.escape(url)}" alt="{html.escape(alt)}">'
+    return f"<figure>{image}{_figcaption(caption, credit)}</figure>"
+
+
+def _figcaption(caption: str | None, credit: str | None) -> str:
+    if not caption and not credit:
+        return ""
+    parts = [html.escape(caption) if caption else ""]
+    if credit:
+        parts.append(f'<span class="credit">{html.escape(credit)}</span>')
+    return "<figcaption>" + " ".join(p for p in parts if p) + "</figcaption>"

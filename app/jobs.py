@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 RENDER_DUE_JOB = "render-due-feeds"
 RENDER_ALL_JOB = "render-all-feeds"
+# Missed ticks collapse into one run, a run never overlaps the previous one, and a tick
+# late by up to 30 s still runs.
+_NEVER_OVERLAP = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
 
 
 def render_due_feeds(services: Services) -> None:
@@ -56,6 +59,7 @@ def add_jobs(scheduler: BaseScheduler, services: Services) -> None:
         args=[services],
         next_run_time=services.clock(),
         replace_existing=True,
+        **_NEVER_OVERLAP,
     )
     scheduler.add_job(
         render_due_feeds,
@@ -64,14 +68,12 @@ def add_jobs(scheduler: BaseScheduler, services: Services) -> None:
         id=RENDER_DUE_JOB,
         args=[services],
         replace_existing=True,
+        **_NEVER_OVERLAP,
     )
 
 
 def build_scheduler(services: Services) -> BlockingScheduler:
     """A blocking scheduler with Broadsheet's jobs, in UTC."""
-    scheduler = BlockingScheduler(
-        timezone=UTC,
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
-    )
+    scheduler = BlockingScheduler(timezone=UTC, job_defaults=_NEVER_OVERLAP)
     add_jobs(scheduler, services)
     return scheduler

@@ -1,0 +1,34 @@
+# One image, three roles:
+#   docker run IMAGE              -> web server (gunicorn, gthread)
+#   docker run IMAGE scheduler    -> the scheduler role (run one or two per site)
+#   docker run IMAGE migrate      -> schema migrations (run once per deploy)
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN python -m venv /opt/broadsheet \
+    && /opt/broadsheet/bin/pip install --no-cache-dir .
+
+FROM python:3.11-slim
+LABEL org.opencontainers.image.title="Broadsheet" \
+      org.opencontainers.image.description="Feed publisher: RSS 2.0, Atom 1.0 and JSON Feed 1.1"
+RUN groupadd --system --gid 10001 broadsheet \
+    && useradd --system --uid 10001 --gid broadsheet --home-dir /srv/broadsheet --create-home broadsheet \
+    && mkdir -p /data \
+    && chown broadsheet:broadsheet /data
+COPY --from=build /opt/broadsheet /opt/broadsheet
+COPY config /srv/broadsheet/config
+ENV PATH="/opt/broadsheet/bin:${PATH}" \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    BROADSHEET_CONFIG=/srv/broadsheet/config/broadsheet.toml \
+    BROADSHEET_DATABASE_URL=sqlite:////data/broadsheet.db \
+    BROADSHEET_SERVER_HOST=0.0.0.0 \
+    BROADSHEET_LOG_FORMAT=json
+WORKDIR /srv/broadsheet
+USER 10001:10001
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+ENTRYPOINT ["broadsheet"]
+CMD ["web"]

@@ -1,0 +1,98 @@
+"""The scheduler role: job table, one render per change across schedulers, failures."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from app import publishing
+from app.domain import SITE_SCOPE
+from app.domain import FeedFormat
+from app.jobs import RENDER_ALL_JOB
+from app.jobs import RENDER_DUE_JOB
+from app.jobs import add_jobs
+from app.jobs import render_due_feeds
+from app.publishing import RenderReport
+from app.services import Services
+from app.services import build_services
+from tests.conftest import FakeClock
+from tests.factories import article_input
+
+
+def test_jobs_have_fixed_ids_and_never_overlap(services: Services) -> None:
+    scheduler = BackgroundScheduler()
+    add_jobs(scheduler, services)
+    add_jobs(scheduler, services)  # registering twice replaces, never duplicates
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {RENDER_DUE_JOB, RENDER_ALL_JOB}
+    assert jobs[RENDER_DUE_JOB].trigger.interval == timedelta(
+        seconds=services.settings.feed_render_poll_seconds
+    )
+    assert jobs[RENDER_ALL_JOB].trigger.interval == timedelta(
+        seconds=services.settings.feed_regenerate_seconds
+    )
+    for job in jobs.values():
+        assert job.coalesce is True
+        assert job.max_instances == 1
+
+
+def test_concurrent_schedulers_render_each_change_once(
+    services: Services, clock: FakeClock, overrides: dict[str, object]
+) -> None:
+    services.publisher.create_article(article_input(published_at=clock()), clock())
+    schedulers = [build_services(overrides, clock=clock, environ={}) for _ in range(4)]
+    barrier = threading.Barrier(len(schedulers))
+    reports: list[RenderReport] = []
+
+    def tick(other: Services) -> None:
+        barrier.wait()
+        reports.append(other.publisher.render_due_feeds(clock()))
+
+    threads = [threading.Thread(target=tick, args=(other,)) for other in schedulers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for other in schedulers:
+        other.database.dispose()
+    assert len(reports) == 4
+    site_renders = sum(report.scopes.count("site") for report in reports)
+    assert site_renders == 1
+    assert services.publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
+
+
+def test_a_failed_render_keeps_the_last_good_feed(
+    services: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publisher = services.publisher
+    publisher.create_article(article_input(title="Primeira", published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    good = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+
+    publisher.create_article(article_input(title="Segunda", published_at=clock()), clock())
+    # Fault injection: the renderer produces a document that does not parse.
+    monkeypatch.setattr(publishing, "render_feed", lambda document, fmt: b"<feed><entry>")
+    report = publisher.render_due_feeds(clock())
+    assert "site" in report.failed
+    assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM) == good
+    # The failed scope backs off instead of failing every tick...
+    assert publisher.render_due_feeds(clock()).scopes == []
+    monkeypatch.undo()
+    # ...and is rendered again once the retry time has come.
+    clock.advance(seconds=services.settings.feed_render_retry_seconds)
+    assert "site" in publisher.render_due_feeds(clock()).scopes
+    assert b"Segunda" in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body
+
+
+def test_the_job_logs_and_survives_errors(
+    services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode(now: object) -> RenderReport:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(services.publisher, "render_due_feeds", explode)
+    render_due_feeds(services)  # must not raise: a dead job thread renders nothing ever again
+    assert "disk on fire" in caplog.text
