@@ -7,6 +7,7 @@ turned into :class:`~app.publishing.ArticleInput`; the use cases do the rest.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Annotated
 from typing import Any
@@ -43,10 +44,15 @@ from app.web import services
 log = logging.getLogger(__name__)
 _Model = TypeVar("_Model", bound=BaseModel)
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+# Control characters and the non-characters XML 1.0 forbids have no place in a URL
+# (RFC 3986 section 2), and URLs are stored as sent: one would break every feed it reaches.
+_URL_FORBIDDEN = re.compile("[\x00-\x1f\x7f\ufffe\uffff]")
 
 
 def _check_url(value: str) -> str:
     """An absolute http(s) URL, or a path on this site starting with ``/``."""
+    if _URL_FORBIDDEN.search(value):
+        raise ValueError("must not contain control characters")
     if value.startswith("/") and not value.startswith("//"):
         return value
     parts = urlsplit(value)
@@ -202,9 +208,11 @@ def patch_article(article_id: str) -> Response:
 def put_article(article_id: str) -> Response:
     """Replace the article's fields (its id never changes); needs If-Match."""
     model = _parse(ArticleCreate)
-    changes = _changes(model, set(ArticleCreate.model_fields))
+    names = set(ArticleCreate.model_fields)
     if "slug" not in model.model_fields_set:
-        changes.pop("slug", None)
+        # No slug sent: the permalink stays (checked before _changes, which refuses a null).
+        names.discard("slug")
+    changes = _changes(model, names)
     return _update(article_id, changes, replace_all=True)
 
 
