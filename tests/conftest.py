@@ -1,9 +1,9 @@
 """Fixtures: a real database per test (an SQLite file, and PostgreSQL where reachable),
 a fake clock (the only fake), the app, its services and an API token.
 
-PostgreSQL runs at ``BROADSHEET_TEST_POSTGRES`` (default: the local server, trust auth).
+PostgreSQL runs at ``TEST_POSTGRES_URL`` (default: the local server, trust auth).
 Where it cannot be reached its tests skip with the reason; with
-``BROADSHEET_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) they fail instead.
+``REQUIRE_POSTGRES=1`` (set by ``.ci/run``) they fail instead.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from app.storage.schema import upgrade_database
 from app.storage.tables import Base
 
 POSTGRES_ADMIN = os.environ.get(
-    "BROADSHEET_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REQUIRE_POSTGRES = os.environ.get("BROADSHEET_REQUIRE_POSTGRES") == "1"
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 BASE_URL = "https://news.example.org"
 

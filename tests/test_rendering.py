@@ -1,7 +1,7 @@
 """The three feed renderers: golden files, validity, determinism and cross-format agreement.
 
 Golden files live in tests/golden/. After an intended change to the output, regenerate them
-with ``BROADSHEET_UPDATE_GOLDEN=1 pytest tests/test_rendering.py`` and review the diff.
+with ``UPDATE_GOLDEN=1 pytest tests/test_rendering.py`` and review the diff.
 """
 
 from __future__ import annotations
@@ -177,10 +177,10 @@ def _parsed_time(value: time.struct_time) -> datetime:
 def test_matches_golden_file(fmt: FeedFormat) -> None:
     body = render_feed(site_document(), fmt)
     path = GOLDEN / GOLDEN_NAMES[fmt]
-    if os.environ.get("BROADSHEET_UPDATE_GOLDEN") == "1":
+    if os.environ.get("UPDATE_GOLDEN") == "1":
         path.write_bytes(body)
         return
-    assert path.exists(), f"{path} is missing; run with BROADSHEET_UPDATE_GOLDEN=1"
+    assert path.exists(), f"{path} is missing; run with UPDATE_GOLDEN=1"
     expected = path.read_bytes()
     if body != expected:
         diff = "\n".join(
