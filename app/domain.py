@@ -152,6 +152,7 @@ class FeedSnapshot:
     etag: str
     last_modified: datetime
     rendered_at: datetime
+    fresh_until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ UTC datetimes, entries in serving order (newest first).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 
 from app.domain import Author
@@ -31,6 +32,8 @@ class FeedEntry:
     image: Image | None
     published: datetime
     updated: datetime
+    media: tuple[Image, ...] = ()
+    """Inline images of the body, with caption and credit, in document order."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,13 @@ class FeedDocument:
     ttl_minutes: int | None = None
     hubs: tuple[str, ...] = ()
     icon_url: str | None = None
+    archive: bool = False
+    """An RFC 5005 archive document (``fh:archive``), immutable in meaning."""
+    history_links: dict[str, dict[FeedFormat, str]] = field(default_factory=dict)
+    """RFC 5005 links by relation (``prev-archive``, ``next-archive``, ``current``), each
+    with the URL of the linked document in every format."""
+    stylesheet_url: str | None = None
+    """An XSLT stylesheet for people who open an RSS or Atom document in a browser."""
 
     def self_url(self, fmt: FeedFormat) -> str:
         """The URL at which the document in ``fmt`` is served."""

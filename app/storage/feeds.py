@@ -59,6 +59,7 @@ class SnapshotRepository:
         row.etag = snapshot.etag
         row.last_modified = snapshot.last_modified
         row.rendered_at = snapshot.rendered_at
+        row.fresh_until = snapshot.fresh_until
 
     def delete(self, feed_key: str) -> None:
         """Remove the snapshot under ``feed_key`` if there is one."""
@@ -140,4 +141,5 @@ def _snapshot(row: FeedSnapshotRow) -> FeedSnapshot:
         etag=row.etag,
         last_modified=row.last_modified,
         rendered_at=row.rendered_at,
+        fresh_until=row.fresh_until,
     )

@@ -15,6 +15,7 @@ from sqlalchemy import LargeBinary
 from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
@@ -155,6 +156,9 @@ class FeedSnapshotRow(Base):
     etag: Mapped[str] = mapped_column(String(64))
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime())
     rendered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the document next changes by itself (a scheduled article goes public); caches
+    # must not keep it past then.
+    fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class FeedStateRow(Base):
@@ -168,3 +172,59 @@ class FeedStateRow(Base):
     next_change_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ArticleSlugRow(Base):
+    """A slug an article used to have: its old permalink answers 301 to the current one."""
+
+    __tablename__ = "article_slugs"
+
+    slug: Mapped[str] = mapped_column(String(120), primary_key=True)
+    article_pk: Mapped[int] = mapped_column(
+        ForeignKey("articles.pk", ondelete="CASCADE"), index=True
+    )
+    retired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebSubOutboxRow(Base):
+    """A pending WebSub publish notification: one row per hub and topic, delivered with
+    retries. ``generation`` grows with every change, so a delivery that raced a newer
+    change does not delete the newer notification."""
+
+    __tablename__ = "websub_outbox"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hub_url: Mapped[str] = mapped_column(String(2000))
+    topic_url: Mapped[str] = mapped_column(String(2000))
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("hub_url", "topic_url"),)
+
+
+class FeedStatsRow(Base):
+    """Per feed and UTC day: how it was polled."""
+
+    __tablename__ = "feed_stats"
+
+    feed_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    not_modified: Mapped[int] = mapped_column(BigInteger, default=0)
+    throttled: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_sent: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FeedClientRow(Base):
+    """Per feed and client family (e.g. "Feedly"): requests and reported subscribers."""
+
+    __tablename__ = "feed_clients"
+
+    feed_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    family: Mapped[str] = mapped_column(String(100), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    subscribers: Mapped[int | None] = mapped_column(BigInteger)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
