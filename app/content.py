@@ -11,12 +11,14 @@ import html
 import re
 from functools import lru_cache
 
+import lxml.html
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from slugify import slugify
 
 from app.domain import BodyFormat
+from app.domain import Image
 
 # XML 1.0 section 2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
 # [#x10000-#x10FFFF]. Everything else (C0 controls, lone surrogates, U+FFFE/U+FFFF) is
@@ -160,3 +162,67 @@ def _figcaption(caption: str | None, credit: str | None) -> str:
     if credit:
         parts.append(f'<span class="credit">{html.escape(credit)}</span>')
     return "<figcaption>" + " ".join(p for p in parts if p) + "</figcaption>"
+
+
+# extract_images was appended without touching the module header; these two imports belong
+# up there with the others. lxml.html parses fragments the way browsers do (unclosed <p>,
+# void <img>).
+
+
+def extract_images(body_html: str) -> tuple[Image, ...]:
+    """Every ``<img>`` of a sanitised body, in document order, with its figure's caption and credit.
+
+    Pure. ``src`` is taken as is (the pipeline has made it absolute); images without an
+    http(s) ``src`` are skipped. ``width``/``height`` are kept when they are positive integers.
+    Inside a ``<figure>``, ``caption`` is the ``<figcaption>`` text without its
+    ``<span class="credit">`` and ``credit`` is that span's text; each is ``None`` when empty.
+    """
+
+    def folded(text: str) -> str | None:
+        return " ".join(text.split()) or None
+
+    def is_credit(element: lxml.html.HtmlElement) -> bool:
+        return element.tag == "span" and "credit" in (element.get("class") or "").split()
+
+    def caption_text(element: lxml.html.HtmlElement) -> str:
+        parts = [element.text or ""]
+        for child in element:
+            # Comments and processing instructions have a non-string tag and no caption text.
+            if isinstance(child.tag, str) and not is_credit(child):
+                parts.append(caption_text(child))
+            parts.append(child.tail or "")
+        return "".join(parts)
+
+    def dimension(value: str | None) -> int | None:
+        value = (value or "").strip()
+        if value.isascii() and value.isdigit() and int(value) > 0:
+            return int(value)
+        return None
+
+    if not body_html.strip():
+        return ()
+    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    images: list[Image] = []
+    for img in root.iter("img"):
+        src = (img.get("src") or "").strip()
+        if not src.lower().startswith(("https://", "http://")):
+            continue
+        caption = credit = None
+        figure = next(img.iterancestors("figure"), None)
+        figcaption = figure.find(".//figcaption") if figure is not None else None
+        if figcaption is not None:
+            caption = folded(caption_text(figcaption))
+            credits = [
+                folded(span.text_content()) for span in figcaption.iter("span") if is_credit(span)
+            ]
+            credit = "; ".join(text for text in credits if text) or None
+        images.append(
+            Image(
+                url=src,
+                width=dimension(img.get("width")),
+                height=dimension(img.get("height")),
+                caption=caption,
+                credit=credit,
+            )
+        )
+    return tuple(images)

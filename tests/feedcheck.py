@@ -6,6 +6,11 @@
   against the normative RELAX NG schema of RFC 4287 (``schemas/atom.rnc``, converted once per
   process with rnc2rng), and it satisfies the two Schematron rules that the schema carries as
   annotations (RELAX NG itself ignores them).
+- Both XML validators also check the extension elements the way the W3C Feed Validation
+  Service does (it cannot run here): syndication-module names are case-sensitive and their
+  values restricted (``UndefinedElement``, ``InvalidUpdatePeriod``); ``fh:archive`` and the
+  RFC 5005 link relations belong to the feed, not an entry (``FeedHistoryRelInEntry``); a
+  ``media:group`` needs alternatives (``MediaGroupWithoutAlternatives``).
 - ``assert_valid_json_feed``: UTF-8 JSON that validates against ``schemas/jsonfeed-1.1.schema.json``
   (JSON Schema draft 2020-12), whose own validity is checked first.
 
@@ -26,6 +31,14 @@ from lxml import etree
 
 SCHEMAS = Path(__file__).parent / "schemas"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
+FH_NS = "http://purl.org/syndication/history/1.0"
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+
+_SY_ELEMENTS = {"updatePeriod", "updateFrequency", "updateBase"}
+_SY_PERIODS = {"hourly", "daily", "weekly", "monthly", "yearly"}
+_FH_ELEMENTS = {"archive", "complete"}
+_HISTORY_RELATIONS = {"current", "prev-archive", "next-archive"}
 
 # No network, no DTDs, no entity expansion: the documents under test are our own output.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -46,6 +59,7 @@ def assert_valid_rss(body: bytes) -> feedparser.FeedParserDict:
         assert item.find("title") is not None or item.find("description") is not None, (
             f"item {index} has neither <title> nor <description>"
         )
+    _check_extension_elements(root, feed_level=channel, entry_tag="item")
     return parsed
 
 
@@ -60,6 +74,8 @@ def assert_valid_atom(body: bytes) -> feedparser.FeedParserDict:
         )
         raise AssertionError(f"Atom document does not match RFC 4287 Appendix B:\n{errors}")
     _check_atom_schematron_rules(document.getroot())
+    root = document.getroot()
+    _check_extension_elements(root, feed_level=root, entry_tag=f"{{{ATOM_NS}}}entry")
     return parsed
 
 
@@ -126,6 +142,37 @@ def _check_atom_schematron_rules(feed: etree._Element) -> None:
             entry.findall("atom:source/atom:author", ns)
         )
         assert has_author or feed_has_author, f"entry {index} has no author and the feed has none"
+
+
+def _check_extension_elements(
+    root: etree._Element, feed_level: etree._Element, entry_tag: str
+) -> None:
+    """The syndication module, RFC 5005 and Media RSS rules (see the module docstring)."""
+    for element in root.iter(f"{{{SY_NS}}}*"):
+        name = etree.QName(element).localname
+        assert name in _SY_ELEMENTS, f"undefined syndication element sy:{name}"
+        assert element.getparent() is feed_level, f"sy:{name} must be a child of the feed"
+        if name == "updatePeriod":
+            assert element.text in _SY_PERIODS, f"invalid sy:updatePeriod {element.text!r}"
+        if name == "updateFrequency":
+            text = element.text or ""
+            assert text.isdigit() and int(text) > 0, f"invalid sy:updateFrequency {text!r}"
+    for name in _SY_ELEMENTS:
+        found = feed_level.findall(f"{{{SY_NS}}}{name}")
+        assert len(found) <= 1, f"sy:{name} appears {len(found)} times"
+    for element in root.iter(f"{{{FH_NS}}}*"):
+        name = etree.QName(element).localname
+        assert name in _FH_ELEMENTS, f"undefined feed history element fh:{name}"
+        assert element.getparent() is feed_level, f"fh:{name} must be a child of the feed"
+        assert len(element) == 0 and not (element.text or "").strip(), f"fh:{name} must be empty"
+    for entry in root.iter(entry_tag):
+        for link in entry.iter(f"{{{ATOM_NS}}}link"):
+            assert link.get("rel") not in _HISTORY_RELATIONS, (
+                f"RFC 5005 relation {link.get('rel')!r} inside an entry"
+            )
+    for group in root.iter(f"{{{MEDIA_NS}}}group"):
+        contents = group.findall(f"{{{MEDIA_NS}}}content")
+        assert len(contents) >= 2, "media:group without alternatives"
 
 
 @functools.cache

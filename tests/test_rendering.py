@@ -26,12 +26,14 @@ import pytest
 import time_machine
 from lxml import etree
 
+from app.content import extract_images
 from app.domain import Author
 from app.domain import FeedFormat
 from app.domain import Image
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
 from app.rendering import render_feed
+from app.rendering.extensions import update_schedule
 from tests.feedcheck import assert_valid_atom
 from tests.feedcheck import assert_valid_json_feed
 from tests.feedcheck import assert_valid_rss
@@ -43,20 +45,27 @@ ATOM = "http://www.w3.org/2005/Atom"
 MEDIA = "http://search.yahoo.com/mrss/"
 DC = "http://purl.org/dc/elements/1.1/"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
+SY = "http://purl.org/rss/1.0/modules/syndication/"
+FH = "http://purl.org/syndication/history/1.0"
+NS = {"atom": ATOM, "media": MEDIA, "sy": SY, "fh": FH, "dc": DC}
+FEED_XSL = Path(__file__).parents[1] / "app" / "web" / "static" / "feed.xsl"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 BRT = timezone(timedelta(hours=-3))
 PLENARIO_JPG = "https://img.diario.example/2024/03/plenario.jpg"
 BOLSA_PNG = "https://img.diario.example/2024/02/bolsa.png"
+GALERIA_JPG = "https://img.diario.example/2024/03/galeria.jpg"
+MAPA_PNG = "https://img.diario.example/2024/03/mapa-votos.png"
 
 VALIDATORS = {
     FeedFormat.RSS: assert_valid_rss,
     FeedFormat.ATOM: assert_valid_atom,
     FeedFormat.JSON: assert_valid_json_feed,
 }
-GOLDEN_NAMES = {
-    FeedFormat.RSS: "site.rss.xml",
-    FeedFormat.ATOM: "site.atom.xml",
-    FeedFormat.JSON: "site.json",
+GOLDEN_SUFFIXES = {FeedFormat.RSS: "rss.xml", FeedFormat.ATOM: "atom.xml", FeedFormat.JSON: "json"}
+MEDIA_TYPES = {
+    FeedFormat.RSS: "application/rss+xml",
+    FeedFormat.ATOM: "application/atom+xml",
+    FeedFormat.JSON: "application/feed+json",
 }
 
 PREVIDENCIA = FeedEntry(
@@ -158,6 +167,49 @@ def site_document(*entries: FeedEntry) -> FeedDocument:
     )
 
 
+# The same article with two more images in the body: a captioned, credited figure and a bare
+# chart. The lead photo is repeated in the body too; Media RSS must not repeat it.
+_INLINE_FIGURES = (
+    f'<figure><img src="{GALERIA_JPG}" alt="Galeria" width="640" height="427">'
+    '<figcaption>Galeria lotada durante a votação <span class="credit">Foto: Ana Lima</span>'
+    "</figcaption></figure>"
+    f'<p>Como votaram os partidos: <img src="{MAPA_PNG}" alt="Mapa de votos"></p>'
+)
+_PREVIDENCIA_BODY = PREVIDENCIA.content_html + _INLINE_FIGURES
+PREVIDENCIA_WITH_MEDIA = replace(
+    PREVIDENCIA, content_html=_PREVIDENCIA_BODY, media=extract_images(_PREVIDENCIA_BODY)
+)
+
+
+def history(*relations: str) -> dict[str, dict[FeedFormat, str]]:
+    """RFC 5005 links of the March 2024 archive, in the order given."""
+    paths = {
+        "current": "feed",
+        "prev-archive": "archive/2024-02",
+        "next-archive": "archive/2024-04",
+    }
+    return {
+        relation: {fmt: f"{SITE}/{paths[relation]}.{fmt}" for fmt in FeedFormat}
+        for relation in relations
+    }
+
+
+def archive_document() -> FeedDocument:
+    """March 2024 as an RFC 5005 archive, with the browser stylesheet and inline media."""
+    return replace(
+        site_document(PREVIDENCIA_WITH_MEDIA, MARKETS),
+        self_urls={fmt: f"{SITE}/archive/2024-03.{fmt}" for fmt in FeedFormat},
+        archive=True,
+        ttl_minutes=7 * 24 * 60,  # an archive does not change: weekly refresh hints
+        # Deliberately not in the written order: the output must not depend on it.
+        history_links=history("next-archive", "prev-archive", "current"),
+        stylesheet_url="/static/feed.xsl",
+    )
+
+
+DOCUMENTS = {"site": site_document, "archive-2024-03": archive_document}
+
+
 def _xml(body: bytes) -> etree._Element:
     return etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
 
@@ -174,9 +226,10 @@ def _parsed_time(value: time.struct_time) -> datetime:
 
 
 @pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
-def test_matches_golden_file(fmt: FeedFormat) -> None:
-    body = render_feed(site_document(), fmt)
-    path = GOLDEN / GOLDEN_NAMES[fmt]
+@pytest.mark.parametrize("name", list(DOCUMENTS))
+def test_matches_golden_file(name: str, fmt: FeedFormat) -> None:
+    body = render_feed(DOCUMENTS[name](), fmt)
+    path = GOLDEN / f"{name}.{GOLDEN_SUFFIXES[fmt]}"
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.write_bytes(body)
         return
@@ -199,17 +252,20 @@ def test_matches_golden_file(fmt: FeedFormat) -> None:
 
 
 @pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
-def test_every_format_passes_its_validator(fmt: FeedFormat) -> None:
-    VALIDATORS[fmt](render_feed(site_document(), fmt))
+@pytest.mark.parametrize("name", list(DOCUMENTS))
+def test_every_format_passes_its_validator(name: str, fmt: FeedFormat) -> None:
+    VALIDATORS[fmt](render_feed(DOCUMENTS[name](), fmt))
 
 
 @pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
-def test_rendering_is_deterministic_and_ignores_the_clock(fmt: FeedFormat) -> None:
-    first = render_feed(site_document(), fmt)
-    assert render_feed(site_document(), fmt) == first
+@pytest.mark.parametrize("name", list(DOCUMENTS))
+def test_rendering_is_deterministic_and_ignores_the_clock(name: str, fmt: FeedFormat) -> None:
+    make = DOCUMENTS[name]
+    first = render_feed(make(), fmt)
+    assert render_feed(make(), fmt) == first
     # feedgen stamps now() by default; a different wall clock must not change a byte.
     with time_machine.travel(datetime(2031, 7, 4, 3, 2, 1, tzinfo=UTC), tick=False):
-        assert render_feed(site_document(), fmt) == first
+        assert render_feed(make(), fmt) == first
 
 
 def test_rss_dates_never_touch_the_process_locale(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -612,6 +668,361 @@ def test_summary_and_content_are_kept_apart() -> None:
     assert b"CDATA" not in render_feed(document, FeedFormat.RSS)
 
 
+# --- inline images as Media RSS -----------------------------------------------------------
+
+
+def _entries_of(fmt: FeedFormat, root: etree._Element) -> list[etree._Element]:
+    return root.xpath("channel/item" if fmt is FeedFormat.RSS else "atom:entry", namespaces=NS)
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+def test_every_inline_image_gets_media_content_after_the_lead(fmt: FeedFormat) -> None:
+    body = render_feed(site_document(PREVIDENCIA_WITH_MEDIA), fmt)
+    parsed = VALIDATORS[fmt](body)
+    root = _xml(body)
+    assert root.xpath("//media:group", namespaces=NS) == []
+    entry = _entries_of(fmt, root)[0]
+    contents = entry.xpath("media:content", namespaces=NS)
+    # Lead first; the lead repeated in the body is not described twice.
+    assert [dict(content.attrib) for content in contents] == [
+        {
+            "url": PLENARIO_JPG,
+            "type": "image/jpeg",
+            "medium": "image",
+            "width": "1200",
+            "height": "800",
+            "fileSize": "245760",
+        },
+        {"url": GALERIA_JPG, "medium": "image", "width": "640", "height": "427"},
+        {"url": MAPA_PNG, "medium": "image"},
+    ]
+    described = [
+        (
+            content.xpath("string(media:description[@type='plain'])", namespaces=NS),
+            content.xpath("string(media:credit)", namespaces=NS),
+        )
+        for content in contents
+    ]
+    assert described == [
+        ("Plenário da Câmara durante a sessão", "Foto: Agência Câmara"),
+        ("Galeria lotada durante a votação", "Foto: Ana Lima"),
+        ("", ""),
+    ]
+    assert contents[2].xpath("*") == []  # no empty description or credit
+    # Readers see the same list (feedparser's Media RSS support).
+    assert [media["url"] for media in parsed["entries"][0]["media_content"]] == [
+        PLENARIO_JPG,
+        GALERIA_JPG,
+        MAPA_PNG,
+    ]
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+def test_inline_images_without_a_lead_image_and_repeated_ones(fmt: FeedFormat) -> None:
+    twice = Image(url=MAPA_PNG, caption="Mapa")
+    entry = replace(CULTURA, media=(twice, Image(url=GALERIA_JPG), replace(twice, caption="X")))
+    body = render_feed(site_document(entry), fmt)
+    VALIDATORS[fmt](body)
+    item = _entries_of(fmt, _xml(body))[0]
+    assert item.xpath("media:content/@url", namespaces=NS) == [MAPA_PNG, GALERIA_JPG]
+    assert item.xpath("media:content[1]/media:description/text()", namespaces=NS) == ["Mapa"]
+    # Inline images are never enclosures: that is the lead image's role.
+    assert item.xpath("enclosure | atom:link[@rel='enclosure']", namespaces=NS) == []
+
+
+def test_json_feed_keeps_only_the_lead_image_when_there_are_inline_images() -> None:
+    plain = json.loads(render_feed(site_document(PREVIDENCIA), FeedFormat.JSON))["items"][0]
+    body = render_feed(site_document(PREVIDENCIA_WITH_MEDIA), FeedFormat.JSON)
+    item = assert_valid_json_feed(body)["items"][0]
+    # Inline images are in content_html already; nothing else changes.
+    assert item["content_html"] == _PREVIDENCIA_BODY
+    assert {key: value for key, value in item.items() if key != "content_html"} == {
+        key: value for key, value in plain.items() if key != "content_html"
+    }
+
+
+# --- refresh hints ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ttl", "period", "frequency"),
+    [
+        (1, "hourly", 60),
+        (15, "hourly", 4),
+        (45, "hourly", 1),
+        (60, "hourly", 1),
+        (61, "daily", 23),
+        (90, "daily", 16),
+        (1440, "daily", 1),
+        (1441, "weekly", 6),
+        (2880, "weekly", 3),
+        (20_000, "weekly", 1),
+    ],
+)
+def test_refresh_hints_follow_the_ttl(ttl: int, period: str, frequency: int) -> None:
+    assert update_schedule(ttl) == (period, frequency)
+    document = replace(site_document(), ttl_minutes=ttl)
+    for fmt, level in ((FeedFormat.RSS, "/rss/channel"), (FeedFormat.ATOM, "/atom:feed")):
+        body = render_feed(document, fmt)
+        VALIDATORS[fmt](body)
+        root = _xml(body)
+        hints = root.xpath(f"{level}/sy:*", namespaces=NS)
+        assert [(etree.QName(hint).localname, hint.text) for hint in hints] == [
+            ("updatePeriod", period),
+            ("updateFrequency", str(frequency)),
+        ]
+        assert b"sy:Update" not in body  # feedgen's syndication extension's capitalisation
+    channel = _xml(render_feed(document, FeedFormat.RSS)).find("channel")
+    assert channel is not None
+    assert channel.findtext("ttl") == str(ttl)
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+def test_no_ttl_no_refresh_hints(fmt: FeedFormat) -> None:
+    body = render_feed(replace(site_document(), ttl_minutes=None), fmt)
+    VALIDATORS[fmt](body)
+    assert _xml(body).xpath("//sy:*", namespaces=NS) == []
+    assert SY.encode() not in body  # not even the namespace declaration
+
+
+def test_update_schedule_refuses_a_non_positive_ttl() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        update_schedule(0)
+
+
+# --- RFC 5005 archives --------------------------------------------------------------------
+
+_HISTORY_XPATH = "atom:link[@rel='current' or @rel='prev-archive' or @rel='next-archive']"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "level"), [(FeedFormat.RSS, "/rss/channel"), (FeedFormat.ATOM, "/atom:feed")], ids=str
+)
+def test_archive_documents_carry_fh_archive_and_history_links(fmt: FeedFormat, level: str) -> None:
+    body = render_feed(archive_document(), fmt)
+    parsed = VALIDATORS[fmt](body)  # for Atom: RELAX NG too
+    root = _xml(body)
+    assert len(root.xpath(f"{level}/fh:archive", namespaces=NS)) == 1
+    assert len(root.xpath("//fh:*", namespaces=NS)) == 1
+    links = root.xpath(f"{level}/{_HISTORY_XPATH}", namespaces=NS)
+    media_type = MEDIA_TYPES[fmt]
+    assert [(link.get("rel"), link.get("href"), link.get("type")) for link in links] == [
+        ("current", f"{SITE}/feed.{fmt}", media_type),
+        ("prev-archive", f"{SITE}/archive/2024-02.{fmt}", media_type),
+        ("next-archive", f"{SITE}/archive/2024-04.{fmt}", media_type),
+    ]
+    # Only at feed level, never inside an entry.
+    assert len(root.xpath(f"//{_HISTORY_XPATH}", namespaces=NS)) == 3
+    # The document's own self link is the archive's URL.
+    assert root.xpath(f"{level}/atom:link[@rel='self']/@href", namespaces=NS) == [
+        f"{SITE}/archive/2024-03.{fmt}"
+    ]
+    rels = [link["rel"] for link in parsed["feed"]["links"]]
+    assert {"current", "prev-archive", "next-archive"} <= set(rels)
+
+
+def test_json_feed_next_url_is_the_previous_archive() -> None:
+    feed = assert_valid_json_feed(render_feed(archive_document(), FeedFormat.JSON))
+    assert feed["next_url"] == f"{SITE}/archive/2024-02.json"
+    assert feed["feed_url"] == f"{SITE}/archive/2024-03.json"
+    # current and next-archive have no JSON Feed member; the newest archive has no next_url.
+    newest = replace(archive_document(), history_links=history("current"))
+    assert "next_url" not in assert_valid_json_feed(render_feed(newest, FeedFormat.JSON))
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_history_link_order_does_not_depend_on_the_caller(fmt: FeedFormat) -> None:
+    one = replace(archive_document(), history_links=history("current", "prev-archive"))
+    other = replace(archive_document(), history_links=history("prev-archive", "current"))
+    assert render_feed(one, fmt) == render_feed(other, fmt)
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_a_subscription_document_may_link_its_archives_without_being_one(fmt: FeedFormat) -> None:
+    # RFC 5005 section 4: the current document links to the newest archive, no fh:archive.
+    document = replace(site_document(), history_links=history("prev-archive"))
+    body = render_feed(document, fmt)
+    VALIDATORS[fmt](body)
+    if fmt is FeedFormat.JSON:
+        assert json.loads(body)["next_url"] == f"{SITE}/archive/2024-02.json"
+        return
+    root = _xml(body)
+    assert root.xpath("//fh:archive", namespaces=NS) == []
+    assert FH.encode() not in body
+    assert root.xpath(f"//{_HISTORY_XPATH}/@rel", namespaces=NS) == ["prev-archive"]
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_history_links_must_be_known_relations_with_a_url_per_format(fmt: FeedFormat) -> None:
+    unknown = replace(site_document(), history_links={"previous": history("current")["current"]})
+    with pytest.raises(ValueError, match="previous"):
+        render_feed(unknown, fmt)
+    urls = {other: f"{SITE}/archive/2024-02.{other}" for other in FeedFormat if other is not fmt}
+    partial = replace(site_document(), history_links={"prev-archive": urls})
+    with pytest.raises(ValueError, match=f"no {fmt} URL"):
+        render_feed(partial, fmt)
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_documents_without_the_new_fields_have_none_of_their_output(fmt: FeedFormat) -> None:
+    body = render_feed(site_document(PREVIDENCIA, MARKETS, CULTURA), fmt)
+    for marker in (FH.encode(), b"xml-stylesheet", b"archive", b"next_url"):
+        assert marker not in body
+    if fmt is not FeedFormat.JSON:
+        assert _xml(body).getprevious() is None
+
+
+# --- the browser view: xml-stylesheet and feed.xsl ----------------------------------------
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+def test_stylesheet_instruction_comes_right_after_the_xml_declaration(fmt: FeedFormat) -> None:
+    body = render_feed(archive_document(), fmt)
+    VALIDATORS[fmt](body)
+    assert body.split(b"\n")[:2] == [
+        b"<?xml version='1.0' encoding='UTF-8'?>",
+        b'<?xml-stylesheet type="text/xsl" href="/static/feed.xsl"?>',
+    ]
+    instruction = _xml(body).getprevious()
+    assert isinstance(instruction, etree._ProcessingInstruction)
+    assert instruction.target == "xml-stylesheet"
+    assert (instruction.get("type"), instruction.get("href")) == ("text/xsl", "/static/feed.xsl")
+    assert instruction.getprevious() is None
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+def test_stylesheet_url_is_escaped_as_a_pseudo_attribute(fmt: FeedFormat) -> None:
+    document = replace(site_document(), stylesheet_url='/static/feed.xsl?v=2&x="?>"')
+    body = render_feed(document, fmt)
+    VALIDATORS[fmt](body)
+    instruction = _xml(body).getprevious()
+    assert isinstance(instruction, etree._ProcessingInstruction)
+    assert instruction.text == (
+        'type="text/xsl" href="/static/feed.xsl?v=2&amp;x=&quot;?&gt;&quot;"'
+    )
+
+
+def test_json_feed_ignores_the_stylesheet() -> None:
+    styled = replace(site_document(), stylesheet_url="/static/feed.xsl")
+    assert render_feed(styled, FeedFormat.JSON) == render_feed(site_document(), FeedFormat.JSON)
+
+
+def _browser_view(body: bytes) -> etree._Element:
+    """What a browser shows for a feed document: feed.xsl applied to it."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    transform = etree.XSLT(etree.parse(str(FEED_XSL), parser))
+    page = transform(etree.fromstring(body, parser))
+    root = page.getroot()
+    assert root is not None, str(transform.error_log)
+    return root
+
+
+def _text(element: etree._Element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+def _assert_inert(page: etree._Element) -> None:
+    """No script, no inline style or handler, nothing loaded but the site stylesheet."""
+    assert page.xpath("//script | //style | //iframe | //object | //embed | //img") == []
+    assert page.xpath("//@*[starts-with(translate(name(), 'ON', 'on'), 'on')]") == []
+    assert page.xpath("//@style") == []
+    assert page.xpath("//link[@rel='stylesheet']/@href") == ["/static/style.css"]
+    assert page.xpath("//link/@href") == ["/static/style.css"]
+    hrefs = page.xpath("//@href | //@src | //@action")
+    assert all(href.startswith(("https://", "http://", "/static/")) for href in hrefs), hrefs
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+@pytest.mark.parametrize("name", list(DOCUMENTS))
+def test_feed_xsl_renders_a_readable_page(name: str, fmt: FeedFormat) -> None:
+    document = DOCUMENTS[name]()
+    page = _browser_view(render_feed(document, fmt))
+    _assert_inert(page)
+    assert page.tag == "html" and page.get("lang") == "pt-BR"
+    text = _text(page)
+    assert "Este é um feed" in text and "This is a web feed" in text
+    assert document.self_url(fmt) in page.xpath("string(//code)")
+    assert page.xpath("string(//title)").startswith(document.title)
+    assert document.description in text
+    assert page.xpath("//a[@href=$site]", site=document.site_url)
+    articles = page.xpath("//article")
+    assert len(articles) == len(document.entries)
+    for article, entry in zip(articles, document.entries, strict=True):
+        links = article.xpath(".//h2/a")
+        assert [(link.get("href"), _text(link)) for link in links] == [(entry.url, entry.title)]
+        article_text = _text(article)
+        assert all(author.name in article_text for author in entry.authors)
+        assert article.xpath("string(.//time)").strip()
+        if entry.summary:
+            assert entry.summary in article_text
+    # The summary of an entry with none is its body's text, tags removed, not live HTML.
+    if CULTURA in document.entries:
+        assert "Mostra reúne 120 obras" in _text(articles[-1])
+        assert "<p>" not in _text(articles[-1])
+
+
+def test_feed_xsl_dates_and_authors_per_format() -> None:
+    rss = _browser_view(render_feed(site_document(), FeedFormat.RSS))
+    atom = _browser_view(render_feed(site_document(), FeedFormat.ATOM))
+    assert rss.xpath("string(//article[1]//time)").strip() == "Fri, 01 Mar 2024 12:30:15 +0000"
+    assert atom.xpath("string(//article[1]//time)").strip() == "2024-03-01 12:30 UTC"
+    assert atom.xpath("string(//article[1]//time/@datetime)") == "2024-03-01T12:30:15+00:00"
+    for page in (rss, atom):
+        assert _text(page.xpath("//article[1]//p[@class='byline']")[0]) == (
+            "Ana Conceição, João Simões"
+        )
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+def test_feed_xsl_never_turns_feed_content_into_live_html(fmt: FeedFormat) -> None:
+    hostile = replace(
+        CULTURA,
+        url="javascript:alert(1)",
+        title='<script>alert("t")</script> Título',
+        summary="",
+        content_html=(
+            '<p>Texto <img src="x" onerror="alert(1)"></p><script>alert("c")</script>'
+            '<a href="javascript:alert(2)">clique</a>'
+        ),
+    )
+    page = _browser_view(render_feed(site_document(hostile), fmt))
+    _assert_inert(page)
+    assert page.xpath("//article//a/@href") == []  # a javascript: permalink is not linked
+    assert '<script>alert("t")</script> Título' in _text(page)  # shown as text
+    summary = _text(page.xpath("//article//p[@class='teaser-summary']")[0])
+    assert "Texto" in summary and "<" not in summary
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+def test_feed_xsl_says_so_when_the_feed_is_empty(fmt: FeedFormat) -> None:
+    page = _browser_view(render_feed(replace(site_document(), entries=()), fmt))
+    _assert_inert(page)
+    assert page.xpath("//article") == []
+    assert "Nenhum artigo por enquanto." in _text(page)
+
+
+def test_feed_xsl_is_plain_xslt_1_without_escape_hatches() -> None:
+    stylesheet = etree.parse(str(FEED_XSL)).getroot()
+    xsl = {"xsl": "http://www.w3.org/1999/XSL/Transform"}
+    assert stylesheet.get("version") == "1.0"
+    assert stylesheet.xpath("//@disable-output-escaping") == []
+    # Nothing but the feed itself is read: no imports, no document().
+    assert stylesheet.xpath("//xsl:import | //xsl:include", namespaces=xsl) == []
+    expressions = stylesheet.xpath("//@select | //@test | //@match", namespaces=xsl)
+    assert not [value for value in expressions if "document(" in value]
+    # No literal script or style, no inline style or handler attributes, in any output.
+    assert stylesheet.xpath("//*[local-name() = 'script' or local-name() = 'style']") == []
+    created = stylesheet.xpath("//xsl:element/@name | //xsl:attribute/@name", namespaces=xsl)
+    assert not [name for name in created if name in {"script", "style"} or name.startswith("on")]
+    literal_attributes = [
+        etree.QName(attribute).localname
+        for element in stylesheet.iter()
+        if isinstance(element.tag, str) and not element.tag.startswith("{http://www.w3.org/1999")
+        for attribute in element.attrib
+    ]
+    assert not [name for name in literal_attributes if name == "style" or name.startswith("on")]
+
+
 # --- the validators reject what they must -------------------------------------------------
 
 
@@ -706,3 +1117,40 @@ def test_json_feed_validator_accepts_extensions_and_hubs() -> None:
 def test_json_feed_validator_refuses_an_invalid_schema() -> None:
     with pytest.raises(jsonschema.SchemaError):
         json_feed_validator({"type": "objekt"})
+
+
+@pytest.mark.parametrize(
+    ("channel_extra", "item_extra", "message"),
+    [
+        ("<sy:UpdatePeriod>hourly</sy:UpdatePeriod>", "", "undefined syndication element"),
+        ("<sy:updatePeriod>often</sy:updatePeriod>", "", "invalid sy:updatePeriod"),
+        ("<sy:updateFrequency>0</sy:updateFrequency>", "", "invalid sy:updateFrequency"),
+        ("", "<sy:updatePeriod>daily</sy:updatePeriod>", "must be a child of the feed"),
+        ("", "<fh:archive/>", "fh:archive must be a child of the feed"),
+        ("<fh:archive>yes</fh:archive>", "", "fh:archive must be empty"),
+        ("", '<atom:link rel="prev-archive" href="https://a.example/"/>', "inside an entry"),
+        (
+            "",
+            '<media:group><media:content url="https://a.example/i.jpg"/></media:group>',
+            "media:group without alternatives",
+        ),
+    ],
+)
+def test_xml_validators_reject_invalid_extension_elements(
+    channel_extra: str, item_extra: str, message: str
+) -> None:
+    namespaces = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in NS.items())
+    rss = (
+        f'<rss version="2.0" {namespaces}><channel><title>t</title>'
+        f"<link>https://a.example/</link><description>d</description>{channel_extra}"
+        f"<item><title>i</title>{item_extra}</item></channel></rss>"
+    ).encode()
+    with pytest.raises(AssertionError, match=message):
+        assert_valid_rss(rss)
+    atom_item = item_extra.replace("atom:link", "link")
+    atom = _atom_with(
+        f'<author><name>A</name></author><content type="html">x</content>{atom_item}',
+        feed_extra=channel_extra,
+    ).replace(b"<feed ", f"<feed {namespaces} ".encode(), 1)
+    with pytest.raises(AssertionError, match=message):
+        assert_valid_atom(atom)

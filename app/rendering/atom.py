@@ -7,7 +7,10 @@ order of ``document.entries``; ``feed/updated`` is ``document.updated`` and ever
 Dates are RFC 3339 in UTC, to the second, matching the RSS and JSON Feed documents.
 
 feedgen builds the document; :mod:`app.rendering.extensions` writes the entry links (feedgen
-1.0.0 loses their rel/type/length, python-feedgen#135), the entry xml:lang and Media RSS.
+1.0.0 loses their rel/type/length, python-feedgen#135), the entry xml:lang, Media RSS, the
+refresh hints (``sy:*``), ``fh:archive`` and the ``xml-stylesheet`` instruction. The RFC 5005
+links (``current``, ``prev-archive``, ``next-archive``: registered relations, RFC 5005 section
+4) are feed-level links, which feedgen writes correctly.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from app.rendering.extensions import EXTENSION_NAME
 from app.rendering.extensions import AtomEntryExtension
 from app.rendering.extensions import AtomFeedExtension
 from app.rendering.extensions import entry_categories
+from app.rendering.extensions import history_links
 from app.rendering.extensions import utc_seconds
 from app.rendering.model import FeedDocument
 from app.rendering.model import FeedEntry
@@ -45,12 +49,16 @@ def render_atom(document: FeedDocument) -> bytes:
     generator.link(href=document.site_url, rel="alternate", type="text/html")
     for hub in document.hubs:
         generator.link(href=hub, rel="hub")
+    for relation, href, media_type in history_links(document, FeedFormat.ATOM):
+        generator.link(href=href, rel=relation, type=media_type)
     if document.icon_url:
         generator.icon(document.icon_url)
     if any(not entry.authors for entry in document.entries):
         # RFC 4287 section 4.1.1: a feed needs an author unless every entry has one. The
         # publication itself stands in for entries without a byline.
         generator.author({"name": document.title, "uri": document.site_url})
+    feed_extension: AtomFeedExtension = getattr(generator, EXTENSION_NAME)
+    feed_extension.configure(document)
 
     for entry in document.entries:
         # add_entry() prepends by default, which would reverse our newest-first order.

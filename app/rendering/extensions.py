@@ -7,6 +7,10 @@ the root element; only feed-level extensions are asked), ``extend_rss(element)``
 ``BaseExtension``. An extension instance is created by feedgen itself, so each renderer hands
 it the neutral model through ``configure()`` right after creating the feed or entry.
 
+Besides elements, the feed-level extensions put the ``xml-stylesheet`` processing instruction
+before the root element (feedgen has no API for it, python-feedgen#28): lxml lets a root
+element take processing-instruction siblings, and feedgen serialises the whole document.
+
 Pure: the same inputs always append the same elements. Every date is cut to whole seconds in
 UTC, because RFC 822 dates (RSS) cannot carry fractions and the three formats must agree.
 """
@@ -19,6 +23,7 @@ from datetime import datetime
 
 from lxml import etree
 
+from app.domain import FeedFormat
 from app.domain import Image
 from app.rendering.model import FeedDocument
 from app.rendering.model import FeedEntry
@@ -27,6 +32,15 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DCTERMS_NS = "http://purl.org/dc/terms/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+#: RSS 1.0 syndication module; element names are camelCase (``updatePeriod``), which feedgen's
+#: own ``syndication`` extension gets wrong (mission-anchors.md section 6, item 8).
+SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
+#: RFC 5005 (Feed Paging and Archiving), section 4: ``fh:archive``.
+FH_NS = "http://purl.org/syndication/history/1.0"
+
+#: The RFC 5005 link relations a document may carry, in the order they are written, so that
+#: the bytes never depend on the order in which the caller filled ``history_links``.
+HISTORY_RELATIONS = ("current", "prev-archive", "next-archive")
 
 #: The key under which the renderers register these extensions with feedgen; feedgen
 #: exposes each instance as an attribute of that name on the generator and on each entry.
@@ -74,6 +88,80 @@ def entry_categories(document: FeedDocument, entry: FeedEntry) -> list[dict[str,
     ]
 
 
+def update_schedule(ttl_minutes: int) -> tuple[str, int]:
+    """``(sy:updatePeriod, sy:updateFrequency)`` for a refresh interval of ``ttl_minutes``.
+
+    Up to an hour: ``hourly``, 60 // ttl times; up to a day: ``daily``, 1440 // ttl times;
+    beyond: ``weekly``, 10080 // ttl times; never less than once per period.
+    """
+    if ttl_minutes < 1:
+        raise ValueError(f"ttl_minutes must be positive, got {ttl_minutes}")
+    if ttl_minutes <= 60:
+        return "hourly", max(1, 60 // ttl_minutes)
+    if ttl_minutes <= 1440:
+        return "daily", max(1, 1440 // ttl_minutes)
+    return "weekly", max(1, 10080 // ttl_minutes)
+
+
+def append_update_schedule(parent: etree._Element, ttl_minutes: int) -> None:
+    """Append ``sy:updatePeriod`` and ``sy:updateFrequency`` for ``ttl_minutes`` to ``parent``."""
+    period, frequency = update_schedule(ttl_minutes)
+    etree.SubElement(parent, f"{{{SY_NS}}}updatePeriod").text = period
+    etree.SubElement(parent, f"{{{SY_NS}}}updateFrequency").text = str(frequency)
+
+
+def history_links(document: FeedDocument, fmt: FeedFormat) -> list[tuple[str, str, str]]:
+    """``(rel, href, type)`` of each RFC 5005 link of ``document`` in ``fmt``, in a fixed order.
+
+    The type is the format's media type without its charset parameter: a link names a
+    document, not how one response happens to be encoded.
+    """
+    unknown = sorted(set(document.history_links) - set(HISTORY_RELATIONS))
+    if unknown:
+        raise ValueError(f"unknown RFC 5005 relations in a feed document: {unknown}")
+    media_type = fmt.media_type.split(";", 1)[0].strip()
+    links = []
+    for relation in HISTORY_RELATIONS:
+        urls = document.history_links.get(relation)
+        if urls is None:
+            continue
+        if fmt not in urls:
+            raise ValueError(f"the {relation!r} link has no {fmt} URL")
+        links.append((relation, urls[fmt], media_type))
+    return links
+
+
+def add_stylesheet(root: etree._Element, href: str) -> None:
+    """Put ``<?xml-stylesheet type="text/xsl" href="..."?>`` before the root element.
+
+    Pseudo-attribute values may use the predefined entities (W3C "Associating Style Sheets
+    with XML documents", section 2), so ``&``, ``<``, ``>`` and ``"`` are escaped; that also
+    keeps ``?>`` out of the instruction.
+    """
+    escaped = (
+        href.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+    root.addprevious(
+        etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{escaped}"')
+    )
+
+
+def entry_images(entry: FeedEntry) -> list[Image]:
+    """The images an entry's Media RSS describes: the lead image, then each inline image, once.
+
+    An inline image whose URL is already described (the lead image repeated in the body, or
+    the same image twice) is left out.
+    """
+    seen: set[str] = set()
+    images = []
+    for image in (entry.image, *entry.media):
+        if image is None or image.url in seen:
+            continue
+        seen.add(image.url)
+        images.append(image)
+    return images
+
+
 def append_media_content(parent: etree._Element, image: Image) -> None:
     """Append a Media RSS ``media:content`` for ``image``, with its caption and credit.
 
@@ -100,6 +188,22 @@ def append_media_content(parent: etree._Element, image: Image) -> None:
         credit.text = image.credit
 
 
+def _refresh_ttl(document: FeedDocument) -> int | None:
+    """The ttl behind the ``sy:*`` hints; ``None`` when it is unset or not positive."""
+    ttl = document.ttl_minutes
+    return ttl if ttl is not None and ttl > 0 else None
+
+
+def _optional_ns(document: FeedDocument | None) -> dict[str, str]:
+    """The ``sy`` and ``fh`` namespaces, each only when ``document`` uses it."""
+    namespaces = {}
+    if document is not None and _refresh_ttl(document) is not None:
+        namespaces["sy"] = SY_NS
+    if document is not None and document.archive:
+        namespaces["fh"] = FH_NS
+    return namespaces
+
+
 class _Extension:
     """The interface feedgen calls; every hook does nothing unless overridden."""
 
@@ -117,42 +221,56 @@ class _Extension:
 
 
 class RssChannelExtension(_Extension):
-    """Channel-level RSS: ``lastBuildDate`` and one ``atom:link rel="hub"`` per hub.
+    """Channel-level RSS: ``lastBuildDate``, refresh hints, hub and RFC 5005 links, archive flag.
 
     - feedgen writes only the first ``rel="self"`` atom:link in RSS and drops every other
-      rel (python-feedgen#122), so WebSub hubs are appended here.
+      rel (python-feedgen#122), so WebSub hubs and the RFC 5005 links (``current``,
+      ``prev-archive``, ``next-archive``) are appended here as ``atom:link``.
     - feedgen formats ``lastBuildDate`` with ``locale.setlocale`` (see :func:`rfc822_date`);
       the renderer clears feedgen's value and this extension writes the element instead.
+    - ``sy:updatePeriod``/``sy:updateFrequency`` repeat ``<ttl>`` for readers that only
+      know the RSS 1.0 syndication module; ``fh:archive`` marks an RFC 5005 archive document.
     - It also declares the namespaces the item extensions use, so that they are declared once
-      on ``<rss>`` rather than on every item.
+      on ``<rss>`` rather than on every item. ``sy`` and ``fh`` are declared only when used.
     """
 
     def __init__(self) -> None:
-        self.last_build_date: datetime | None = None
-        self.hubs: tuple[str, ...] = ()
+        self.document: FeedDocument | None = None
 
     def configure(self, document: FeedDocument) -> None:
         """Take the channel values from ``document``."""
-        self.last_build_date = document.updated
-        self.hubs = document.hubs
+        self.document = document
 
     def extend_ns(self) -> dict[str, str]:
-        return {"media": MEDIA_NS, "dcterms": DCTERMS_NS}
+        return {"media": MEDIA_NS, "dcterms": DCTERMS_NS, **_optional_ns(self.document)}
 
     def extend_rss(self, element: etree._Element) -> etree._Element:
+        document = self.document
+        if document is None:
+            raise ValueError("RssChannelExtension used before configure()")
         channel = element.find("channel")
         if channel is None:
             raise ValueError("feedgen produced an RSS document without a channel")
-        if self.last_build_date is not None:
-            last_build_date = etree.SubElement(channel, "lastBuildDate")
-            last_build_date.text = rfc822_date(self.last_build_date)
-        for hub in self.hubs:
+        last_build_date = etree.SubElement(channel, "lastBuildDate")
+        last_build_date.text = rfc822_date(document.updated)
+        ttl = _refresh_ttl(document)
+        if ttl is not None:
+            append_update_schedule(channel, ttl)
+        for hub in document.hubs:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
+        for relation, href, media_type in history_links(document, FeedFormat.RSS):
+            etree.SubElement(
+                channel, f"{{{ATOM_NS}}}link", href=href, rel=relation, type=media_type
+            )
+        if document.archive:
+            etree.SubElement(channel, f"{{{FH_NS}}}archive")
+        if document.stylesheet_url:
+            add_stylesheet(element, document.stylesheet_url)
         return element
 
 
 class RssItemExtension(_Extension):
-    """Item-level RSS: ``pubDate``, ``dcterms:modified`` and the Media RSS lead image.
+    """Item-level RSS: ``pubDate``, ``dcterms:modified`` and Media RSS for every image.
 
     - ``pubDate`` is written here, not by feedgen, to keep ``locale.setlocale`` out of
       rendering (see :func:`rfc822_date`).
@@ -175,20 +293,46 @@ class RssItemExtension(_Extension):
         pub_date.text = rfc822_date(entry.published)
         modified = etree.SubElement(element, f"{{{DCTERMS_NS}}}modified")
         modified.text = rfc3339_date(entry.updated)
-        if entry.image is not None:
-            append_media_content(element, entry.image)
+        for image in entry_images(entry):
+            append_media_content(element, image)
         return element
 
 
 class AtomFeedExtension(_Extension):
-    """Feed-level Atom: only declares the Media RSS namespace once, on ``<feed>``."""
+    """Feed-level Atom: refresh hints, the archive flag and the stylesheet instruction.
+
+    RFC 4287 section 6.4 allows foreign elements on ``<feed>``, so ``sy:*`` and ``fh:archive``
+    are written as they are in RSS. The RFC 5005 links are ordinary feed links and are
+    written by the renderer through feedgen, which keeps feed-level link attributes. The
+    Media RSS namespace is declared once here, for the entries.
+    """
+
+    def __init__(self) -> None:
+        self.document: FeedDocument | None = None
+
+    def configure(self, document: FeedDocument) -> None:
+        """Take the feed values from ``document``."""
+        self.document = document
 
     def extend_ns(self) -> dict[str, str]:
-        return {"media": MEDIA_NS}
+        return {"media": MEDIA_NS, **_optional_ns(self.document)}
+
+    def extend_atom(self, element: etree._Element) -> etree._Element:
+        document = self.document
+        if document is None:
+            raise ValueError("AtomFeedExtension used before configure()")
+        ttl = _refresh_ttl(document)
+        if ttl is not None:
+            append_update_schedule(element, ttl)
+        if document.archive:
+            etree.SubElement(element, f"{{{FH_NS}}}archive")
+        if document.stylesheet_url:
+            add_stylesheet(element, document.stylesheet_url)
+        return element
 
 
 class AtomEntryExtension(_Extension):
-    """Entry-level Atom: the entry's links, its language, and the Media RSS lead image.
+    """Entry-level Atom: the entry's links, its language, and Media RSS for every image.
 
     feedgen 1.0.0 loses ``rel``, ``type`` and ``length`` on every entry link (a shadowed loop
     variable in ``FeedEntry.atom_entry``, python-feedgen#135, fixes unmerged in #136/#139): the
@@ -223,6 +367,6 @@ class AtomEntryExtension(_Extension):
                 enclosure.set("length", str(image.length))
         if entry.language and entry.language != self.feed_language:
             element.set(XML_LANG, entry.language)
-        if image is not None:
-            append_media_content(element, image)
+        for media_image in entry_images(entry):
+            append_media_content(element, media_image)
         return element

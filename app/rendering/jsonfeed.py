@@ -6,6 +6,11 @@ trailing newline; no clock, no randomness, no I/O). Items keep the order of
 ``document.entries``. Dates are RFC 3339 in UTC, to the second, written by the same
 function as the Atom dates, so that they mean exactly what the RSS and Atom documents say.
 Optional members are left out rather than emitted empty.
+
+RFC 5005 history maps onto the one paging member JSON Feed 1.1 defines: ``next_url`` is the
+``prev-archive`` document (the older items). ``current`` and ``next-archive`` have no JSON
+Feed equivalent, and neither has ``fh:archive``. Inline images need nothing here: they are in
+``content_html``; the lead image is ``image`` (and an attachment when its type is known).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 
 from app.domain import Author
 from app.domain import FeedFormat
+from app.rendering.extensions import history_links
 from app.rendering.extensions import rfc3339_date
 from app.rendering.model import FeedDocument
 from app.rendering.model import FeedEntry
@@ -34,6 +40,11 @@ def render_json_feed(document: FeedDocument) -> bytes:
     }
     if document.description:
         feed["description"] = document.description
+    older = [
+        href for rel, href, _ in history_links(document, FeedFormat.JSON) if rel == "prev-archive"
+    ]
+    if older:
+        feed["next_url"] = older[0]
     if document.language:
         feed["language"] = document.language
     if document.icon_url:

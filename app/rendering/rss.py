@@ -5,7 +5,8 @@ document always gives the same bytes (no clock, no randomness, no I/O). Items ke
 of ``document.entries``. Dates are RFC 822 in UTC, to the second.
 
 feedgen builds the document; :mod:`app.rendering.extensions` writes what feedgen 1.0.0 gets
-wrong or cannot write (hub links, dates without ``locale.setlocale``, Media RSS). A fresh
+wrong or cannot write (hub and RFC 5005 links, dates without ``locale.setlocale``, Media
+RSS, ``sy:*`` refresh hints, ``fh:archive``, the ``xml-stylesheet`` instruction). A fresh
 generator is built for every call: each format needs its own ``rel="self"`` URL
 (ecosystem.md pitfall 17), and feedgen objects are not safe to share between threads.
 """
