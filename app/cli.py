@@ -163,6 +163,27 @@ def serve(with_demo: bool) -> None:
         raise SystemExit(1)
 
 
+@main.command()
+@click.option("--days", default=30, show_default=True, help="How many UTC days to add up.")
+@_domain_errors
+def stats(days: int) -> None:
+    """Who polls each feed: requests, 304 share, bytes, client families, subscribers."""
+    with _services() as services:
+        feeds = services.publisher.poll_stats(services.clock(), days)
+    if not feeds:
+        click.echo("no feed requests counted yet")
+        return
+    click.echo(f"{'feed':<40} {'requests':>9} {'304':>6} {'429':>6} {'bytes':>12} {'subs':>6}")
+    for feed in feeds:
+        click.echo(
+            f"{feed.feed_key:<40} {feed.requests:>9} {feed.not_modified_share:>6.0%} "
+            f"{feed.throttled:>6} {feed.bytes_sent:>12} {feed.subscribers:>6}"
+        )
+        for client in feed.clients:
+            subscribers = "" if client.subscribers is None else f" ({client.subscribers} subs)"
+            click.echo(f"    {client.family:<36} {client.requests:>9}{subscribers}")
+
+
 @main.group()
 def token() -> None:
     """Create, list and revoke API tokens."""

@@ -164,11 +164,6 @@ def _figcaption(caption: str | None, credit: str | None) -> str:
     return "<figcaption>" + " ".join(p for p in parts if p) + "</figcaption>"
 
 
-# extract_images was appended without touching the module header; these two imports belong
-# up there with the others. lxml.html parses fragments the way browsers do (unclosed <p>,
-# void <img>).
-
-
 def extract_images(body_html: str) -> tuple[Image, ...]:
     """Every ``<img>`` of a sanitised body, in document order, with its figure's caption and credit.
 

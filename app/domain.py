@@ -170,6 +170,51 @@ class ApiToken:
         return self.revoked_at is None
 
 
+@dataclass(frozen=True)
+class PollCount:
+    """How a feed was polled on one UTC day (``YYYY-MM-DD``)."""
+
+    feed_key: str
+    day: str
+    requests: int = 0
+    not_modified: int = 0
+    throttled: int = 0
+    bytes_sent: int = 0
+
+
+@dataclass(frozen=True)
+class ClientCount:
+    """Requests of one client family for one feed, and the subscribers it last reported."""
+
+    feed_key: str
+    family: str
+    requests: int
+    subscribers: int | None
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class FeedPolls:
+    """Who polls a feed: totals and client families."""
+
+    feed_key: str
+    requests: int
+    not_modified: int
+    throttled: int
+    bytes_sent: int
+    clients: tuple[ClientCount, ...]
+
+    @property
+    def not_modified_share(self) -> float:
+        """The share of requests answered 304 (0 when there were none)."""
+        return self.not_modified / self.requests if self.requests else 0.0
+
+    @property
+    def subscribers(self) -> int:
+        """Subscribers reported by aggregators in their user agents, summed over families."""
+        return sum(client.subscribers or 0 for client in self.clients)
+
+
 def mint_article_id(authority: str, created_at: datetime) -> str:
     """Mint a new permanent entry id, a ``tag:`` URI (RFC 4151), once, at creation.
 

@@ -50,6 +50,15 @@ class ArticleGone(BroadsheetError):
         self.key = key
 
 
+class ArticleMoved(BroadsheetError):
+    """The slug is a former slug of an article that now lives at another one."""
+
+    def __init__(self, slug: str, current_slug: str) -> None:
+        super().__init__(f"Article {slug!r} moved to {current_slug!r}.")
+        self.slug = slug
+        self.current_slug = current_slug
+
+
 class SlugTaken(BroadsheetError):
     """Another article already uses that slug."""
 
@@ -91,7 +100,11 @@ class TokenNotFound(BroadsheetError):
 
 
 class FeedNotFound(BroadsheetError):
-    """No feed is served at that path (or it has not been rendered yet)."""
+    """No feed (or listing) is served at that path, or it has not been rendered yet."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"Nothing is published at {path}.")
+        self.path = path
 
 
 class StorageUnavailable(BroadsheetError):

@@ -1,6 +1,6 @@
 """The scheduler role: APScheduler 3 in its own process, never inside a web worker.
 
-Two jobs, fixed ids, ``coalesce=True`` and ``max_instances=1``:
+Jobs with fixed ids, ``coalesce=True`` and ``max_instances=1``:
 
 - ``render-due-feeds`` every ``feed_render_poll_seconds`` (default 1 s): renders the feeds
   that writes marked stale and those whose scheduled article has just gone public, so a
@@ -17,15 +17,20 @@ from __future__ import annotations
 import logging
 from datetime import UTC
 
+import httpx
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from app.notifying import deliver_due
+from app.notifying import hub_client
 from app.services import Services
 
 log = logging.getLogger(__name__)
 
 RENDER_DUE_JOB = "render-due-feeds"
 RENDER_ALL_JOB = "render-all-feeds"
+DELIVER_WEBSUB_JOB = "deliver-websub"
+DELIVER_WEBSUB_SECONDS = 2.0
 # Missed ticks collapse into one run, a run never overlaps the previous one, and a tick
 # late by up to 30 s still runs.
 _NEVER_OVERLAP = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
@@ -48,8 +53,20 @@ def render_all_feeds(services: Services) -> None:
         log.exception("job %s failed; it runs again at the next tick", RENDER_ALL_JOB)
 
 
+def deliver_websub(services: Services, client: httpx.Client) -> None:
+    """Job: send due WebSub notifications. Logs failures instead of dying."""
+    try:
+        deliver_due(services.database, services.settings, services.clock(), client)
+    except Exception:
+        log.exception("job %s failed; it runs again at the next tick", DELIVER_WEBSUB_JOB)
+
+
 def add_jobs(scheduler: BaseScheduler, services: Services) -> None:
-    """Register both jobs on ``scheduler``; the safety net runs once right away."""
+    """Register the jobs on ``scheduler``; the safety net runs once right away.
+
+    The WebSub job is added only when hubs are configured; it keeps one HTTP client (and
+    its connections to the hubs) for the life of the scheduler.
+    """
     settings = services.settings
     scheduler.add_job(
         render_all_feeds,
@@ -70,6 +87,16 @@ def add_jobs(scheduler: BaseScheduler, services: Services) -> None:
         replace_existing=True,
         **_NEVER_OVERLAP,
     )
+    if settings.hubs:
+        scheduler.add_job(
+            deliver_websub,
+            "interval",
+            seconds=DELIVER_WEBSUB_SECONDS,
+            id=DELIVER_WEBSUB_JOB,
+            args=[services, hub_client(settings)],
+            replace_existing=True,
+            **_NEVER_OVERLAP,
+        )
 
 
 def build_scheduler(services: Services) -> BlockingScheduler:

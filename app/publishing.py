@@ -11,12 +11,14 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -25,6 +27,7 @@ from lxml import etree
 
 from app.content import absolute_url
 from app.content import clean_text
+from app.content import extract_images
 from app.content import figure_html
 from app.content import is_valid_slug
 from app.content import make_excerpt
@@ -37,10 +40,13 @@ from app.domain import ArticlePage
 from app.domain import ArticleStatus
 from app.domain import Author
 from app.domain import BodyFormat
+from app.domain import ClientCount
 from app.domain import FeedFormat
+from app.domain import FeedPolls
 from app.domain import FeedScope
 from app.domain import FeedSnapshot
 from app.domain import Image
+from app.domain import PollCount
 from app.domain import content_etag
 from app.domain import feed_key
 from app.domain import feed_path
@@ -54,22 +60,27 @@ from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import StorageUnavailable
+from app.notifying import enqueue_notifications
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
 from app.rendering import render_feed
 from app.settings import Settings
+from app.storage.articles import ARCHIVE
 from app.storage.articles import ArticleRepository
+from app.storage.articles import month_bounds
 from app.storage.articles import term_slug
 from app.storage.database import Database
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository
 from app.storage.schema import schema_is_current
 from app.storage.schema import upgrade_database
+from app.storage.stats import StatsRepository
 from app.storage.tokens import TokenRepository
 
 log = logging.getLogger(__name__)
 
 RENDER_JOB_LOCK = 1
+FEED_STYLESHEET_PATH = "/static/feed.xsl"
 TOKEN_PREFIX = "bst_"  # noqa: S105 - a visible prefix, not a secret
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
@@ -156,10 +167,14 @@ class Publisher:
         if_match: str | None,
         now: datetime,
         replace_all: bool = False,
+        significant: bool = False,
     ) -> Article:
         """Apply ``changes`` (a merge patch, or a full replacement) to an article.
 
         ``if_match`` must name the article's current ETag; ``None`` skips the check (CLI).
+        Only a ``significant`` edit moves ``updated_at`` (and so the entries' updated date
+        in every feed); a silent correction changes the content and keeps the date, so
+        readers are not told that an article changed when it did not.
 
         Raises:
             ArticleNotFound, ArticleGone, EditConflict, InvalidInput, PayloadTooLarge, SlugTaken.
@@ -180,10 +195,10 @@ class Publisher:
                 merged,
                 article_id=current.id,
                 created_at=current.created_at,
-                updated_at=now,
+                updated_at=now if significant else current.updated_at,
                 revision=current.revision + 1,
             )
-            stored = repo.replace(article)
+            stored = repo.replace(article, now)
             FeedStateRepository(session).mark_dirty(_scope_keys([current, stored]))
         log.info("article updated id=%s revision=%d", stored.id, stored.revision)
         return stored
@@ -233,10 +248,16 @@ class Publisher:
             raise ArticleNotFound(slug)
         return article
 
-    def latest_public(self, now: datetime, limit: int) -> tuple[Article, ...]:
-        """The newest public articles of the whole site."""
+    def latest_public(
+        self, now: datetime, limit: int, scope: FeedScope = SITE_SCOPE
+    ) -> tuple[Article, ...]:
+        """The newest public articles of the site, or of one category, tag or author."""
         with self.db.read() as session:
-            return ArticleRepository(session).latest_public(SITE_SCOPE, now, limit)
+            return ArticleRepository(session).latest_public(scope, now, limit)
+
+    def scope_label(self, scope: FeedScope, articles: tuple[Article, ...]) -> str:
+        """How people name a scope: the category, tag or author as written in articles."""
+        return _scope_label(scope, articles)
 
     @staticmethod
     def _free_slug(repo: ArticleRepository, slug: str) -> str:
@@ -278,7 +299,7 @@ class Publisher:
             Author(
                 name=clean_text(a.name).strip(),
                 email=clean_text(a.email).strip() if a.email else None,
-                url=absolute_url(a.url, base_url) if a.url else None,
+                url=absolute_url(clean_text(a.url).strip(), base_url) if a.url else None,
             )
             for a in data.authors
         )
@@ -318,6 +339,21 @@ class Publisher:
             updated_at=updated_at,
             revision=revision,
         )
+
+    # -- poll statistics ------------------------------------------------------------------
+
+    def record_polls(self, polls: list[PollCount], clients: list[ClientCount]) -> None:
+        """Add counted feed requests to the stored statistics."""
+        with self.db.write() as session:
+            repo = StatsRepository(session)
+            repo.add_polls(polls)
+            repo.add_clients(clients)
+
+    def poll_stats(self, now: datetime, days: int = 30) -> list[FeedPolls]:
+        """Per feed, how it was polled over the last ``days`` UTC days."""
+        since = f"{now - timedelta(days=days - 1):%Y-%m-%d}"
+        with self.db.read() as session:
+            return StatsRepository(session).feed_polls(since)
 
     # -- operations ----------------------------------------------------------------------
 
@@ -403,9 +439,19 @@ class Publisher:
                 report.skipped_locked = True
                 return report
             states = FeedStateRepository(session)
-            for due in states.due(now):
-                self._render_scope(session, FeedScope.from_key(due.scope_key), due.dirty_version,
-                                   now, report)  # fmt: skip
+            # An archive that appears or empties marks its neighbours stale (their links
+            # change); they are rendered in the same pass.
+            for _ in range(3):
+                due = states.due(now)
+                if not due:
+                    break
+                for item in due:
+                    scope = FeedScope.from_key(item.scope_key)
+                    # Read again: an archive rendered earlier in this pass may have marked
+                    # this scope. Read before the articles, so that a write committed
+                    # after the read leaves the scope dirty for the next pass.
+                    version = states.dirty_version(item.scope_key)
+                    self._render_scope(session, scope, version, now, report)
         if report.changed or report.failed:
             log.info(
                 "rendered scopes=%s changed=%s failed=%s",
@@ -433,14 +479,22 @@ class Publisher:
         snapshots = SnapshotRepository(session)
         states = FeedStateRepository(session)
         report.scopes.append(scope.key)
-        articles = articles_repo.latest_public(scope, now, self.settings.feed_item_limit)
+        limit = None if scope.kind == ARCHIVE else self.settings.feed_item_limit
+        articles = articles_repo.latest_public(scope, now, limit)
         next_change = articles_repo.next_publication(scope, now)
+        existed = snapshots.get(feed_key(scope, FeedFormat.JSON)) is not None
+        history = self._history(articles_repo, scope, now)
+        if scope.kind == ARCHIVE and existed != bool(articles):
+            states.mark_dirty(
+                {SITE_SCOPE.key}
+                | {f"{ARCHIVE}/{month}" for month in (history.older, history.newer) if month}
+            )
         if not articles and scope != SITE_SCOPE:
             for fmt in FeedFormat:
                 snapshots.delete(feed_key(scope, fmt))
             states.mark_rendered(scope.key, version, next_change, now)
             return
-        document = self.build_document(scope, articles)
+        document = self.build_document(scope, articles, history)
         rendered: dict[FeedFormat, bytes] = {}
         try:
             for fmt in FeedFormat:
@@ -453,6 +507,7 @@ class Publisher:
                 scope.key, now + timedelta(seconds=self.settings.feed_render_retry_seconds)
             )
             return
+        changed_topics: list[str] = []
         for fmt, body in rendered.items():
             key = feed_key(scope, fmt)
             etag = content_etag(body)
@@ -474,22 +529,57 @@ class Publisher:
                     etag=etag,
                     last_modified=last_modified.replace(microsecond=0),
                     rendered_at=now,
+                    fresh_until=next_change,
                 )
             )
             report.changed.append(key)
+            changed_topics.append(document.self_url(fmt))
+        # WebSub section 6: each hub must hear of every changed topic. Only an outbox row
+        # here, committed with the new snapshot; the scheduler's deliver-websub job sends it.
+        enqueue_notifications(session, self.settings.hubs, changed_topics, now)
         states.mark_rendered(scope.key, version, next_change, now)
 
-    def build_document(self, scope: FeedScope, articles: Iterable[Article]) -> FeedDocument:
+    def _history(self, repo: ArticleRepository, scope: FeedScope, now: datetime) -> History:
+        """The neighbouring archive months of a site or archive feed (RFC 5005)."""
+        if scope == SITE_SCOPE:
+            newest = repo.public_month_before(datetime.max.replace(tzinfo=UTC), now)
+            return History(older=f"{newest:%Y-%m}" if newest else None, newer=None)
+        if scope.kind != ARCHIVE:
+            return History(None, None)
+        start, end = month_bounds(scope.value)
+        older = repo.public_month_before(start, now)
+        newer = repo.public_month_from(end, now)
+        return History(
+            older=f"{older:%Y-%m}" if older else None,
+            newer=f"{newer:%Y-%m}" if newer else None,
+        )
+
+    def build_document(
+        self,
+        scope: FeedScope,
+        articles: Iterable[Article],
+        history: History | None = None,
+    ) -> FeedDocument:
         """The neutral feed model of a scope's articles (newest first)."""
         settings = self.settings
         base = settings.base_url
         entries = tuple(self._entry(article) for article in articles)
         updated = max((entry.updated for entry in entries), default=settings.epoch)
         title, site_url = settings.site_title, base + "/"
-        if scope != SITE_SCOPE:
+        if scope.kind == ARCHIVE:
+            title = f"{settings.site_title}: {scope.value}"
+        elif scope != SITE_SCOPE:
             label = _scope_label(scope, tuple(articles))
             title = f"{settings.site_title}: {label}"
             site_url = f"{base}/{scope.kind}/{scope.value}"
+        links: dict[str, dict[FeedFormat, str]] = {}
+        if history is not None:
+            if history.older:
+                links["prev-archive"] = _feed_urls(base, FeedScope(ARCHIVE, history.older))
+            if history.newer:
+                links["next-archive"] = _feed_urls(base, FeedScope(ARCHIVE, history.newer))
+            if scope.kind == ARCHIVE:
+                links["current"] = _feed_urls(base, SITE_SCOPE)
         return FeedDocument(
             id=f"tag:{settings.id_authority},{settings.epoch:%Y-%m-%d}:feed:{scope.key}",
             title=title,
@@ -497,9 +587,16 @@ class Publisher:
             site_url=site_url,
             language=settings.site_language,
             updated=updated,
-            self_urls={fmt: base + feed_path(scope, fmt) for fmt in FeedFormat},
+            self_urls=_feed_urls(base, scope),
             entries=entries,
-            ttl_minutes=max(1, settings.feed_regenerate_seconds // 60),
+            # An archive changes only by edits: no refresh hints that invite hourly polls.
+            ttl_minutes=None
+            if scope.kind == ARCHIVE
+            else max(1, settings.feed_regenerate_seconds // 60),
+            archive=scope.kind == ARCHIVE,
+            history_links=links,
+            hubs=settings.hubs,
+            stylesheet_url=f"{base}{FEED_STYLESHEET_PATH}",
         )
 
     def _entry(self, article: Article) -> FeedEntry:
@@ -521,10 +618,40 @@ class Publisher:
             language=article.language,
             image=article.image,
             published=article.published_at,
+            media=extract_images(article.body_html),
             # An article scheduled before its publish time was last edited before it went
             # public; its entry must not look older than its own publication.
             updated=max(article.updated_at, article.published_at),
         )
+
+
+@dataclass(frozen=True)
+class History:
+    """The archive months next to a feed: ``older`` (prev-archive) and ``newer``."""
+
+    older: str | None
+    newer: str | None
+
+
+def feed_max_age(
+    settings: Settings, scope: FeedScope, snapshot: FeedSnapshot, now: datetime
+) -> int:
+    """How long caches may keep a feed (Cache-Control max-age, RFC 9111 section 5.2.2.1).
+
+    The regeneration interval, cut short by the next scheduled publication in the feed;
+    an archive of a month that has ended changes only by edits, so it gets a day.
+    """
+    if scope.kind == ARCHIVE and month_bounds(scope.value)[1] <= now:
+        return settings.feed_archive_max_age_seconds
+    lifetime = settings.feed_regenerate_seconds
+    if snapshot.fresh_until is not None:
+        remaining = math.ceil((snapshot.fresh_until - now).total_seconds())
+        lifetime = max(0, min(lifetime, remaining))
+    return lifetime
+
+
+def _feed_urls(base: str, scope: FeedScope) -> dict[FeedFormat, str]:
+    return {fmt: base + feed_path(scope, fmt) for fmt in FeedFormat}
 
 
 def check_document(body: bytes, fmt: FeedFormat) -> None:
@@ -538,6 +665,8 @@ def check_document(body: bytes, fmt: FeedFormat) -> None:
 def _scope_keys(articles: Iterable[Article]) -> set[str]:
     keys = {SITE_SCOPE.key}
     for article in articles:
+        if article.published_at is not None:
+            keys.add(f"{ARCHIVE}/{article.published_at:%Y-%m}")
         keys.update(f"category/{term_slug(name)}" for name in article.categories)
         keys.update(f"tag/{term_slug(name)}" for name in article.tags)
         keys.update(f"author/{term_slug(author.name)}" for author in article.authors)
@@ -593,7 +722,7 @@ def _clean_image(image: Image | None, base_url: str) -> Image | None:
         return None
     return replace(
         image,
-        url=absolute_url(image.url, base_url),
+        url=absolute_url(clean_text(image.url).strip(), base_url),
         caption=clean_text(image.caption).strip() or None if image.caption else None,
         credit=clean_text(image.credit).strip() or None if image.credit else None,
     )

@@ -48,6 +48,13 @@ class Settings:
     feed_regenerate_seconds: int = 60
     feed_render_poll_seconds: float = 1.0
     feed_render_retry_seconds: int = 30
+    feed_archive_max_age_seconds: int = 86_400
+    feed_moved: str = ""
+    feed_retired: str = ""
+
+    polite_enabled: bool = False
+    polite_min_interval_seconds: int = 60
+    stats_flush_seconds: float = 10.0
 
     api_max_body_bytes: int = 1_048_576
     api_page_size: int = 20
@@ -61,10 +68,29 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
 
+    websub_hubs: str = ""
+    websub_timeout_seconds: float = 5.0
+    websub_max_attempts: int = 12
+
     @property
     def base_url(self) -> str:
         """The public base URL with no trailing slash."""
         return self.site_base_url.rstrip("/")
+
+    @property
+    def moved_feeds(self) -> dict[str, str]:
+        """``feed_moved`` as a map from old path to new path (each answered with 301)."""
+        moves: dict[str, str] = {}
+        for pair in self.feed_moved.split(","):
+            if pair.strip():
+                old, _, new = pair.partition("=")
+                moves[old.strip()] = new.strip()
+        return moves
+
+    @property
+    def retired_feeds(self) -> frozenset[str]:
+        """``feed_retired`` as a set of paths (each answered with 410 Gone)."""
+        return frozenset(path.strip() for path in self.feed_retired.split(",") if path.strip())
 
     @property
     def id_authority(self) -> str:
@@ -80,6 +106,15 @@ class Settings:
     def timezone(self) -> ZoneInfo:
         """The zone in which pages show dates."""
         return ZoneInfo(self.site_timezone)
+
+    @property
+    def hubs(self) -> tuple[str, ...]:
+        """The WebSub hub URLs of ``websub_hubs``, in order, without blanks or repeats.
+
+        Empty when WebSub is off.
+        """
+        parts = (part.strip() for part in self.websub_hubs.split(","))
+        return tuple(dict.fromkeys(part for part in parts if part))
 
 
 def load_settings(
@@ -194,12 +229,33 @@ def validate_settings(settings: Settings) -> None:
     _check_range(settings, "feed_regenerate_seconds", 1, 86_400)
     _check_range(settings, "feed_render_poll_seconds", 0.05, 3600)
     _check_range(settings, "feed_render_retry_seconds", 1, 86_400)
+    _check_range(settings, "feed_archive_max_age_seconds", 0, 31_536_000)
+    for old, new in settings.moved_feeds.items():
+        if not (old.startswith("/") and new.startswith("/")) or old == new:
+            raise SettingsError(
+                "Setting feed_moved must be comma-separated old=new pairs of paths starting "
+                f"with /, got {old!r}={new!r}."
+            )
+    for path in settings.retired_feeds:
+        if not path.startswith("/"):
+            raise SettingsError(f"Setting feed_retired must list paths starting with /: {path!r}.")
+    _check_range(settings, "polite_min_interval_seconds", 1, 86_400)
+    _check_range(settings, "stats_flush_seconds", 0.0, 3600)
     _check_range(settings, "api_max_body_bytes", 1024, 64 * 1024 * 1024)
     _check_range(settings, "api_page_size", 1, 1000)
     _check_range(settings, "api_max_page_size", settings.api_page_size, 10_000)
     _check_range(settings, "server_port", 1, 65535)
     _check_range(settings, "server_workers", 1, 64)
     _check_range(settings, "server_threads", 1, 256)
+    for hub in settings.hubs:
+        parts = urlsplit(hub)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+            raise SettingsError(
+                "Setting websub_hubs must list absolute http(s) URLs separated by commas, "
+                f"got {hub!r}."
+            )
+    _check_range(settings, "websub_timeout_seconds", 0.1, 120)
+    _check_range(settings, "websub_max_attempts", 1, 100)
     if settings.log_format not in ("text", "json"):
         raise SettingsError("Setting log_format must be 'text' or 'json'.")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

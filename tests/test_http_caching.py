@@ -14,6 +14,7 @@ from flask import Flask
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
 from tests.conftest import FakeClock
+from tests.conftest import settings_for
 from tests.factories import article_input
 from tests.live import LiveServer
 from tests.live import serve
@@ -105,7 +106,8 @@ def test_feed_caching_table(
     # Validators and caching headers are sent with 200 and repeated with 304 (RFC 9110 15.4.5).
     assert response.headers["etag"] == f'"{etag}{suffix}"'
     assert response.headers["cache-control"] == "public, max-age=120"
-    assert response.headers["vary"] == "Accept-Encoding"
+    vary = "Accept-Encoding" if fmt is FeedFormat.JSON else "Accept-Encoding, Accept"
+    assert response.headers["vary"] == vary
     # Werkzeug drops Last-Modified from a 304, which RFC 9110 15.4.5 permits.
     assert response.headers.get("last-modified", last_modified) == last_modified
     if status == 200:
@@ -148,3 +150,74 @@ def test_304_until_something_changes(app: Flask, live: LiveServer, clock: FakeCl
     assert changed.status == 200
     assert changed.headers["etag"] != etag
     assert "Outra notícia".encode() in changed.body
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+READER_ACCEPTS = [
+    "application/rss+xml, application/rdf+xml;q=0.8, application/atom+xml;q=0.6, "
+    "application/xml;q=0.4, text/xml;q=0.4, */*;q=0.2",
+    "application/atom+xml,application/rss+xml,application/xml,text/xml,*/*;q=0.8",
+    "*/*",
+    "",
+]
+
+
+@pytest.mark.parametrize("path", ["/feed.rss", "/feed.atom"])
+def test_a_browser_gets_the_same_bytes_as_displayable_xml(live: LiveServer, path: str) -> None:
+    reader = live.request("GET", path)
+    browser = live.request("GET", path, {"Accept": BROWSER_ACCEPT})
+    assert browser.status == 200
+    assert browser.body == reader.body
+    assert browser.body.startswith(b"<?xml")
+    assert b"<?xml-stylesheet" in browser.body.split(b"\n", 2)[1]
+    assert browser.headers["content-type"] == "application/xml; charset=utf-8"
+    assert browser.headers["x-content-type-options"] == "nosniff"
+    assert browser.headers["etag"] != reader.headers["etag"]
+    again = live.request(
+        "GET", path, {"Accept": BROWSER_ACCEPT, "If-None-Match": browser.headers["etag"]}
+    )
+    assert again.status == 304
+
+
+@pytest.mark.parametrize("accept", READER_ACCEPTS)
+@pytest.mark.parametrize(("path", "media"), [("/feed.rss", MEDIA[FeedFormat.RSS]),
+                                             ("/feed.atom", MEDIA[FeedFormat.ATOM])])  # fmt: skip
+def test_feed_readers_get_the_feed_media_type(
+    live: LiveServer, path: str, media: str, accept: str
+) -> None:
+    headers = {"Accept": accept} if accept else {}
+    assert live.request("GET", path, headers).headers["content-type"] == media
+
+
+@pytest.fixture
+def overrides(database_url: str) -> dict[str, object]:
+    return settings_for(
+        database_url,
+        feed_moved="/rss.xml=/feed.rss, /old/atom=/feed.atom",
+        feed_retired="/comments/feed.rss",
+    )
+
+
+def test_a_moved_feed_answers_301_and_a_retired_one_410(live: LiveServer) -> None:
+    moved = live.request("GET", "/rss.xml")
+    assert moved.status == 301
+    assert moved.headers["location"] == "https://news.example.org/feed.rss"
+    assert live.request("GET", "/old/atom").headers["location"].endswith("/feed.atom")
+    gone = live.request("GET", "/comments/feed.rss")
+    assert gone.status == 410
+    assert b"retired" in gone.body
+
+
+def test_a_closed_month_archive_is_cached_for_a_day(
+    app: Flask, live: LiveServer, clock: FakeClock
+) -> None:
+    publisher = app.extensions["broadsheet"].publisher
+    publisher.create_article(
+        article_input(title="Outubro", published_at=clock.now.replace(month=10)), clock()
+    )
+    publisher.render_due_feeds(clock())
+    archive = live.request("GET", "/archive/2026-10/feed.atom")
+    assert archive.status == 200
+    assert archive.headers["cache-control"] == "public, max-age=86400"
+    current = live.request("GET", "/archive/2026-11/feed.atom")
+    assert current.headers["cache-control"] == "public, max-age=120"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from app.domain import SITE_SCOPE
@@ -9,12 +11,14 @@ from app.domain import ArticleStatus
 from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.errors import ArticleGone
+from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
 from app.errors import EditConflict
 from app.errors import FeedNotFound
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import SlugTaken
+from app.publishing import feed_max_age
 from app.services import Services
 from tests.conftest import FakeClock
 from tests.factories import article_input
@@ -41,7 +45,11 @@ def test_the_id_survives_every_edit(services: Services, clock: FakeClock) -> Non
     article = publisher.create_article(article_input(), clock())
     clock.advance(minutes=5)
     edited = publisher.update_article(
-        article.id, {"slug": "novo-endereco", "title": "Outro título"}, article.etag, clock()
+        article.id,
+        {"slug": "novo-endereco", "title": "Outro título"},
+        article.etag,
+        clock(),
+        significant=True,
     )
     assert edited.id == article.id
     assert edited.slug == "novo-endereco"
@@ -192,3 +200,108 @@ def test_last_modified_moves_forward_when_an_entry_leaves(
     assert after.etag != before.etag
     assert after.last_modified > before.last_modified
     assert older.title.encode() in after.body
+
+
+def test_only_significant_edits_move_the_updated_date(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    article = publisher.create_article(article_input(published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    before = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+    clock.advance(hours=1)
+    fixed = publisher.update_article(article.id, {"title": "Título corrigido"}, None, clock())
+    assert fixed.updated_at == article.updated_at
+    publisher.render_due_feeds(clock())
+    corrected = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
+    assert corrected.entries[0].title == "Título corrigido"
+    assert corrected.entries[0].updated == assert_valid_atom(before.body).entries[0].updated
+    clock.advance(hours=1)
+    news = publisher.update_article(
+        article.id, {"summary": "Fato novo."}, None, clock(), significant=True
+    )
+    assert news.updated_at == clock()
+    publisher.render_due_feeds(clock())
+    updated = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
+    assert updated.entries[0].updated_parsed[:5] == clock().timetuple()[:5]
+
+
+def test_an_old_slug_leads_to_the_new_one(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    article = publisher.create_article(article_input(published_at=clock()), clock())
+    publisher.update_article(article.id, {"slug": "segundo"}, None, clock())
+    publisher.update_article(article.id, {"slug": "terceiro"}, None, clock())
+    for old in (article.slug, "segundo"):
+        with pytest.raises(ArticleMoved) as moved:
+            publisher.public_article(old, clock())
+        assert moved.value.current_slug == "terceiro"
+    with pytest.raises(SlugTaken):
+        publisher.create_article(article_input(slug="segundo"), clock())
+    publisher.update_article(article.id, {"slug": "segundo"}, None, clock())
+    assert publisher.public_article("segundo", clock()).id == article.id
+    with pytest.raises(ArticleMoved):
+        publisher.public_article("terceiro", clock())
+
+
+def test_archives_hold_every_article_once(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    ids = set()
+    for month in (1, 3, 4, 9, 11):
+        when = clock.now.replace(month=month, day=1)
+        for number in range(3):
+            article = publisher.create_article(
+                article_input(title=f"Mês {month} nº {number}", published_at=when), clock()
+            )
+            ids.add(article.id)
+    publisher.render_due_feeds(clock())
+    subscription = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
+    link = {link.rel: link.href for link in subscription.feed.links}["prev-archive"]
+    seen: list[str] = []
+    months = []
+    while link:
+        month = link.split("/archive/")[1].split("/")[0]
+        months.append(month)
+        body = publisher.feed_snapshot(FeedScope("archive", month), FeedFormat.ATOM).body
+        document = assert_valid_atom(body)
+        assert b"<fh:archive" in body
+        links = {link.rel: link.href for link in document.feed.links}
+        assert links["current"] == "https://news.example.org/feed.atom"
+        seen.extend(entry.id for entry in document.entries)
+        link = links.get("prev-archive")
+    assert months == ["2026-11", "2026-09", "2026-04", "2026-03", "2026-01"]
+    assert sorted(seen) == sorted(ids)
+
+
+def test_a_new_month_links_itself_to_its_neighbours(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    for month in (3, 9):
+        when = clock.now.replace(month=month, day=1)
+        publisher.create_article(article_input(title=f"Mês {month}", published_at=when), clock())
+    publisher.render_due_feeds(clock())
+    publisher.create_article(
+        article_input(title="Mês 6", published_at=clock.now.replace(month=6)), clock()
+    )
+    publisher.render_due_feeds(clock())
+
+    def links(month: str) -> dict[str, str]:
+        body = publisher.feed_snapshot(FeedScope("archive", month), FeedFormat.ATOM).body
+        return {link.rel: link.href for link in assert_valid_atom(body).feed.links}
+
+    base = "https://news.example.org/archive"
+    assert links("2026-03")["next-archive"] == f"{base}/2026-06/feed.atom"
+    assert links("2026-09")["prev-archive"] == f"{base}/2026-06/feed.atom"
+    assert links("2026-06")["prev-archive"] == f"{base}/2026-03/feed.atom"
+    assert links("2026-06")["next-archive"] == f"{base}/2026-09/feed.atom"
+
+
+def test_max_age_never_outlives_the_next_publication(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    publisher.create_article(article_input(published_at=clock()), clock())
+    publisher.create_article(
+        article_input(title="Em breve", published_at=clock() + timedelta(seconds=45)), clock()
+    )
+    publisher.render_due_feeds(clock())
+    snapshot = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
+    assert feed_max_age(services.settings, SITE_SCOPE, snapshot, clock()) == 45
+    clock.advance(seconds=40)
+    assert feed_max_age(services.settings, SITE_SCOPE, snapshot, clock()) == 5
+    archive = FeedScope("archive", "2026-10")
+    assert feed_max_age(services.settings, archive, snapshot, clock()) == 86_400

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from typing import TypeVar
 
@@ -21,16 +23,19 @@ from app.domain import BodyFormat
 from app.domain import FeedScope
 from app.domain import Image
 from app.errors import ArticleGone
+from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
 from app.errors import SlugTaken
 from app.storage.tables import ArticleAuthorRow
 from app.storage.tables import ArticleRow
+from app.storage.tables import ArticleSlugRow
 from app.storage.tables import ArticleTermRow
 
 _Row = TypeVar("_Row", bound=Any)
 
 CATEGORY = "category"
 TAG = "tag"
+ARCHIVE = "archive"
 
 
 class ArticleRepository:
@@ -53,8 +58,11 @@ class ArticleRepository:
         self._flush(article.slug)
         return _to_domain(row)
 
-    def replace(self, article: Article) -> Article:
+    def replace(self, article: Article, now: datetime) -> Article:
         """Overwrite the stored article that has ``article.id`` with ``article``.
+
+        A slug the article leaves is kept in its history, so the old permalink can
+        redirect to the new one.
 
         Raises:
             ArticleNotFound, ArticleGone: no live article has that id.
@@ -64,6 +72,12 @@ class ArticleRepository:
         owner = self._slug_owner(article.slug)
         if owner is not None and owner != row.pk:
             raise SlugTaken(article.slug)
+        if article.slug != row.slug:
+            reclaimed = self.session.get(ArticleSlugRow, article.slug)
+            if reclaimed is not None:
+                self.session.delete(reclaimed)
+            self.session.add(ArticleSlugRow(slug=row.slug, article_pk=row.pk, retired_at=now))
+            self.session.flush()
         _fill_row(row, article)
         self._flush(article.slug)
         return _to_domain(row)
@@ -96,7 +110,14 @@ class ArticleRepository:
         """
         row = self.session.scalars(select(ArticleRow).where(ArticleRow.slug == slug)).first()
         if row is None:
-            raise ArticleNotFound(slug)
+            moved_to = self.session.scalar(
+                select(ArticleRow).join(ArticleSlugRow).where(ArticleSlugRow.slug == slug)
+            )
+            if moved_to is None:
+                raise ArticleNotFound(slug)
+            if moved_to.deleted_at is not None:
+                raise ArticleGone(slug)
+            raise ArticleMoved(slug, moved_to.slug)
         if row.deleted_at is not None:
             raise ArticleGone(slug)
         return _to_domain(row)
@@ -125,8 +146,10 @@ class ArticleRepository:
             per_page=per_page,
         )
 
-    def latest_public(self, scope: FeedScope, now: datetime, limit: int) -> tuple[Article, ...]:
-        """The ``limit`` newest articles public at ``now`` in ``scope``, newest first."""
+    def latest_public(
+        self, scope: FeedScope, now: datetime, limit: int | None
+    ) -> tuple[Article, ...]:
+        """The ``limit`` (or all) newest articles public at ``now`` in ``scope``, newest first."""
         query = (
             _in_scope(select(ArticleRow), scope)
             .where(ArticleRow.deleted_at.is_(None), ArticleRow.published_at <= now)
@@ -134,6 +157,26 @@ class ArticleRepository:
             .limit(limit)
         )
         return tuple(_to_domain(row) for row in self.session.scalars(query))
+
+    def public_month_before(self, month_start: datetime, now: datetime) -> datetime | None:
+        """The publish time of the newest public article before ``month_start``."""
+        return self.session.scalar(
+            select(func.max(ArticleRow.published_at)).where(
+                ArticleRow.deleted_at.is_(None),
+                ArticleRow.published_at < month_start,
+                ArticleRow.published_at <= now,
+            )
+        )
+
+    def public_month_from(self, month_start: datetime, now: datetime) -> datetime | None:
+        """The publish time of the oldest public article at or after ``month_start``."""
+        return self.session.scalar(
+            select(func.min(ArticleRow.published_at)).where(
+                ArticleRow.deleted_at.is_(None),
+                ArticleRow.published_at >= month_start,
+                ArticleRow.published_at <= now,
+            )
+        )
 
     def next_publication(self, scope: FeedScope, now: datetime) -> datetime | None:
         """When the next scheduled article in ``scope`` goes public, if any."""
@@ -163,7 +206,13 @@ class ArticleRepository:
         return row
 
     def _slug_owner(self, slug: str) -> int | None:
-        return self.session.scalar(select(ArticleRow.pk).where(ArticleRow.slug == slug))
+        """The article holding ``slug``, as its current or one of its former slugs."""
+        current = self.session.scalar(select(ArticleRow.pk).where(ArticleRow.slug == slug))
+        if current is not None:
+            return current
+        return self.session.scalar(
+            select(ArticleSlugRow.article_pk).where(ArticleSlugRow.slug == slug)
+        )
 
     def _flush(self, slug: str) -> None:
         try:
@@ -184,7 +233,17 @@ def _in_scope(query: Select[_Row], scope: FeedScope) -> Select[_Row]:
     if scope.kind == "author":
         authors = select(ArticleAuthorRow.article_pk).where(ArticleAuthorRow.slug == scope.value)
         return query.where(ArticleRow.pk.in_(authors))
+    if scope.kind == ARCHIVE:
+        start, end = month_bounds(scope.value)
+        return query.where(ArticleRow.published_at >= start, ArticleRow.published_at < end)
     return query
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The first instant of a ``YYYY-MM`` month (UTC) and of the month after it."""
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    end = (start + timedelta(days=32)).replace(day=1)
+    return start, end
 
 
 def term_slug(name: str) -> str:

@@ -108,6 +108,11 @@ class FeedStateRepository:
         )
         return [DueScope(row.scope_key, row.dirty_version) for row in rows]
 
+    def dirty_version(self, scope_key: str) -> int:
+        """The current write version of a scope (0 if it was never written to)."""
+        row = self.session.get(FeedStateRow, scope_key, populate_existing=True)
+        return row.dirty_version if row is not None else 0
+
     def all_keys(self) -> list[str]:
         """Every scope ever written to."""
         return list(self.session.scalars(select(FeedStateRow.scope_key)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask
@@ -10,6 +11,8 @@ from flask import current_app
 from app.domain import Article
 from app.domain import permalink_url
 from app.services import Services
+from app.web.polling import PollLimiter
+from app.web.polling import PollRecorder
 
 
 def register_web(app: Flask, services: Services) -> None:
@@ -21,6 +24,13 @@ def register_web(app: Flask, services: Services) -> None:
     from app.web import pages
 
     app.extensions["broadsheet"] = services
+    settings = services.settings
+    app.extensions["broadsheet_polls"] = Polling(
+        recorder=PollRecorder(services.publisher.record_polls, settings.stats_flush_seconds),
+        limiter=PollLimiter(settings.polite_min_interval_seconds)
+        if settings.polite_enabled
+        else None,
+    )
     # The API refuses bodies over the limit with 413 before reading them; JSON framing
     # around the article body gets some room.
     app.config["MAX_CONTENT_LENGTH"] = services.settings.api_max_body_bytes + 65_536
@@ -31,7 +41,6 @@ def register_web(app: Flask, services: Services) -> None:
     app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
     errors.register_error_handlers(app)
-    settings = services.settings
 
     def localdate(value: datetime) -> str:
         return format_local_date(value, services)
@@ -60,6 +69,20 @@ def format_local_date(value: datetime, services: Services) -> str:
         month = _MONTHS_PT[local.month - 1]
         return f"{local.day} de {month} de {local.year}, {local:%H:%M}"
     return f"{local:%B} {local.day}, {local.year}, {local:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Polling:
+    """The web process's poll counter and, when politeness is on, its limiter."""
+
+    recorder: PollRecorder
+    limiter: PollLimiter | None
+
+
+def polling() -> Polling:
+    """The poll counter and limiter of the running app."""
+    found: Polling = current_app.extensions["broadsheet_polls"]
+    return found
 
 
 def services() -> Services:

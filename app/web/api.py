@@ -121,6 +121,14 @@ class ArticlePatch(_Strict):
     language: Annotated[str, Field(min_length=2, max_length=35)] | None = None
     image: ImageModel | None = None
     published_at: AwareDatetime | None = None
+    significant: bool = False
+    """Not stored: true marks an editorial update, which moves ``updated_at``."""
+
+
+class ArticleReplace(ArticleCreate):
+    """A full replacement (PUT); ``significant`` as in a patch."""
+
+    significant: bool = False
 
 
 _NOT_NULLABLE = ("title", "slug", "body", "body_format", "authors", "categories", "tags")
@@ -200,20 +208,20 @@ def get_article(article_id: str) -> Response:
 def patch_article(article_id: str) -> Response:
     """Change some fields (JSON merge patch); needs If-Match with the current ETag."""
     model = _parse(ArticlePatch)
-    changes = _changes(model, model.model_fields_set)
-    return _update(article_id, changes, replace_all=False)
+    changes = _changes(model, model.model_fields_set - {"significant"})
+    return _update(article_id, changes, replace_all=False, significant=model.significant)
 
 
 @blueprint.put("/articles/<path:article_id>")
 def put_article(article_id: str) -> Response:
     """Replace the article's fields (its id never changes); needs If-Match."""
-    model = _parse(ArticleCreate)
+    model = _parse(ArticleReplace)
     names = set(ArticleCreate.model_fields)
     if "slug" not in model.model_fields_set:
         # No slug sent: the permalink stays (checked before _changes, which refuses a null).
         names.discard("slug")
     changes = _changes(model, names)
-    return _update(article_id, changes, replace_all=True)
+    return _update(article_id, changes, replace_all=True, significant=model.significant)
 
 
 @blueprint.delete("/articles/<path:article_id>")
@@ -225,11 +233,53 @@ def delete_article(article_id: str) -> tuple[str, int]:
     return "", 204
 
 
-def _update(article_id: str, changes: dict[str, Any], replace_all: bool) -> Response:
+@blueprint.get("/stats")
+def poll_stats() -> Response:
+    """Who polls each feed over the last ``?days=`` UTC days (default 30)."""
+    errors: list[FieldError] = []
+    days = _int_arg("days", 30, 1, 3660, errors)
+    if errors:
+        raise InvalidInput(errors, "The query is invalid.")
+    found = services()
+    feeds = found.publisher.poll_stats(found.clock(), days)
+    return jsonify(
+        days=days,
+        feeds=[
+            {
+                "feed": feed.feed_key,
+                "requests": feed.requests,
+                "not_modified": feed.not_modified,
+                "not_modified_share": round(feed.not_modified_share, 4),
+                "throttled": feed.throttled,
+                "bytes_sent": feed.bytes_sent,
+                "subscribers": feed.subscribers,
+                "clients": [
+                    {
+                        "family": client.family,
+                        "requests": client.requests,
+                        "subscribers": client.subscribers,
+                        "last_seen": _time(client.last_seen),
+                    }
+                    for client in feed.clients
+                ],
+            }
+            for feed in feeds
+        ],
+    )
+
+
+def _update(
+    article_id: str, changes: dict[str, Any], replace_all: bool, significant: bool
+) -> Response:
     found = services()
     if_match = _if_match(required=True)
     article = found.publisher.update_article(
-        article_id, changes, if_match, found.clock(), replace_all=replace_all
+        article_id,
+        changes,
+        if_match,
+        found.clock(),
+        replace_all=replace_all,
+        significant=significant,
     )
     log.info("api write=update article=%s token=%s", article.id, g.token_name)
     response = jsonify(_represent(article))
@@ -300,6 +350,8 @@ def _changes(model: BaseModel, names: set[str]) -> dict[str, Any]:
 def _input_fields(model: BaseModel) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in type(model).model_fields:
+        if name == "significant":
+            continue
         value = getattr(model, name)
         if name == "authors" and value is not None:
             value = tuple(Author(a.name, a.email, a.url) for a in value)

@@ -55,13 +55,23 @@ def conditional_response(
     return response
 
 
-def feed_response(request: Request, snapshot: FeedSnapshot, max_age: int) -> Response:
-    """Serve a stored feed snapshot with its validators."""
+def feed_response(
+    request: Request,
+    snapshot: FeedSnapshot,
+    max_age: int,
+    media_type: str | None = None,
+    etag_suffix: str = "",
+) -> Response:
+    """Serve a stored feed snapshot with its validators.
+
+    ``media_type`` overrides the snapshot's; the same bytes under another media type are
+    another representation, so they get another ETag (``etag_suffix``).
+    """
     return conditional_response(
         request,
         snapshot.body,
-        content_type=snapshot.media_type,
-        etag=snapshot.etag,
+        content_type=media_type or snapshot.media_type,
+        etag=snapshot.etag + etag_suffix,
         last_modified=snapshot.last_modified,
         max_age=max_age,
         gzip_body=snapshot.body_gzip,

@@ -13,11 +13,14 @@ from typing import Any
 from flask import Flask
 from flask import Response
 from flask import jsonify
+from flask import redirect
 from flask import render_template
 from flask import request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from app import errors
+from app.domain import permalink_url
 from app.web import services
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ _STATUS: dict[type[errors.BroadsheetError], tuple[int, str]] = {
     errors.FeedNotFound: (404, "not-found"),
     errors.TokenNotFound: (404, "not-found"),
     errors.ArticleGone: (410, "gone"),
+    errors.ArticleMoved: (301, "moved"),
     errors.SlugTaken: (409, "slug-taken"),
     errors.TokenNameTaken: (409, "name-taken"),
     errors.EditConflict: (412, "edit-conflict"),
@@ -46,7 +50,11 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
 
 
-def _domain_error(error: errors.BroadsheetError) -> Response:
+def _domain_error(error: errors.BroadsheetError) -> BaseResponse:
+    if isinstance(error, errors.ArticleMoved):
+        # The old permalink of a renamed article (RFC 9110 section 15.4.2).
+        location = permalink_url(services().settings.base_url, error.current_slug)
+        return redirect(location, code=301)
     status, code = _status_of(error)
     extra: dict[str, Any] = {"code": code}
     if isinstance(error, errors.InvalidInput):

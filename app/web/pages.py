@@ -16,6 +16,7 @@ from app.domain import FeedScope
 from app.domain import content_etag
 from app.domain import feed_path
 from app.domain import permalink_url
+from app.errors import FeedNotFound
 from app.web import services
 from app.web.caching import conditional_response
 
@@ -40,6 +41,28 @@ def home() -> Response:
     )
 
 
+@blueprint.get("/<any(category, tag, author):kind>/<value>")
+def scope_page(kind: str, value: str) -> Response:
+    """The latest articles of one category, tag or author; 404 when it has none."""
+    found = services()
+    settings = found.settings
+    scope = FeedScope(kind, value)
+    articles = found.publisher.latest_public(found.clock(), settings.feed_item_limit, scope)
+    if not articles:
+        raise FeedNotFound(request.path)
+    label = found.publisher.scope_label(scope, articles)
+    url = f"{settings.base_url}/{kind}/{value}"
+    title = f"{label} · {settings.site_title}"
+    return _page(
+        "home.html",
+        canonical_url=url,
+        og=_og("website", title, settings.site_description, url),
+        articles=articles,
+        heading=label,
+        feeds=feed_links(scope, label),
+    )
+
+
 @blueprint.get("/articles/<slug>")
 def article_page(slug: str) -> Response:
     """An article's permalink page; 404 before it is public, 410 after it is deleted."""
@@ -50,10 +73,10 @@ def article_page(slug: str) -> Response:
     return _page("article.html", canonical_url=url, og=og, article=article)
 
 
-def feed_links(scope: FeedScope = SITE_SCOPE) -> list[dict[str, str]]:
+def feed_links(scope: FeedScope = SITE_SCOPE, label: str | None = None) -> list[dict[str, str]]:
     """Autodiscovery links for the three formats of a feed."""
     settings = services().settings
-    title = settings.site_title
+    title = settings.site_title if label is None else f"{settings.site_title}: {label}"
     return [
         {
             "title": f"{title} ({_FORMAT_TITLES[fmt]})",
@@ -80,10 +103,11 @@ def _og(
     }
 
 
-def _page(template: str, **context: Any) -> Response:
-    html = render_template(
-        template, site=services().settings, feed_links=feed_links(), **context
-    ).encode("utf-8")
+def _page(template: str, feeds: list[dict[str, str]] | None = None, **context: Any) -> Response:
+    links = feeds if feeds is not None else feed_links()
+    html = render_template(template, site=services().settings, feed_links=links, **context).encode(
+        "utf-8"
+    )
     return conditional_response(
         request,
         html,

@@ -1,0 +1,117 @@
+"""Poll statistics: per feed and day, and per feed and client family."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
+
+from app.domain import ClientCount
+from app.domain import FeedPolls
+from app.domain import PollCount
+from app.storage.tables import FeedClientRow
+from app.storage.tables import FeedStatsRow
+
+
+class StatsRepository:
+    """Adds counts (upserts that add) and reads them back."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        dialect = session.get_bind().dialect.name
+        self._insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    def add_polls(self, counts: Iterable[PollCount]) -> None:
+        """Add per-day counts to the stored ones."""
+        for count in counts:
+            statement = self._insert(FeedStatsRow).values(
+                feed_key=count.feed_key,
+                day=count.day,
+                requests=count.requests,
+                not_modified=count.not_modified,
+                throttled=count.throttled,
+                bytes_sent=count.bytes_sent,
+            )
+            table = FeedStatsRow.__table__.c
+            self.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[table.feed_key, table.day],
+                    set_={
+                        "requests": table.requests + count.requests,
+                        "not_modified": table.not_modified + count.not_modified,
+                        "throttled": table.throttled + count.throttled,
+                        "bytes_sent": table.bytes_sent + count.bytes_sent,
+                    },
+                )
+            )
+
+    def add_clients(self, counts: Iterable[ClientCount]) -> None:
+        """Add per-client requests; keep the newest subscriber count a client reported."""
+        for count in counts:
+            statement = self._insert(FeedClientRow).values(
+                feed_key=count.feed_key,
+                family=count.family,
+                requests=count.requests,
+                subscribers=count.subscribers,
+                last_seen=count.last_seen,
+            )
+            table = FeedClientRow.__table__.c
+            self.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[table.feed_key, table.family],
+                    set_={
+                        "requests": table.requests + count.requests,
+                        "subscribers": func.coalesce(
+                            statement.excluded.subscribers, table.subscribers
+                        ),
+                        "last_seen": statement.excluded.last_seen,
+                    },
+                )
+            )
+
+    def feed_polls(self, since_day: str) -> list[FeedPolls]:
+        """Totals per feed from ``since_day`` (YYYY-MM-DD) on, with their client families."""
+        totals = self.session.execute(
+            select(
+                FeedStatsRow.feed_key,
+                func.sum(FeedStatsRow.requests),
+                func.sum(FeedStatsRow.not_modified),
+                func.sum(FeedStatsRow.throttled),
+                func.sum(FeedStatsRow.bytes_sent),
+            )
+            .where(FeedStatsRow.day >= since_day)
+            .group_by(FeedStatsRow.feed_key)
+            .order_by(FeedStatsRow.feed_key)
+        ).all()
+        clients: dict[str, list[tuple[str, int, int | None, datetime]]] = {}
+        rows = self.session.execute(
+            select(
+                FeedClientRow.feed_key,
+                FeedClientRow.family,
+                FeedClientRow.requests,
+                FeedClientRow.subscribers,
+                FeedClientRow.last_seen,
+            ).order_by(FeedClientRow.feed_key, FeedClientRow.requests.desc())
+        )
+        for key, family, requests, subscribers, last_seen in rows:
+            clients.setdefault(key, []).append((family, requests, subscribers, last_seen))
+        return [
+            FeedPolls(
+                feed_key=key,
+                requests=int(requests or 0),
+                not_modified=int(not_modified or 0),
+                throttled=int(throttled or 0),
+                bytes_sent=int(bytes_sent or 0),
+                clients=tuple(
+                    ClientCount(key, family, count, subscribers, seen)
+                    for family, count, subscribers, seen in clients.get(key, [])
+                ),
+            )
+            for key, requests, not_modified, throttled, bytes_sent in totals
+        ]

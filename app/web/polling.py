@@ -1,0 +1,162 @@
+"""Who polls the feeds, and politeness towards those who poll too hard.
+
+:class:`PollRecorder` counts requests in memory (a dictionary update under a lock, so
+counting costs the hot path next to nothing) and hands the counts to storage from a
+background thread every few seconds. :class:`PollLimiter` answers a client that fetches a
+feed *unconditionally* more often than allowed with 429; conditional requests are never
+throttled, since a 304 costs almost nothing and is what we want clients to send.
+
+Both live in each web process: with N processes a client may get up to N unconditional
+fetches per interval, and counts not yet flushed are lost if a process dies.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.domain import ClientCount
+from app.domain import PollCount
+
+# Known aggregators and readers, by a distinctive part of their User-Agent.
+_FAMILIES = [
+    (re.compile(pattern, re.IGNORECASE), name)
+    for pattern, name in (
+        (r"feedly", "Feedly"),
+        (r"inoreader", "Inoreader"),
+        (r"newsblur", "NewsBlur"),
+        (r"miniflux", "Miniflux"),
+        (r"freshrss", "FreshRSS"),
+        (r"netnewswire", "NetNewsWire"),
+        (r"tiny tiny rss|tt-rss", "Tiny Tiny RSS"),
+        (r"feedbin", "Feedbin"),
+        (r"theoldreader", "The Old Reader"),
+        (r"feedparser", "feedparser"),
+        (r"googlebot", "Googlebot"),
+        (r"bingbot", "Bingbot"),
+        (r"^curl/", "curl"),
+        (r"python-requests|python-httpx|python-urllib", "Python"),
+        (r"mozilla/.*(chrome|safari|firefox)", "Browser"),
+    )
+]
+# "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 120 subscribers; feed-id=...)",
+# "NewsBlur Feed Fetcher - 31 subscribers - https://...".
+_SUBSCRIBERS = re.compile(r"(\d{1,9})\s+(?:subscribers?|readers?)\b", re.IGNORECASE)
+
+
+def client_family(user_agent: str) -> str:
+    """A short name for the software behind a User-Agent (its first product otherwise)."""
+    for pattern, name in _FAMILIES:
+        if pattern.search(user_agent):
+            return name
+    product = user_agent.strip().split("/", 1)[0].split(" ", 1)[0]
+    return product[:50] or "unknown"
+
+
+def reported_subscribers(user_agent: str) -> int | None:
+    """The subscriber count an aggregator reports in its User-Agent, if any."""
+    match = _SUBSCRIBERS.search(user_agent)
+    return int(match.group(1)) if match else None
+
+
+Sink = Callable[[list[PollCount], list[ClientCount]], None]
+
+
+class PollRecorder:
+    """Counts feed requests in memory; flushes them to ``sink`` every ``flush_seconds``."""
+
+    def __init__(self, sink: Sink, flush_seconds: float) -> None:
+        self._sink = sink
+        self._flush_seconds = flush_seconds
+        self._lock = threading.Lock()
+        self._polls: dict[tuple[str, str], _Tally] = {}
+        self._clients: dict[tuple[str, str], _ClientTally] = {}
+        self._last_flush: datetime | None = None
+
+    def record(
+        self, feed_key: str, status: int, bytes_sent: int, user_agent: str, now: datetime
+    ) -> None:
+        """Count one request; start a background flush when one is due."""
+        family = client_family(user_agent)
+        subscribers = reported_subscribers(user_agent)
+        day = f"{now:%Y-%m-%d}"
+        with self._lock:
+            tally = self._polls.setdefault((feed_key, day), _Tally())
+            tally.requests += 1
+            tally.not_modified += status == 304
+            tally.throttled += status == 429
+            tally.bytes_sent += bytes_sent
+            client = self._clients.setdefault((feed_key, family), _ClientTally(now))
+            client.requests += 1
+            client.last_seen = now
+            if subscribers is not None:
+                client.subscribers = subscribers
+            if self._last_flush is None:
+                self._last_flush = now
+            due = (now - self._last_flush).total_seconds() >= self._flush_seconds
+            if due:
+                self._last_flush = now
+        if due:
+            threading.Thread(target=self.flush, name="poll-stats-flush", daemon=True).start()
+
+    def flush(self) -> None:
+        """Hand every count so far to the sink (counts are lost if the sink fails)."""
+        with self._lock:
+            polls, self._polls = self._polls, {}
+            clients, self._clients = self._clients, {}
+        if not polls and not clients:
+            return
+        self._sink(
+            [
+                PollCount(key, day, t.requests, t.not_modified, t.throttled, t.bytes_sent)
+                for (key, day), t in polls.items()
+            ],
+            [
+                ClientCount(key, family, c.requests, c.subscribers, c.last_seen)
+                for (key, family), c in clients.items()
+            ],
+        )
+
+
+@dataclass(slots=True)
+class _Tally:
+    requests: int = 0
+    not_modified: int = 0
+    throttled: int = 0
+    bytes_sent: int = 0
+
+
+@dataclass(slots=True)
+class _ClientTally:
+    last_seen: datetime
+    requests: int = 0
+    subscribers: int | None = None
+
+
+class PollLimiter:
+    """Allows one unconditional fetch of a feed per client per ``min_interval_seconds``."""
+
+    def __init__(self, min_interval_seconds: float, capacity: int = 100_000) -> None:
+        self._interval = min_interval_seconds
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._last: OrderedDict[tuple[str, str], datetime] = OrderedDict()
+
+    def wait_seconds(self, client: str, feed_key: str, now: datetime) -> float:
+        """0 when the fetch is allowed (and counted), else how long the client must wait."""
+        key = (client, feed_key)
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None:
+                waited = (now - last).total_seconds()
+                if 0 <= waited < self._interval:
+                    return self._interval - waited
+            self._last[key] = now
+            self._last.move_to_end(key)
+            while len(self._last) > self._capacity:
+                self._last.popitem(last=False)
+        return 0.0

@@ -1,0 +1,126 @@
+"""Who polls: counts per feed and client family, subscribers, and 429 for rude pollers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from app.cli import main
+from app.web.polling import client_family
+from app.web.polling import reported_subscribers
+from tests.conftest import FakeClock
+from tests.conftest import settings_for
+from tests.factories import article_input
+from tests.live import LiveServer
+from tests.live import serve
+
+FEEDLY = "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 120 subscribers; feed-id=abc)"
+NEWSBLUR = "NewsBlur Feed Fetcher - 31 subscribers - https://www.newsblur.com/site/1/x"
+
+
+@pytest.mark.parametrize(
+    ("agent", "family", "subscribers"),
+    [
+        (FEEDLY, "Feedly", 120),
+        (NEWSBLUR, "NewsBlur", 31),
+        ("Mozilla/5.0 (compatible; Miniflux/2.1.0; +https://miniflux.app)", "Miniflux", None),
+        ("FreshRSS/1.24.0 (Linux; https://freshrss.org)", "FreshRSS", None),
+        ("Inoreader/1.0 (+http://www.inoreader.com/feed-fetcher; 4 subscribers; )", "Inoreader", 4),
+        ("NetNewsWire (RSS Reader; https://netnewswire.com/)", "NetNewsWire", None),
+        ("curl/8.5.0", "curl", None),
+        ("SomeBot/3.2 (+https://bot.example)", "SomeBot", None),
+        ("", "unknown", None),
+    ],
+)
+def test_user_agents_are_named_and_their_subscribers_read(
+    agent: str, family: str, subscribers: int | None
+) -> None:
+    assert client_family(agent) == family
+    assert reported_subscribers(agent) == subscribers
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url
+
+
+@pytest.fixture
+def overrides(database_url: str) -> dict[str, Any]:
+    return settings_for(database_url, polite_enabled=True, polite_min_interval_seconds=60)
+
+
+@pytest.fixture
+def live(app: Flask, clock: FakeClock) -> Iterator[LiveServer]:
+    publisher = app.extensions["broadsheet"].publisher
+    publisher.create_article(article_input(published_at=clock() - timedelta(hours=1)), clock())
+    publisher.render_due_feeds(clock())
+    with serve(app) as server:
+        yield server
+
+
+def test_a_rude_poller_gets_429_and_a_polite_one_never(live: LiveServer, clock: FakeClock) -> None:
+    rude = {"User-Agent": "Hammer/1.0"}
+    first = live.request("GET", "/feed.rss", rude)
+    assert first.status == 200
+    clock.advance(seconds=20)
+    second = live.request("GET", "/feed.rss", rude)
+    assert second.status == 429
+    assert second.headers["retry-after"] == "40"
+    conditional = {**rude, "If-None-Match": first.headers["etag"]}
+    for _ in range(5):
+        assert live.request("GET", "/feed.rss", conditional).status == 304
+    assert live.request("GET", "/feed.atom", rude).status == 200  # limits are per feed
+    assert live.request("GET", "/feed.rss", {"User-Agent": "Other/2"}).status == 200
+    clock.advance(seconds=40)
+    assert live.request("GET", "/feed.rss", rude).status == 200
+
+
+def test_polls_are_counted_per_feed_and_client(
+    app: Flask, live: LiveServer, clock: FakeClock, overrides: dict[str, Any]
+) -> None:
+    first = live.request("GET", "/feed.rss", {"User-Agent": FEEDLY})
+    for _ in range(3):
+        again = {"User-Agent": FEEDLY, "If-None-Match": first.headers["etag"]}
+        assert live.request("GET", "/feed.rss", again).status == 304
+    live.request("GET", "/feed.rss", {"User-Agent": NEWSBLUR})
+    live.request("GET", "/feed.rss", {"User-Agent": NEWSBLUR})  # 429: unconditional again
+    app.extensions["broadsheet_polls"].recorder.flush()
+
+    stats = app.extensions["broadsheet"].publisher.poll_stats(clock())
+    rss = next(feed for feed in stats if feed.feed_key == "site:rss")
+    assert rss.requests == 6
+    assert rss.not_modified == 3
+    assert rss.throttled == 1
+    assert rss.bytes_sent == 2 * len(first.body)
+    assert rss.subscribers == 151
+    assert {client.family: client.requests for client in rss.clients} == {
+        "Feedly": 4,
+        "NewsBlur": 2,
+    }
+
+    env = {"BROADSHEET_DATABASE_URL": overrides["database_url"]}
+    output = CliRunner().invoke(main, ["stats"], env=env, catch_exceptions=False).stdout
+    assert "site:rss" in output
+    assert "Feedly" in output and "(120 subs)" in output
+
+
+def test_the_stats_endpoint_needs_a_token(
+    app: Flask, live: LiveServer, auth: dict[str, str]
+) -> None:
+    live.request("GET", "/feed.json", {"User-Agent": FEEDLY})
+    app.extensions["broadsheet_polls"].recorder.flush()
+    assert live.request("GET", "/api/v1/stats").status == 401
+    response = live.request("GET", "/api/v1/stats?days=7", auth)
+    assert response.status == 200
+    body = json.loads(response.body)
+    assert body["days"] == 7
+    feed = next(item for item in body["feeds"] if item["feed"] == "site:json")
+    assert feed["requests"] == 1
+    assert feed["subscribers"] == 120
+    assert feed["clients"][0]["family"] == "Feedly"
