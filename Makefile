@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check bench-smoke clean
+.PHONY: run test lint check bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ lint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
 check: test lint
+
+# The whole benchmark (nginx and wrk on 127.0.0.1, about 10 minutes): one table of figures.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+# The benchmark's scripts on a tiny corpus with 1-second wrk runs (< 2 minutes); fails only
+# if a script breaks, never on speed. The full benchmark: $(BIN)/python -m bench.run
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench.run --smoke
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""The ``broadsheet`` command: serve, scheduler, migrate, demo, token, regenerate."""
+"""The ``broadsheet`` command: serve, scheduler, migrate, demo, token, regenerate, import,
+export."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from functools import wraps
 from typing import Any
+from typing import BinaryIO
 
 import click
 
@@ -88,6 +90,71 @@ def regenerate() -> None:
         raise SystemExit(1)
 
 
+@main.command("export")
+@click.option(
+    "--output",
+    "-o",
+    default="-",
+    show_default="stdout",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    help="Write to this file (replaced only when the export is complete).",
+)
+@_domain_errors
+def export_command(output: str) -> None:
+    """Write every live article as JSON Lines, in storage order (oldest first)."""
+    from app.transfer import export_lines
+
+    exported = 0
+    with _services() as services, click.open_file(output, "wb", atomic=output != "-") as stream:
+        for line in export_lines(services.publisher):
+            stream.write(line.encode("utf-8") + b"\n")
+            exported += 1
+    click.echo(f"articles exported: {exported}", err=True)
+
+
+@main.command("import")
+@click.argument("source", type=click.File("rb"))
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Articles stored per transaction.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    help="Processes for the content pipeline  [default: one per CPU, at most 8].",
+)
+@_domain_errors
+def import_command(source: BinaryIO, batch_size: int, jobs: int | None) -> None:
+    """Import articles from a JSON Lines file (or - for stdin), as made by export.
+
+    Every line is checked and cleaned as the API does; bad lines and lines whose id or
+    slug is taken are skipped and reported with their numbers. Exits 1 if any was.
+    """
+    from app.transfer import default_jobs
+    from app.transfer import import_lines
+
+    with _services() as services:
+        report = import_lines(
+            services.publisher,
+            source,
+            services.clock(),
+            batch_size=batch_size,
+            jobs=jobs or default_jobs(),
+            on_skip=lambda problem: click.echo(str(problem), err=True),
+        )
+    click.echo(f"articles imported: {report.imported}; lines skipped: {len(report.skipped)}")
+    if report.imported:
+        click.echo(
+            "feeds marked stale: the scheduler renders them; `broadsheet regenerate` does now",
+            err=True,
+        )
+    if report.skipped:
+        raise SystemExit(1)
+
+
 @main.command()
 def scheduler() -> None:
     """Run the scheduler role (renders feeds); one or two per site, never per web worker."""
@@ -100,29 +167,36 @@ def scheduler() -> None:
 
 @main.command()
 def web() -> None:
-    """Run the web role under gunicorn (gthread workers)."""
+    """Run the web role: granian (or gunicorn, with server.kind = "gunicorn")."""
     with _services() as services:
-        command = _gunicorn_command(services.settings)
+        command = _web_command(services.settings)
     os.execvp(sys.executable, command)  # noqa: S606 - a fixed argument list, no shell
 
 
-def _gunicorn_command(settings: Settings) -> list[str]:
+def _web_command(settings: Settings) -> list[str]:
+    """The command line of the web role: granian (default) or gunicorn (server_kind)."""
+    address = [settings.server_host, str(settings.server_port)]
+    if settings.server_kind == "gunicorn":
+        return [
+            sys.executable, "-m", "gunicorn",
+            "--bind", ":".join(address),
+            "--worker-class", "gthread",
+            "--workers", str(settings.server_workers),
+            "--threads", str(settings.server_threads),
+            "app.wsgi:app",
+        ]  # fmt: skip
     return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"{settings.server_host}:{settings.server_port}",
-        "--worker-class",
-        "gthread",
-        "--workers",
-        str(settings.server_workers),
-        "--threads",
-        str(settings.server_threads),
-        "--access-logfile",
-        "-",
+        sys.executable, "-m", "granian",
+        "--interface", "wsgi",
+        "--host", address[0],
+        "--port", address[1],
+        "--workers", str(settings.server_workers),
+        "--blocking-threads", str(settings.server_threads),
+        "--no-ws",
+        "--respawn-failed-workers",
+        "--log-level", "warning",
         "app.wsgi:app",
-    ]
+    ]  # fmt: skip
 
 
 @main.command()
@@ -138,26 +212,30 @@ def serve(with_demo: bool) -> None:
             added = load_demo(services.publisher, services.clock())
             click.echo(f"demo articles added: {added}", err=True)
         settings = services.settings
+    # Each child in a session of its own: granian signals its whole process group when it
+    # stops, and Ctrl-C reaches the children through us, in order.
     children = [
-        subprocess.Popen([sys.executable, "-m", "app.cli", "scheduler"]),
-        subprocess.Popen(_gunicorn_command(settings)),
+        subprocess.Popen([sys.executable, "-m", "app.cli", "scheduler"], start_new_session=True),
+        subprocess.Popen(_web_command(settings), start_new_session=True),
     ]
     click.echo(f"Broadsheet on {settings.base_url}/ (Ctrl-C stops it)", err=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
+        # Signal each child's whole process group: granian's workers are its children, and
+        # a worker that outlives its parent keeps the port.
         for child in children:
-            if child.poll() is None:
-                child.terminate()
+            _signal_group(child, signal.SIGTERM)
         for child in children:
             try:
-                child.wait(timeout=15)
+                child.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                child.kill()
+                _signal_group(child, signal.SIGKILL)
+                child.wait()
     failed = [child.returncode for child in children if child.returncode not in (0, -15, None)]
     if failed:
         raise SystemExit(1)
@@ -182,6 +260,15 @@ def stats(days: int) -> None:
         for client in feed.clients:
             subscribers = "" if client.subscribers is None else f" ({client.subscribers} subs)"
             click.echo(f"    {client.family:<36} {client.requests:>9}{subscribers}")
+
+
+def _signal_group(child: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signum)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @main.group()

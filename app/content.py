@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from typing import Final
 
 import lxml.html
 import nh3
@@ -23,7 +24,10 @@ from app.domain import Image
 # XML 1.0 section 2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
 # [#x10000-#x10FFFF]. Everything else (C0 controls, lone surrogates, U+FFFE/U+FFFF) is
 # removed; lxml refuses to serialise them and feedgen dies on them (ckan/ckan#6371).
-_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# DEL and the C1 controls (U+007F-U+009F) go too: XML 1.0 discourages them, HTML calls them
+# a parse error, and feed readers (feedparser among them) turn U+0080-U+009F into the
+# windows-1252 punctuation of those bytes, so a title would not read as it was stored.
+_XML_INVALID = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt",
@@ -47,13 +51,32 @@ _ALLOWED_ATTRIBUTES = {
     "time": {"datetime"},
 }
 _URL_SCHEMES = {"http", "https", "mailto"}
+# nh3 (ammonia) checks the scheme of, and makes absolute, only href and src: every other
+# URL attribute allowed above goes through _check_url_attribute.
+_OTHER_URL_ATTRIBUTES = {"cite"}
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = re.compile("[\t\n\r]")
 _TAG = re.compile(r"<[^>]*>")
+# Tags that end a line or a block part words; inline tags (<b>, <a>, <span>...) do not:
+# "<strong>Im</strong>portante" reads "Importante", not "Im portante".
+_BREAK_TAG = re.compile(
+    r"</?(?:p|br|hr|h[1-6]|li|dd|dt|ul|ol|dl|div|blockquote|pre|figure|figcaption|table"
+    r"|caption|thead|tbody|tfoot|tr|td|th|img)\b[^>]*>",
+    re.IGNORECASE,
+)
 _SPACE = re.compile(r"\s+")
+# Always text-unidecode (a dependency of python-slugify): slugify would otherwise try to
+# import unidecode on every call, and installing it would change every slug made after.
+_SLUG_BACKEND: Final = "text-unidecode"
 _DECIMAL = re.compile(r"(\d)[.,](\d)")
 
 
 def clean_text(text: str) -> str:
-    """Remove characters XML 1.0 forbids (and lone surrogates); keep everything else."""
+    """Remove characters XML 1.0 forbids (and lone surrogates) or discourages (DEL, C1 controls).
+
+    Everything else is kept.
+    """
     return _XML_INVALID.sub("", text)
 
 
@@ -65,7 +88,23 @@ def _cleaner(base_url: str) -> nh3.Cleaner:
         url_schemes=_URL_SCHEMES,
         url_relative=("rewrite_with_base", base_url.rstrip("/") + "/"),
         link_rel="noopener noreferrer",
+        attribute_filter=lambda _, name, value: _check_url_attribute(name, value, base_url),
     )
+
+
+def _check_url_attribute(name: str, value: str, base_url: str) -> str | None:
+    """A URL attribute nh3 leaves alone, made absolute, or dropped if its scheme is not allowed.
+
+    The scheme is read as browsers read it (WHATWG URL): C0 controls and spaces around the
+    value are ignored and tabs and newlines inside it removed ("jav&#9;ascript:" is caught).
+    """
+    if name not in _OTHER_URL_ATTRIBUTES:
+        return value
+    url = _TAB_OR_NEWLINE.sub("", value.strip(_C0_OR_SPACE))
+    scheme = _SCHEME.match(url)
+    if scheme is None:
+        return absolute_url(url, base_url)
+    return url if scheme.group(1).lower() in _URL_SCHEMES else None
 
 
 @lru_cache(maxsize=1)
@@ -118,7 +157,8 @@ def absolute_url(url: str, base_url: str) -> str:
 
 def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment, whitespace folded."""
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
+    text = _TAG.sub("", _BREAK_TAG.sub(" ", fragment))
+    return _SPACE.sub(" ", html.unescape(text)).strip()
 
 
 def make_excerpt(summary: str, body_html: str, limit: int = 280) -> str:
@@ -138,7 +178,9 @@ def make_slug(title: str, max_length: int = 80) -> str:
     A decimal separator becomes a hyphen, so "R$ 1,6 bilhão" reads "r-1-6-bilhao", not "16".
     """
     title = _DECIMAL.sub(r"\1-\2", title)
-    return slugify(title, max_length=max_length, word_boundary=True) or "artigo"
+    return (
+        slugify(title, max_length=max_length, word_boundary=True, backend=_SLUG_BACKEND) or "artigo"
+    )
 
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -146,7 +188,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 def is_valid_slug(slug: str) -> bool:
     """Whether a slug is lowercase ASCII words joined by single hyphens, at most 120 chars."""
-    return len(slug) <= 120 and bool(SLUG_PATTERN.match(slug))
+    return len(slug) <= 120 and bool(SLUG_PATTERN.fullmatch(slug))
 
 
 def figure_html(url: str, alt: str, caption: str | None, credit: str | None) -> str:

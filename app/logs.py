@@ -32,6 +32,9 @@ def configure_logging(settings: Settings) -> None:
     of Broadsheet's loggers is set.
     """
     logging.getLogger("app").setLevel(settings.log_level.upper())
+    # APScheduler warns at every tick skipped while a render is still running; with a
+    # sub-second poll that is noise, not news (the render itself logs what it did).
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     root = logging.getLogger()
     if root.handlers:
         return

@@ -67,6 +67,7 @@ from app.rendering import render_feed
 from app.settings import Settings
 from app.storage.articles import ARCHIVE
 from app.storage.articles import ArticleRepository
+from app.storage.articles import archive_key
 from app.storage.articles import month_bounds
 from app.storage.articles import term_slug
 from app.storage.database import Database
@@ -79,7 +80,9 @@ from app.storage.tokens import TokenRepository
 
 log = logging.getLogger(__name__)
 
-RENDER_JOB_LOCK = 1
+# How long a scheduler may hold its claim on a feed before another may take it over (a
+# render takes milliseconds; a claim this old belongs to a scheduler that died).
+RENDER_LEASE_SECONDS = 120
 FEED_STYLESHEET_PATH = "/static/feed.xsl"
 TOKEN_PREFIX = "bst_"  # noqa: S105 - a visible prefix, not a secret
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
@@ -125,8 +128,8 @@ class RenderReport:
 
     scopes: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    skipped_locked: bool = False
 
 
 class Publisher:
@@ -156,7 +159,7 @@ class Publisher:
             if not slug_given:
                 article = replace(article, slug=self._free_slug(repo, article.slug))
             stored = repo.add(article)
-            FeedStateRepository(session).mark_dirty(_scope_keys([stored]))
+            FeedStateRepository(session).mark_dirty(self._scopes([stored]))
         log.info("article created id=%s slug=%s", stored.id, stored.slug)
         return stored
 
@@ -199,7 +202,7 @@ class Publisher:
                 revision=current.revision + 1,
             )
             stored = repo.replace(article, now)
-            FeedStateRepository(session).mark_dirty(_scope_keys([current, stored]))
+            FeedStateRepository(session).mark_dirty(self._scopes([current, stored]))
         log.info("article updated id=%s revision=%d", stored.id, stored.revision)
         return stored
 
@@ -215,9 +218,13 @@ class Publisher:
             if if_match is not None and if_match != current.etag:
                 raise EditConflict(current.etag)
             deleted = repo.delete(article_id, now)
-            FeedStateRepository(session).mark_dirty(_scope_keys([current]))
+            FeedStateRepository(session).mark_dirty(self._scopes([current]))
         log.info("article deleted id=%s", article_id)
         return deleted
+
+    def _scopes(self, articles: Iterable[Article]) -> set[str]:
+        """The feed scopes these articles are in: what a write to them makes stale."""
+        return _scope_keys(articles, self.settings.feed_archive_period)
 
     def get_article(self, article_id: str) -> Article:
         """Any live article by id, whatever its status (for the API).
@@ -334,7 +341,8 @@ class Publisher:
             tags=tags,
             language=language,
             image=image,
-            published_at=data.published_at,
+            # Stored and compared in UTC: an archive month is a UTC month.
+            published_at=data.published_at.astimezone(UTC) if data.published_at else None,
             created_at=created_at,
             updated_at=updated_at,
             revision=revision,
@@ -390,6 +398,12 @@ class Publisher:
     def authenticate(self, secret: str | None) -> ApiToken:
         """The active token whose secret this is.
 
+        Only SHA-256 digests are stored, and the secret is hashed before the lookup, so
+        the database compares digests, not secrets: how long a comparison takes can tell
+        an attacker at most how many leading bits of some stored digest match the digest
+        of a guess, which brings no secret closer (the same reasoning as comparing with
+        ``hmac.compare_digest``, without scanning every token).
+
         Raises:
             AuthenticationFailed: missing, malformed, unknown or revoked, without saying which.
         """
@@ -426,32 +440,40 @@ class Publisher:
             raise FeedNotFound(feed_path(scope, fmt))
         return snapshot
 
+    def snapshot_generation(self) -> int:
+        """A number that changes whenever any feed's bytes change (one cheap read)."""
+        with self.db.read() as session:
+            return SnapshotRepository(session).generation()
+
+    def snapshot_etags(self) -> dict[str, str]:
+        """The ETag of every stored feed document, by feed key (bodies are not read)."""
+        with self.db.read() as session:
+            return SnapshotRepository(session).etags()
+
     def render_due_feeds(self, now: datetime) -> RenderReport:
         """Render every feed with unrendered writes or newly public articles.
 
-        One transaction, under the render lock: of several schedulers running at once, one
-        renders and the others find nothing to do. A snapshot is written only when its bytes
-        change. A render that fails or does not parse keeps the last good snapshot.
+        Each due feed is first claimed (a short write transaction), so that of several
+        schedulers running at once exactly one renders it. Its articles are read in a read
+        transaction, rendered with no transaction open, and the new snapshot stored in
+        another short write transaction: writers never wait for a render. A snapshot is
+        written only when its bytes change; a render that fails or does not parse keeps the
+        last good snapshot.
         """
         report = RenderReport()
-        with self.db.write() as session:
-            if not self.db.try_lock(session, RENDER_JOB_LOCK):
-                report.skipped_locked = True
-                return report
-            states = FeedStateRepository(session)
-            # An archive that appears or empties marks its neighbours stale (their links
-            # change); they are rendered in the same pass.
-            for _ in range(3):
-                due = states.due(now)
-                if not due:
-                    break
-                for item in due:
-                    scope = FeedScope.from_key(item.scope_key)
-                    # Read again: an archive rendered earlier in this pass may have marked
-                    # this scope. Read before the articles, so that a write committed
-                    # after the read leaves the scope dirty for the next pass.
-                    version = states.dirty_version(item.scope_key)
-                    self._render_scope(session, scope, version, now, report)
+        # An archive that appears or empties marks its neighbours stale (their links
+        # change); they are rendered in the same pass.
+        for _ in range(3):
+            with self.db.write() as session:
+                claimed = FeedStateRepository(session).claim_due(
+                    now, now + timedelta(seconds=RENDER_LEASE_SECONDS)
+                )
+            if not claimed:
+                break
+            # The subscription feeds first, archives (the largest documents) last.
+            claimed.sort(key=lambda key: (key.startswith(ARCHIVE), key != SITE_SCOPE.key, key))
+            for scope_key in claimed:
+                self._render_scope(FeedScope.from_key(scope_key), now, report)
         if report.changed or report.failed:
             log.info(
                 "rendered scopes=%s changed=%s failed=%s",
@@ -467,92 +489,100 @@ class Publisher:
             states = FeedStateRepository(session)
             states.mark_dirty(set(states.all_keys()) | {SITE_SCOPE.key})
 
-    def _render_scope(
-        self,
-        session: Any,
-        scope: FeedScope,
-        version: int,
-        now: datetime,
-        report: RenderReport,
-    ) -> None:
-        articles_repo = ArticleRepository(session)
-        snapshots = SnapshotRepository(session)
-        states = FeedStateRepository(session)
+    def _render_scope(self, scope: FeedScope, now: datetime, report: RenderReport) -> None:
         report.scopes.append(scope.key)
-        limit = None if scope.kind == ARCHIVE else self.settings.feed_item_limit
-        articles = articles_repo.latest_public(scope, now, limit)
-        next_change = articles_repo.next_publication(scope, now)
-        existed = snapshots.get(feed_key(scope, FeedFormat.JSON)) is not None
-        history = self._history(articles_repo, scope, now)
-        if scope.kind == ARCHIVE and existed != bool(articles):
-            states.mark_dirty(
-                {SITE_SCOPE.key}
-                | {f"{ARCHIVE}/{month}" for month in (history.older, history.newer) if month}
-            )
-        if not articles and scope != SITE_SCOPE:
-            for fmt in FeedFormat:
-                snapshots.delete(feed_key(scope, fmt))
-            states.mark_rendered(scope.key, version, next_change, now)
-            return
-        document = self.build_document(scope, articles, history)
+        keys = {fmt: feed_key(scope, fmt) for fmt in FeedFormat}
+        with self.db.read() as session:
+            # The version first: a write committed after this read leaves the scope dirty.
+            version = FeedStateRepository(session).dirty_version(scope.key)
+            articles_repo = ArticleRepository(session)
+            limit = None if scope.kind == ARCHIVE else self.settings.feed_item_limit
+            articles = articles_repo.latest_public(scope, now, limit)
+            next_change = articles_repo.next_publication(scope, now)
+            history = self._history(articles_repo, scope, now)
+            previous = SnapshotRepository(session).validators(keys.values())
         rendered: dict[FeedFormat, bytes] = {}
-        try:
-            for fmt in FeedFormat:
-                rendered[fmt] = render_feed(document, fmt)
-                check_document(rendered[fmt], fmt)
-        except Exception:
-            log.exception("render failed scope=%s; the last good feed stays in service", scope.key)
-            report.failed.append(scope.key)
-            states.mark_failed(
-                scope.key, now + timedelta(seconds=self.settings.feed_render_retry_seconds)
-            )
-            return
-        changed_topics: list[str] = []
-        for fmt, body in rendered.items():
-            key = feed_key(scope, fmt)
-            etag = content_etag(body)
-            previous = snapshots.get(key)
-            if previous is not None and previous.etag == etag:
-                continue
-            last_modified = document.updated
-            if previous is not None and last_modified <= previous.last_modified:
-                # The bytes changed but the newest entry did not (an entry left the feed):
-                # Last-Modified must still move forward, or If-Modified-Since would answer
-                # 304 for a changed document (RFC 9110 section 8.8.2).
-                last_modified = max(now, previous.last_modified + timedelta(seconds=1))
-            snapshots.save(
-                FeedSnapshot(
-                    feed_key=key,
-                    media_type=fmt.media_type,
-                    body=body,
-                    body_gzip=gzip.compress(body, compresslevel=9, mtime=0),
-                    etag=etag,
-                    last_modified=last_modified.replace(microsecond=0),
-                    rendered_at=now,
-                    fresh_until=next_change,
+        if articles or scope == SITE_SCOPE:
+            document = self.build_document(scope, articles, history)
+            try:
+                for fmt in FeedFormat:
+                    rendered[fmt] = render_feed(document, fmt)
+                    check_document(rendered[fmt], fmt)
+            except Exception:
+                log.exception(
+                    "render failed scope=%s; the last good feed stays in service", scope.key
                 )
-            )
-            report.changed.append(key)
-            changed_topics.append(document.self_url(fmt))
-        # WebSub section 6: each hub must hear of every changed topic. Only an outbox row
-        # here, committed with the new snapshot; the scheduler's deliver-websub job sends it.
-        enqueue_notifications(session, self.settings.hubs, changed_topics, now)
-        states.mark_rendered(scope.key, version, next_change, now)
+                report.failed.append(scope.key)
+                retry_at = now + timedelta(seconds=self.settings.feed_render_retry_seconds)
+                with self.db.write() as session:
+                    FeedStateRepository(session).mark_failed(scope.key, retry_at)
+                return
+        with self.db.write() as session:
+            snapshots = SnapshotRepository(session)
+            states = FeedStateRepository(session)
+            existed = bool(previous)
+            if scope.kind == ARCHIVE and existed != bool(articles):
+                # The neighbours' links change. (The subscription feed needs nothing: the
+                # write or publication that made this archive appear also made it stale.)
+                neighbours = (history.older, history.newer)
+                states.mark_dirty({f"{ARCHIVE}/{period}" for period in neighbours if period})
+            changed_topics: list[str] = []
+            if not rendered:
+                for key in previous:
+                    snapshots.delete(key)
+                    report.deleted.append(key)
+            for fmt, body in rendered.items():
+                key = keys[fmt]
+                etag = content_etag(body)
+                before = previous.get(key)
+                if before is not None and before[0] == etag:
+                    continue
+                last_modified = document.updated
+                if before is not None and last_modified <= before[1]:
+                    # The bytes changed but the newest entry did not (an entry left the
+                    # feed): Last-Modified must still move forward, or If-Modified-Since
+                    # would answer 304 for a changed document (RFC 9110 section 8.8.2).
+                    last_modified = max(now, before[1] + timedelta(seconds=1))
+                snapshots.save(
+                    FeedSnapshot(
+                        feed_key=key,
+                        media_type=fmt.media_type,
+                        body=body,
+                        body_gzip=gzip.compress(body, compresslevel=6, mtime=0),
+                        etag=etag,
+                        last_modified=last_modified.replace(microsecond=0),
+                        rendered_at=now,
+                        fresh_until=next_change,
+                    )
+                )
+                report.changed.append(key)
+                changed_topics.append(document.self_url(fmt))
+            # WebSub section 6: each hub must hear of every changed topic. Only an outbox
+            # row here, committed with the new snapshot; the deliver-websub job sends it.
+            enqueue_notifications(session, self.settings.hubs, changed_topics, now)
+            if changed_topics or (not rendered and previous):
+                snapshots.bump_generation()
+            states.mark_rendered(scope.key, version, next_change, now)
 
     def _history(self, repo: ArticleRepository, scope: FeedScope, now: datetime) -> History:
         """The neighbouring archive months of a site or archive feed (RFC 5005)."""
         if scope == SITE_SCOPE:
             newest = repo.public_month_before(datetime.max.replace(tzinfo=UTC), now)
-            return History(older=f"{newest:%Y-%m}" if newest else None, newer=None)
+            return History(older=self._archive(newest), newer=None)
         if scope.kind != ARCHIVE:
             return History(None, None)
         start, end = month_bounds(scope.value)
         older = repo.public_month_before(start, now)
         newer = repo.public_month_from(end, now)
         return History(
-            older=f"{older:%Y-%m}" if older else None,
-            newer=f"{newer:%Y-%m}" if newer else None,
+            older=self._archive(older),
+            newer=self._archive(newer),
         )
+
+    def _archive(self, published_at: datetime | None) -> str | None:
+        if published_at is None:
+            return None
+        return archive_key(published_at, self.settings.feed_archive_period)
 
     def build_document(
         self,
@@ -662,11 +692,11 @@ def check_document(body: bytes, fmt: FeedFormat) -> None:
         etree.fromstring(body, _XML_PARSER)
 
 
-def _scope_keys(articles: Iterable[Article]) -> set[str]:
+def _scope_keys(articles: Iterable[Article], archive_period: str = "month") -> set[str]:
     keys = {SITE_SCOPE.key}
     for article in articles:
         if article.published_at is not None:
-            keys.add(f"{ARCHIVE}/{article.published_at:%Y-%m}")
+            keys.add(f"{ARCHIVE}/{archive_key(article.published_at, archive_period)}")
         keys.update(f"category/{term_slug(name)}" for name in article.categories)
         keys.update(f"tag/{term_slug(name)}" for name in article.tags)
         keys.update(f"author/{term_slug(author.name)}" for author in article.authors)

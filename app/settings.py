@@ -46,9 +46,10 @@ class Settings:
 
     feed_item_limit: int = 20
     feed_regenerate_seconds: int = 60
-    feed_render_poll_seconds: float = 1.0
+    feed_render_poll_seconds: float = 0.25
     feed_render_retry_seconds: int = 30
     feed_archive_max_age_seconds: int = 86_400
+    feed_archive_period: str = "month"
     feed_moved: str = ""
     feed_retired: str = ""
 
@@ -59,11 +60,19 @@ class Settings:
     api_max_body_bytes: int = 1_048_576
     api_page_size: int = 20
     api_max_page_size: int = 100
+    api_auth_max_failures: int = 10
+    api_auth_failure_window_seconds: int = 60
 
+    http_max_header_bytes: int = 8192
+    http_max_headers_bytes: int = 32_768
+
+    server_kind: str = "granian"
     server_host: str = "127.0.0.1"
     server_port: int = 8000
     server_workers: int = 2
     server_threads: int = 4
+    server_feed_cache_bytes: int = 64 * 1024 * 1024
+    server_feed_refresh_seconds: float = 0.25
 
     log_level: str = "INFO"
     log_format: str = "text"
@@ -230,6 +239,8 @@ def validate_settings(settings: Settings) -> None:
     _check_range(settings, "feed_render_poll_seconds", 0.05, 3600)
     _check_range(settings, "feed_render_retry_seconds", 1, 86_400)
     _check_range(settings, "feed_archive_max_age_seconds", 0, 31_536_000)
+    if settings.feed_archive_period not in ("month", "day"):
+        raise SettingsError("Setting feed_archive_period must be 'month' or 'day'.")
     for old, new in settings.moved_feeds.items():
         if not (old.startswith("/") and new.startswith("/")) or old == new:
             raise SettingsError(
@@ -244,9 +255,19 @@ def validate_settings(settings: Settings) -> None:
     _check_range(settings, "api_max_body_bytes", 1024, 64 * 1024 * 1024)
     _check_range(settings, "api_page_size", 1, 1000)
     _check_range(settings, "api_max_page_size", settings.api_page_size, 10_000)
+    _check_range(settings, "api_auth_max_failures", 1, 100_000)
+    _check_range(settings, "api_auth_failure_window_seconds", 1, 86_400)
+    _check_range(settings, "http_max_header_bytes", 1024, 1024 * 1024)
+    _check_range(
+        settings, "http_max_headers_bytes", settings.http_max_header_bytes, 16 * 1024 * 1024
+    )
+    if settings.server_kind not in ("granian", "gunicorn"):
+        raise SettingsError("Setting server_kind must be 'granian' or 'gunicorn'.")
     _check_range(settings, "server_port", 1, 65535)
     _check_range(settings, "server_workers", 1, 64)
     _check_range(settings, "server_threads", 1, 256)
+    _check_range(settings, "server_feed_cache_bytes", 1024 * 1024, 64 * 1024**3)
+    _check_range(settings, "server_feed_refresh_seconds", 0.0, 60.0)
     for hub in settings.hubs:
         parts = urlsplit(hub)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:

@@ -140,6 +140,11 @@ def settings_for(database_url: str, **extra: Any) -> dict[str, Any]:
         "site_id_authority": "news.example.org",
         "feed_item_limit": 10,
         "feed_regenerate_seconds": 120,
+        # Tests change feeds and read them at once: check before every request.
+        "server_feed_refresh_seconds": 0,
+        # Tests move the fake clock by hours; poll counts are flushed explicitly, never by
+        # a background thread that could outlive the test's database.
+        "stats_flush_seconds": 3600,
     }
     values.update(extra)
     return values

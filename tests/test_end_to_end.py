@@ -70,6 +70,7 @@ def running_service(env: dict[str, str], cwd: Path) -> Iterator[httpx.Client]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     base = env["BROADSHEET_SITE_BASE_URL"]
     try:

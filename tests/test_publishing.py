@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,9 @@ from app.errors import PayloadTooLarge
 from app.errors import SlugTaken
 from app.publishing import feed_max_age
 from app.services import Services
+from app.services import build_services
 from tests.conftest import FakeClock
+from tests.conftest import settings_for
 from tests.factories import article_input
 from tests.feedcheck import assert_valid_atom
 from tests.feedcheck import assert_valid_json_feed
@@ -305,3 +308,27 @@ def test_max_age_never_outlives_the_next_publication(services: Services, clock: 
     assert feed_max_age(services.settings, SITE_SCOPE, snapshot, clock()) == 5
     archive = FeedScope("archive", "2026-10")
     assert feed_max_age(services.settings, archive, snapshot, clock()) == 86_400
+
+
+@pytest.fixture
+def daily(database_url: str, clock: FakeClock) -> Iterator[Services]:
+    built = build_services(
+        settings_for(database_url, feed_archive_period="day"), clock=clock, environ={}
+    )
+    yield built
+    built.database.dispose()
+
+
+def test_daily_archives_hold_one_day_each(daily: Services, clock: FakeClock) -> None:
+    publisher = daily.publisher
+    for day in (1, 2):
+        publisher.create_article(
+            article_input(title=f"Dia {day}", published_at=clock.now.replace(day=day, hour=1)),
+            clock(),
+        )
+    publisher.render_due_feeds(clock())
+    body = publisher.feed_snapshot(FeedScope("archive", "2026-11-02"), FeedFormat.ATOM).body
+    document = assert_valid_atom(body)
+    assert [entry.title for entry in document.entries] == ["Dia 2"]
+    links = {link.rel: link.href for link in document.feed.links}
+    assert links["prev-archive"] == "https://news.example.org/archive/2026-11-01/feed.atom"

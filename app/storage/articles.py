@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -190,6 +191,38 @@ class ArticleRepository:
         """Whether no article, live or deleted, holds ``slug``."""
         return self._slug_owner(slug) is None
 
+    def live_in_storage_order(self, after: int, limit: int) -> tuple[tuple[Article, ...], int]:
+        """Up to ``limit`` live articles stored after position ``after`` (0: the start), in
+        storage order, and the position to pass to get the next ones.
+
+        Storage order is creation order for articles written through the API and file
+        order for imported ones. Paging by position reads each article once even while
+        others are written (new articles come after every position handed out).
+        """
+        rows = list(
+            self.session.scalars(
+                select(ArticleRow)
+                .where(ArticleRow.deleted_at.is_(None), ArticleRow.pk > after)
+                .order_by(ArticleRow.pk)
+                .limit(limit)
+            )
+        )
+        return tuple(_to_domain(row) for row in rows), rows[-1].pk if rows else after
+
+    def former_slugs(self, article_ids: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """The slugs these articles used to have, oldest first, by article id (articles
+        that never changed their slug are absent)."""
+        rows = self.session.execute(
+            select(ArticleRow.public_id, ArticleSlugRow.slug)
+            .join(ArticleSlugRow, ArticleSlugRow.article_pk == ArticleRow.pk)
+            .where(ArticleRow.public_id.in_(list(article_ids)))
+            .order_by(ArticleSlugRow.retired_at, ArticleSlugRow.slug)
+        )
+        found: dict[str, list[str]] = {}
+        for article_id, slug in rows:
+            found.setdefault(article_id, []).append(slug)
+        return {article_id: tuple(slugs) for article_id, slugs in found.items()}
+
     def count_live(self) -> int:
         """How many articles are stored and not deleted."""
         query = select(func.count()).where(ArticleRow.deleted_at.is_(None))
@@ -239,16 +272,30 @@ def _in_scope(query: Select[_Row], scope: FeedScope) -> Select[_Row]:
     return query
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """The first instant of a ``YYYY-MM`` month (UTC) and of the month after it."""
-    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+def archive_key(published_at: datetime, period: str) -> str:
+    """The archive an article published at ``published_at`` belongs to: ``YYYY-MM`` for
+    monthly archives, ``YYYY-MM-DD`` for daily ones (UTC)."""
+    return (
+        f"{published_at.astimezone(UTC):%Y-%m-%d}"
+        if period == "day"
+        else f"{published_at.astimezone(UTC):%Y-%m}"
+    )
+
+
+def month_bounds(period: str) -> tuple[datetime, datetime]:
+    """The first instant of an archive period (``YYYY-MM`` or ``YYYY-MM-DD``, UTC) and of
+    the period after it."""
+    if len(period) == len("YYYY-MM-DD"):
+        start = datetime.strptime(period, "%Y-%m-%d").replace(tzinfo=UTC)
+        return start, start + timedelta(days=1)
+    start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
     end = (start + timedelta(days=32)).replace(day=1)
     return start, end
 
 
 def term_slug(name: str) -> str:
     """The URL slug of a category, tag or author name."""
-    return slugify(name, max_length=120) or "x"
+    return slugify(name, max_length=120, backend="text-unidecode") or "x"
 
 
 def _fill_row(row: ArticleRow, article: Article) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.domain import FeedSnapshot
 from app.storage.tables import FeedSnapshotRow
 from app.storage.tables import FeedStateRow
+from app.storage.tables import SnapshotGenerationRow
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,15 @@ class SnapshotRepository:
         )
         return {row.feed_key: _snapshot(row) for row in rows}
 
+    def validators(self, feed_keys: Iterable[str]) -> dict[str, tuple[str, datetime]]:
+        """ETag and Last-Modified of the stored snapshots under these keys (no bodies)."""
+        rows = self.session.execute(
+            select(
+                FeedSnapshotRow.feed_key, FeedSnapshotRow.etag, FeedSnapshotRow.last_modified
+            ).where(FeedSnapshotRow.feed_key.in_(list(feed_keys)))
+        )
+        return {key: (etag, last_modified) for key, etag, last_modified in rows}
+
     def etags(self) -> dict[str, str]:
         """The ETag of every stored snapshot, by key: a cheap way to see what changed."""
         rows = self.session.execute(select(FeedSnapshotRow.feed_key, FeedSnapshotRow.etag))
@@ -60,6 +70,24 @@ class SnapshotRepository:
         row.last_modified = snapshot.last_modified
         row.rendered_at = snapshot.rendered_at
         row.fresh_until = snapshot.fresh_until
+
+    def generation(self) -> int:
+        """The counter that grows whenever a render pass changes any snapshot."""
+        value = self.session.scalar(
+            select(SnapshotGenerationRow.value).where(SnapshotGenerationRow.id == 1)
+        )
+        return int(value or 0)
+
+    def bump_generation(self) -> None:
+        """Count one more render pass that changed snapshots (in its transaction)."""
+        result = self.session.execute(
+            update(SnapshotGenerationRow)
+            .where(SnapshotGenerationRow.id == 1)
+            .values(value=SnapshotGenerationRow.value + 1)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            # The row the migration made is gone (a wiped table): start counting again.
+            self.session.add(SnapshotGenerationRow(id=1, value=1))
 
     def delete(self, feed_key: str) -> None:
         """Remove the snapshot under ``feed_key`` if there is one."""
@@ -103,10 +131,31 @@ class FeedStateRepository:
                     FeedStateRow.next_change_at <= now,
                 ),
                 or_(FeedStateRow.retry_at.is_(None), FeedStateRow.retry_at <= now),
+                or_(FeedStateRow.claimed_until.is_(None), FeedStateRow.claimed_until <= now),
             )
             .order_by(FeedStateRow.scope_key)
         )
         return [DueScope(row.scope_key, row.dirty_version) for row in rows]
+
+    def claim_due(self, now: datetime, until: datetime) -> list[str]:
+        """Claim every due scope until ``until``; return the keys this caller now holds.
+
+        A claim is a conditional UPDATE, so of two schedulers claiming the same scope at
+        once exactly one succeeds (the other's UPDATE re-reads the row and matches nothing).
+        """
+        claimed = []
+        for item in self.due(now):
+            result = self.session.execute(
+                update(FeedStateRow)
+                .where(
+                    FeedStateRow.scope_key == item.scope_key,
+                    or_(FeedStateRow.claimed_until.is_(None), FeedStateRow.claimed_until <= now),
+                )
+                .values(claimed_until=until)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(item.scope_key)
+        return claimed
 
     def dirty_version(self, scope_key: str) -> int:
         """The current write version of a scope (0 if it was never written to)."""
@@ -129,12 +178,14 @@ class FeedStateRepository:
         row.next_change_at = next_change_at
         row.retry_at = None
         row.rendered_at = now
+        row.claimed_until = None
 
     def mark_failed(self, scope_key: str, retry_at: datetime) -> None:
         """Back off a scope whose render failed until ``retry_at``."""
         row = self.session.get(FeedStateRow, scope_key)
         if row is not None:
             row.retry_at = retry_at
+            row.claimed_until = None
 
 
 def _snapshot(row: FeedSnapshotRow) -> FeedSnapshot:

@@ -16,6 +16,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
@@ -102,8 +103,16 @@ class ArticleRow(Base):
     )
 
     __table_args__ = (
-        # The hot query of every feed: visible articles, newest first.
         Index("ix_articles_published", "deleted_at", "published_at", "pk"),
+        # The hot query of every feed: live articles, newest first. Partial, so that
+        # PostgreSQL walks it in order (it does not treat IS NULL as an equality).
+        Index(
+            "ix_articles_live_published",
+            "published_at",
+            "pk",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         Index("ix_articles_updated", "updated_at"),
     )
 
@@ -160,6 +169,20 @@ class FeedSnapshotRow(Base):
     # must not keep it past then.
     fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # Web processes compare ETags without reading the bodies (on SQLite the columns after
+    # the two blobs sit in overflow pages; the index answers on its own).
+    __table_args__ = (Index("ix_feed_snapshots_etag", "feed_key", "etag"),)
+
+
+class SnapshotGenerationRow(Base):
+    """One row whose counter grows with every render pass that changed a snapshot, so
+    web processes learn of new feed bytes with one primary-key read."""
+
+    __tablename__ = "snapshot_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
 
 class FeedStateRow(Base):
     """Which feeds need rendering: a write bumps ``dirty_version``; a render catches up."""
@@ -172,6 +195,8 @@ class FeedStateRow(Base):
     next_change_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A scheduler rendering this scope holds it until then (see claim_due).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ArticleSlugRow(Base):

@@ -11,6 +11,7 @@ from flask import current_app
 from app.domain import Article
 from app.domain import permalink_url
 from app.services import Services
+from app.web.feedcache import FeedCache
 from app.web.polling import PollLimiter
 from app.web.polling import PollRecorder
 
@@ -21,16 +22,24 @@ def register_web(app: Flask, services: Services) -> None:
     from app.web import errors
     from app.web import feeds
     from app.web import health
+    from app.web import openapi
     from app.web import pages
+    from app.web import security
 
     app.extensions["broadsheet"] = services
     settings = services.settings
-    app.extensions["broadsheet_polls"] = Polling(
+    counters = Polling(
         recorder=PollRecorder(services.publisher.record_polls, settings.stats_flush_seconds),
         limiter=PollLimiter(settings.polite_min_interval_seconds)
         if settings.polite_enabled
         else None,
     )
+    cache = FeedCache(
+        services.publisher, settings.server_feed_cache_bytes, settings.server_feed_refresh_seconds
+    )
+    app.extensions["broadsheet_polls"] = counters
+    app.extensions["broadsheet_feeds"] = cache
+    app.wsgi_app = feeds.FeedFastPath(app.wsgi_app, services, cache, counters)  # type: ignore[method-assign]
     # The API refuses bodies over the limit with 413 before reading them; JSON framing
     # around the article body gets some room.
     app.config["MAX_CONTENT_LENGTH"] = services.settings.api_max_body_bytes + 65_536
@@ -39,8 +48,11 @@ def register_web(app: Flask, services: Services) -> None:
     app.register_blueprint(feeds.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(openapi.blueprint)  # public: outside the API's authentication
     app.register_blueprint(health.blueprint)
     errors.register_error_handlers(app)
+    # Last: the outermost WSGI layer, so that its headers reach feeds answered before Flask.
+    security.install_security(app, settings, services.clock)
 
     def localdate(value: datetime) -> str:
         return format_local_date(value, services)

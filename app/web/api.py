@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC
 from datetime import datetime
 from typing import Annotated
 from typing import Any
@@ -68,8 +69,33 @@ def _check_email(value: str) -> str:
     return value
 
 
-Url = Annotated[str, Field(max_length=2000), AfterValidator(_check_url)]
-Email = Annotated[str, Field(max_length=320), AfterValidator(_check_email)]
+def _check_instant(value: datetime) -> datetime:
+    """An instant UTC can hold, as the database stores UTC ("0001-01-01T00:00+01:00" cannot)."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must fall between the years 1 and 9999 in UTC") from None
+    return value
+
+
+# The patterns say in the OpenAPI document (JSON Schema) what the checks above accept.
+_URL_CHAR = r"[^\x00-\x1f\x7f\ufffe\uffff]"
+_URL_PATTERN = (
+    rf"^(?:/(?:[^/\x00-\x1f\x7f\ufffe\uffff]{_URL_CHAR}*)?"
+    rf"|[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?::[0-9]{{1,5}})?(?:[/?#]{_URL_CHAR}*)?)$"
+)
+_EMAIL_PATTERN = r"^[^@\s\x1c-\x1f\x85]+@[^\s\x1c-\x1f\x85]*\.[^\s\x1c-\x1f\x85]*$"
+Url = Annotated[
+    str,
+    Field(max_length=2000, json_schema_extra={"pattern": _URL_PATTERN}),
+    AfterValidator(_check_url),
+]
+Instant = Annotated[AwareDatetime, AfterValidator(_check_instant)]
+Email = Annotated[
+    str,
+    Field(max_length=320, json_schema_extra={"pattern": _EMAIL_PATTERN}),
+    AfterValidator(_check_email),
+]
 Term = Annotated[str, Field(min_length=1, max_length=100)]
 
 
@@ -86,7 +112,7 @@ class AuthorModel(_Strict):
 class ImageModel(_Strict):
     url: Url
     type: Annotated[str, Field(pattern=r"^image/[A-Za-z0-9.+-]+$")] | None = None
-    length: Annotated[int, Field(ge=0)] | None = None
+    length: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None  # a BIGINT column
     width: Annotated[int, Field(gt=0, le=100_000)] | None = None
     height: Annotated[int, Field(gt=0, le=100_000)] | None = None
     caption: Annotated[str, Field(max_length=2000)] | None = None
@@ -104,7 +130,7 @@ class ArticleCreate(_Strict):
     tags: Annotated[list[Term], Field(max_length=50)] = []
     language: Annotated[str, Field(min_length=2, max_length=35)] | None = None
     image: ImageModel | None = None
-    published_at: AwareDatetime | None = None
+    published_at: Instant | None = None
 
 
 class ArticlePatch(_Strict):
@@ -120,7 +146,7 @@ class ArticlePatch(_Strict):
     tags: Annotated[list[Term], Field(max_length=50)] | None = None
     language: Annotated[str, Field(min_length=2, max_length=35)] | None = None
     image: ImageModel | None = None
-    published_at: AwareDatetime | None = None
+    published_at: Instant | None = None
     significant: bool = False
     """Not stored: true marks an editorial update, which moves ``updated_at``."""
 
@@ -136,11 +162,18 @@ _NOT_NULLABLE = ("title", "slug", "body", "body_format", "authors", "categories"
 
 @blueprint.before_request
 def authenticate() -> None:
-    """Every API call needs an active bearer token (RFC 6750)."""
+    """Every API call needs an active bearer token (RFC 6750).
+
+    Failures count against the client's address (429 once there are too many); the token's
+    name, never its secret, is what the write logs show.
+    """
+    from app.web.security import authentication_attempt
+
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    token = services().publisher.authenticate(
-        secret.strip() if scheme.lower() == "bearer" else None
-    )
+    with authentication_attempt():
+        token = services().publisher.authenticate(
+            secret.strip() if scheme.lower() == "bearer" else None
+        )
     g.token_name = token.name
 
 
@@ -376,10 +409,13 @@ def _int_arg(name: str, default: int, low: int, high: int, errors: list[FieldErr
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: isdigit() alone passes "²", which int() refuses, as it refuses
+    # more than 4300 digits; either was a 500.
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    if value is None or not low <= value <= high:
         errors.append(FieldError(name, f"must be a whole number from {low} to {high}"))
         return default
-    return int(raw)
+    return value
 
 
 def _represent(article: Article) -> dict[str, Any]:

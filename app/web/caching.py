@@ -1,27 +1,158 @@
 """HTTP caching for everything Broadsheet serves, in one place, on Werkzeug.
 
 Strong ETags come from the bytes (RFC 9110 section 8.8.3); Last-Modified from the content
-(section 8.8.2); a gzip body is a different representation with its own ETag, and every
-response says ``Vary: Accept-Encoding`` (section 12.5.5). ``make_conditional`` answers 304
-for If-None-Match (weak comparison, section 13.1.2) and, only without it,
-If-Modified-Since (section 13.1.3), repeating ETag, Cache-Control and Vary (section 15.4.5).
+(section 8.8.2). A gzip body, and the same bytes labelled for a browser, are other
+representations with their own ETags, and responses name what they vary on (section
+12.5.5). A 304 answers If-None-Match (weak comparison, section 13.1.2) and, only without
+it, If-Modified-Since (section 13.1.3); it repeats ETag, Cache-Control, Vary and
+Last-Modified and carries no body or content headers (section 15.4.5).
+
+Feeds are the hot path: :func:`prepare_feed` builds every header of every representation
+once per snapshot, and :func:`answer_feed` picks one and decides 200 or 304 with string
+comparisons, falling back to Werkzeug's parsers only for unusual headers. Pages use
+Werkzeug's ``make_conditional`` directly (:func:`conditional_response`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Request
 from flask import Response
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import http_date
+from werkzeug.http import parse_accept_header
+from werkzeug.http import parse_date
+from werkzeug.http import parse_etags
 
+from app.domain import FeedFormat
+from app.domain import FeedScope
 from app.domain import FeedSnapshot
 
 GZIP_ETAG_SUFFIX = "-gz"
+BROWSER_ETAG_SUFFIX = "-xml"
+BROWSER_MEDIA_TYPE = "application/xml; charset=utf-8"
+_CONTENT_HEADERS = frozenset({"Content-Type", "Content-Length", "Content-Encoding"})
+
+Headers = list[tuple[str, str]]
 
 
-def accepts_gzip(request: Request) -> bool:
-    """Whether the client accepts gzip (an explicit ``q=0`` refuses it, RFC 9110 12.5.3)."""
-    return request.accept_encodings["gzip"] > 0
+@dataclass(frozen=True)
+class Representation:
+    """One way to send a feed: its bytes, its quoted ETag and its fixed headers."""
+
+    body: bytes
+    etag: str
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class PreparedFeed:
+    """A feed snapshot with every representation ready to send."""
+
+    snapshot: FeedSnapshot
+    scope: FeedScope
+    plain: Representation
+    plain_gzip: Representation
+    browser: Representation | None
+    browser_gzip: Representation | None
+
+    @property
+    def size(self) -> int:
+        """Bytes held (bodies are shared between representations)."""
+        return len(self.snapshot.body) + len(self.snapshot.body_gzip)
+
+
+def prepare_feed(snapshot: FeedSnapshot, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed:
+    """Build every representation of a feed snapshot, once."""
+    readable = fmt is not FeedFormat.JSON
+    vary = "Accept-Encoding, Accept" if readable else "Accept-Encoding"
+    last_modified = http_date(snapshot.last_modified)
+
+    def representation(media_type: str, gzip: bool, suffix: str) -> Representation:
+        body = snapshot.body_gzip if gzip else snapshot.body
+        etag = f'"{snapshot.etag}{suffix}{GZIP_ETAG_SUFFIX if gzip else ""}"'
+        headers = [("Content-Type", media_type), ("Content-Length", str(len(body)))]
+        if gzip:
+            headers.append(("Content-Encoding", "gzip"))
+        headers += [("ETag", etag), ("Last-Modified", last_modified), ("Vary", vary)]
+        if suffix == BROWSER_ETAG_SUFFIX:
+            # Safari and others would otherwise sniff the XML and offer a download.
+            headers.append(("X-Content-Type-Options", "nosniff"))
+        return Representation(body, etag, tuple(headers))
+
+    media = snapshot.media_type
+    return PreparedFeed(
+        snapshot=snapshot,
+        scope=scope,
+        plain=representation(media, False, ""),
+        plain_gzip=representation(media, True, ""),
+        browser=representation(BROWSER_MEDIA_TYPE, False, BROWSER_ETAG_SUFFIX)
+        if readable
+        else None,
+        browser_gzip=representation(BROWSER_MEDIA_TYPE, True, BROWSER_ETAG_SUFFIX)
+        if readable
+        else None,
+    )
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding value takes gzip (an explicit ``q=0`` refuses it)."""
+    if not accept_encoding or "gzip" not in accept_encoding:
+        return False
+    if ";" not in accept_encoding:
+        return True
+    return parse_accept_header(accept_encoding)["gzip"] > 0
+
+
+def prefers_html(accept: str | None, media_type: str) -> bool:
+    """Whether a client names ``text/html`` and prefers it to the feed's media type."""
+    if not accept or "text/html" not in accept:
+        return False
+    parsed = parse_accept_header(accept, MIMEAccept)
+    if not any(value == "text/html" for value, _ in parsed):
+        return False
+    return parsed["text/html"] > parsed[media_type.split(";")[0]]
+
+
+def not_modified(
+    etag: str, last_modified: datetime, if_none_match: str | None, if_modified_since: str | None
+) -> bool:
+    """Whether a conditional GET or HEAD may be answered with 304 (RFC 9110 13.1)."""
+    if if_none_match is not None:
+        candidate = if_none_match.strip()
+        if candidate in (etag, "W/" + etag, "*"):
+            return True
+        return parse_etags(candidate).contains_weak(etag.strip('"'))
+    if if_modified_since:
+        since = parse_date(if_modified_since)
+        return since is not None and last_modified.replace(microsecond=0) <= since
+    return False
+
+
+def answer_feed(
+    prepared: PreparedFeed,
+    *,
+    method: str,
+    accept: str | None,
+    accept_encoding: str | None,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    max_age: int,
+    links: tuple[str, ...],
+) -> tuple[int, Headers, bytes]:
+    """Status, headers and body for one request for a prepared feed."""
+    gzip = accepts_gzip(accept_encoding)
+    chosen = prepared.plain_gzip if gzip else prepared.plain
+    if prepared.browser is not None and prefers_html(accept, prepared.snapshot.media_type):
+        chosen = (prepared.browser_gzip if gzip else prepared.browser) or chosen
+    headers = list(chosen.headers)
+    headers.append(("Cache-Control", f"public, max-age={max_age}"))
+    headers.extend(("Link", link) for link in links)
+    if not_modified(chosen.etag, prepared.snapshot.last_modified, if_none_match, if_modified_since):
+        return 304, [h for h in headers if h[0] not in _CONTENT_HEADERS], b""
+    return 200, headers, b"" if method == "HEAD" else chosen.body
 
 
 def conditional_response(
@@ -32,47 +163,13 @@ def conditional_response(
     etag: str,
     last_modified: datetime | None,
     max_age: int,
-    gzip_body: bytes | None = None,
-    public: bool = True,
 ) -> Response:
-    """A 200 or 304 for ``body`` (or ``gzip_body`` when the client takes gzip).
-
-    ``etag`` is the strong ETag of the identity bytes, without quotes.
-    """
-    use_gzip = gzip_body is not None and accepts_gzip(request)
-    response = Response(gzip_body if use_gzip else body, content_type=content_type)
-    if use_gzip:
-        response.headers["Content-Encoding"] = "gzip"
-    response.set_etag(etag + GZIP_ETAG_SUFFIX if use_gzip else etag)
+    """A 200 or 304 for a page (``etag`` is strong, without quotes)."""
+    response = Response(body, content_type=content_type)
+    response.set_etag(etag)
     if last_modified is not None:
         response.last_modified = last_modified
-    if public:
-        response.cache_control.public = True
+    response.cache_control.public = True
     response.cache_control.max_age = max_age
-    if gzip_body is not None:
-        response.vary.add("Accept-Encoding")
     response.make_conditional(request)
     return response
-
-
-def feed_response(
-    request: Request,
-    snapshot: FeedSnapshot,
-    max_age: int,
-    media_type: str | None = None,
-    etag_suffix: str = "",
-) -> Response:
-    """Serve a stored feed snapshot with its validators.
-
-    ``media_type`` overrides the snapshot's; the same bytes under another media type are
-    another representation, so they get another ETag (``etag_suffix``).
-    """
-    return conditional_response(
-        request,
-        snapshot.body,
-        content_type=media_type or snapshot.media_type,
-        etag=snapshot.etag + etag_suffix,
-        last_modified=snapshot.last_modified,
-        max_age=max_age,
-        gzip_body=snapshot.body_gzip,
-    )

@@ -1,5 +1,12 @@
 """Feed URLs: stored snapshots served with conditional GET. Requests never render.
 
+Two doors, one answer. :class:`FeedFastPath` sits in front of Flask and serves the common
+requests (GET or HEAD of a known feed, by a feed reader) straight from the process's
+:class:`~app.web.feedcache.FeedCache`, with no routing, no request object and no
+database. Everything else (politeness checks on unconditional requests, unknown paths,
+feeds not rendered yet, moved or retired feeds) goes through the Flask view below. Both
+answer with :func:`~app.web.caching.answer_feed`.
+
 A browser that opens an RSS or Atom feed (it asks for ``text/html`` before anything a feed
 could be) gets the same bytes as ``application/xml``, which browsers display through the
 document's XSLT stylesheet; feed readers get the registered feed media types.
@@ -8,10 +15,14 @@ document's XSLT stylesheet; feed readers get the registered feed media types.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from flask import Blueprint
-from flask import Request
 from flask import Response
+from flask import current_app
 from flask import redirect
 from flask import request
 from werkzeug.exceptions import Gone
@@ -25,12 +36,22 @@ from app.errors import FeedNotFound
 from app.publishing import feed_max_age
 from app.web import polling
 from app.web import services
-from app.web.caching import feed_response
+from app.web.caching import PreparedFeed
+from app.web.caching import answer_feed
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse
+    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import WSGIEnvironment
+
+    from app.services import Services
+    from app.web import Polling
+    from app.web.feedcache import FeedCache
 
 blueprint = Blueprint("feeds", __name__)
 
-BROWSER_MEDIA_TYPE = "application/xml; charset=utf-8"
-BROWSER_ETAG_SUFFIX = "-xml"
+FEED_PATH = re.compile(r"^(?:/(category|tag|author|archive)/([^/]+))?/feed\.(rss|atom|json)$")
+_REASONS = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
 @blueprint.get("/feed.<fmt>")
@@ -63,44 +84,48 @@ def _serve(scope: FeedScope, fmt: str) -> Response:
     except ValueError:
         raise FeedNotFound(request.path) from None
     found = services()
-    snapshot = found.publisher.feed_snapshot(scope, feed_format)
-    now = found.clock()
-    max_age = feed_max_age(found.settings, scope, snapshot, now)
-    user_agent = request.headers.get("User-Agent", "")
     counters = polling()
-    if counters.limiter is not None and not _is_conditional(request):
+    prepared = feed_cache().get(scope, feed_format)
+    now = found.clock()
+    user_agent = request.headers.get("User-Agent", "")
+    key = prepared.snapshot.feed_key
+    conditional = "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
+    if counters.limiter is not None and not conditional:
         client = f"{request.remote_addr}\n{user_agent}"
-        wait = counters.limiter.wait_seconds(client, snapshot.feed_key, now)
+        wait = counters.limiter.wait_seconds(client, key, now)
         if wait > 0:
-            counters.recorder.record(snapshot.feed_key, 429, 0, user_agent, now)
+            counters.recorder.record(key, 429, 0, user_agent, now)
             raise TooManyUnconditionalRequests(retry_after=math.ceil(wait))
-    browser = feed_format is not FeedFormat.JSON and _is_browser(request, snapshot.media_type)
-    response = feed_response(
-        request,
-        snapshot,
-        max_age,
-        media_type=BROWSER_MEDIA_TYPE if browser else None,
-        etag_suffix=BROWSER_ETAG_SUFFIX if browser else "",
+    status, headers, body = answer_feed(
+        prepared,
+        method=request.method,
+        accept=request.headers.get("Accept"),
+        accept_encoding=request.headers.get("Accept-Encoding"),
+        if_none_match=request.headers.get("If-None-Match"),
+        if_modified_since=request.headers.get("If-Modified-Since"),
+        max_age=feed_max_age(found.settings, prepared.scope, prepared.snapshot, now),
+        links=feed_links(found, request.path),
     )
-    if feed_format is not FeedFormat.JSON:
-        response.vary.add("Accept")
-    if browser:
-        # Safari and others would otherwise sniff and download (aboutfeeds' advice).
-        response.headers["X-Content-Type-Options"] = "nosniff"
-    self_url = found.settings.base_url + request.path
-    for hub in found.settings.hubs:
-        # WebSub discovery (W3C WebSub section 4): hub and self as HTTP Link headers.
-        response.headers.add("Link", f'<{hub}>; rel="hub"')
-    response.headers.add("Link", f'<{self_url}>; rel="self"')
-    # A 304 keeps the Content-Length of the 200 it stands for (RFC 9110 8.6) but sends none.
-    has_body = request.method != "HEAD" and response.status_code == 200
-    sent = response.content_length or 0 if has_body else 0
-    counters.recorder.record(snapshot.feed_key, response.status_code, sent, user_agent, now)
+    counters.recorder.record(key, status, len(body), user_agent, now)
+    response = Response(body, status=status, headers=headers, direct_passthrough=True)
+    if status == 304:
+        response.headers.pop("Content-Type", None)
+    elif request.method == "HEAD":
+        # Werkzeug recomputes Content-Length from the empty body of a HEAD; keep the GET's.
+        response.headers["Content-Length"] = dict(headers)["Content-Length"]
     return response
 
 
-def _is_conditional(incoming: Request) -> bool:
-    return "If-None-Match" in incoming.headers or "If-Modified-Since" in incoming.headers
+def feed_links(found: Services, path: str) -> tuple[str, ...]:
+    """The Link header values of a feed: its hubs and itself (W3C WebSub section 4)."""
+    hubs = tuple(f'<{hub}>; rel="hub"' for hub in found.settings.hubs)
+    return (*hubs, f'<{found.settings.base_url}{path}>; rel="self"')
+
+
+def feed_cache() -> FeedCache:
+    """The running app's feed cache."""
+    cache: FeedCache = current_app.extensions["broadsheet_feeds"]
+    return cache
 
 
 class TooManyUnconditionalRequests(TooManyRequests):
@@ -112,9 +137,71 @@ class TooManyUnconditionalRequests(TooManyRequests):
     )
 
 
-def _is_browser(incoming: Request, media_type: str) -> bool:
-    """Whether the client explicitly prefers HTML to the feed's own media type."""
-    accept = incoming.accept_mimetypes
-    if not any(value == "text/html" for value, _ in accept):
-        return False
-    return accept["text/html"] > accept[media_type.split(";")[0]]
+class FeedFastPath:
+    """WSGI middleware that answers feed readers' requests from memory, before Flask."""
+
+    def __init__(
+        self, app: WSGIApplication, found: Services, cache: FeedCache, counters: Polling
+    ) -> None:
+        self._app = app
+        self._services = found
+        self._cache = cache
+        self._counters = counters
+        self._special = set(found.settings.moved_feeds) | set(found.settings.retired_feeds)
+        self._routes: dict[str, tuple[FeedScope, FeedFormat, tuple[str, ...]] | None] = {}
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "")
+        if method not in ("GET", "HEAD") or path in self._special:
+            return self._app(environ, start_response)
+        route = self._route(path)
+        if route is None:
+            return self._app(environ, start_response)
+        scope, fmt, links = route
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
+        if self._counters.limiter is not None and not (if_none_match or if_modified_since):
+            return self._app(environ, start_response)
+        prepared = self._cached(scope, fmt)
+        if prepared is None:
+            return self._app(environ, start_response)
+        found = self._services
+        now = found.clock()
+        status, headers, body = answer_feed(
+            prepared,
+            method=method,
+            accept=environ.get("HTTP_ACCEPT"),
+            accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
+            if_none_match=if_none_match,
+            if_modified_since=if_modified_since,
+            max_age=feed_max_age(found.settings, scope, prepared.snapshot, now),
+            links=links,
+        )
+        self._counters.recorder.record(
+            prepared.snapshot.feed_key, status, len(body), environ.get("HTTP_USER_AGENT", ""), now
+        )
+        start_response(_REASONS[status], headers)
+        return [body]
+
+    def _route(self, path: str) -> tuple[FeedScope, FeedFormat, tuple[str, ...]] | None:
+        """What a path names, remembered (feed paths are few and polled again and again)."""
+        try:
+            return self._routes[path]
+        except KeyError:
+            pass
+        match = FEED_PATH.match(path)
+        route = None
+        if match is not None:
+            kind, value, fmt = match.groups()
+            scope = FeedScope(kind, value) if kind else SITE_SCOPE
+            route = (scope, FeedFormat(fmt), feed_links(self._services, path))
+        if len(self._routes) < 100_000:
+            self._routes[path] = route
+        return route
+
+    def _cached(self, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed | None:
+        try:
+            return self._cache.get(scope, fmt)
+        except Exception:
+            return None

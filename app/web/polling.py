@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from app.domain import ClientCount
 from app.domain import PollCount
@@ -46,6 +47,12 @@ _FAMILIES = [
 # "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 120 subscribers; feed-id=...)",
 # "NewsBlur Feed Fetcher - 31 subscribers - https://...".
 _SUBSCRIBERS = re.compile(r"(\d{1,9})\s+(?:subscribers?|readers?)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def classify_user_agent(user_agent: str) -> tuple[str, int | None]:
+    """The family and reported subscribers of a User-Agent (cached: pollers repeat)."""
+    return client_family(user_agent), reported_subscribers(user_agent)
 
 
 def client_family(user_agent: str) -> str:
@@ -81,9 +88,8 @@ class PollRecorder:
         self, feed_key: str, status: int, bytes_sent: int, user_agent: str, now: datetime
     ) -> None:
         """Count one request; start a background flush when one is due."""
-        family = client_family(user_agent)
-        subscribers = reported_subscribers(user_agent)
-        day = f"{now:%Y-%m-%d}"
+        family, subscribers = classify_user_agent(user_agent)
+        day = now.date().isoformat()
         with self._lock:
             tally = self._polls.setdefault((feed_key, day), _Tally())
             tally.requests += 1

@@ -1,0 +1,115 @@
+"""Each web process keeps the feeds it serves in memory, ready to send.
+
+Serving a feed then touches no database: the bytes, headers and validators come from here.
+A refresh (a background thread every ``server_feed_refresh_seconds``, or before each
+request when that is 0) reads one counter that grows with every render pass that changed
+a feed; only when it moved does it read the ETags (from an index, never the bodies) and
+drop what changed. If the database is down, the cache keeps serving what it has.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+
+from app.domain import FeedFormat
+from app.domain import FeedScope
+from app.domain import feed_key
+from app.errors import StorageUnavailable
+from app.publishing import Publisher
+from app.web.caching import PreparedFeed
+from app.web.caching import prepare_feed
+
+log = logging.getLogger(__name__)
+
+
+class FeedCache:
+    """A byte-bounded LRU of prepared feeds, kept in step with the stored snapshots."""
+
+    def __init__(self, publisher: Publisher, max_bytes: int, refresh_seconds: float) -> None:
+        self._publisher = publisher
+        self._max_bytes = max_bytes
+        self._refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, PreparedFeed] = OrderedDict()
+        self._bytes = 0
+        self._generation: int | None = None
+        self._refresher: threading.Thread | None = None
+
+    def get(self, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed:
+        """The prepared feed, from memory or else from the database.
+
+        Raises:
+            FeedNotFound: no such feed is stored.
+            StorageUnavailable: it is not in memory and the database is down.
+        """
+        self._keep_fresh()
+        key = feed_key(scope, fmt)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                return entry
+        snapshot = self._publisher.feed_snapshot(scope, fmt)
+        prepared = prepare_feed(snapshot, scope, fmt)
+        self._store(key, prepared)
+        return prepared
+
+    def peek(self, key: str) -> PreparedFeed | None:
+        """The prepared feed if it is in memory (no database, no refresh)."""
+        with self._lock:
+            return self._entries.get(key)
+
+    def refresh(self) -> None:
+        """Drop every cached feed whose stored bytes changed since it was cached."""
+        generation = self._publisher.snapshot_generation()
+        if generation == self._generation:
+            return
+        etags = self._publisher.snapshot_etags()
+        with self._lock:
+            for key, entry in list(self._entries.items()):
+                if etags.get(key) != entry.snapshot.etag:
+                    self._bytes -= entry.size
+                    del self._entries[key]
+            self._generation = generation
+
+    def _store(self, key: str, prepared: PreparedFeed) -> None:
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= previous.size
+            self._entries[key] = prepared
+            self._bytes += prepared.size
+            while self._bytes > self._max_bytes and len(self._entries) > 1:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= evicted.size
+
+    def _keep_fresh(self) -> None:
+        if self._refresh_seconds <= 0:
+            self._refresh_quietly()
+            return
+        if self._refresher is not None:
+            return
+        with self._lock:
+            if self._refresher is None:
+                # Started lazily, inside the serving process: threads do not survive the
+                # fork of a pre-forking server. It never ends: every error is caught.
+                self._refresher = threading.Thread(
+                    target=self._refresh_forever, name="feed-cache-refresh", daemon=True
+                )
+                self._refresher.start()
+
+    def _refresh_forever(self) -> None:
+        while True:
+            self._refresh_quietly()
+            time.sleep(self._refresh_seconds)
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self.refresh()
+        except StorageUnavailable:
+            log.warning("feed cache not refreshed: database unavailable; serving what it has")
+        except Exception:
+            log.exception("feed cache refresh failed")

@@ -1,0 +1,112 @@
+"""Target 2, publish latency: from the API's 201 to every feed the article belongs to
+serving new bytes that carry it.
+
+For each sample, the feeds the article belongs to (site, its month's archive, its
+categories, tags and authors, in the three formats) are read once for their ETags; the
+article is POSTed with ``published_at`` = now; then each feed is polled with
+``If-None-Match`` over one keep-alive connection until it answers 200 with a body that
+contains the article's slug. The sample's latency is the time of the last feed to do so.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from bench.incremental import expected_scopes
+from bench.service import api_article
+
+FORMATS = ("rss", "atom", "json")
+
+
+def feed_path(scope_key: str, fmt: str) -> str:
+    """The URL path of a feed (the service's own rule)."""
+    from app.domain import FeedFormat
+    from app.domain import FeedScope
+    from app.domain import feed_path as service_feed_path
+
+    return service_feed_path(FeedScope.from_key(scope_key), FeedFormat(fmt))
+
+
+@dataclass
+class PublishResult:
+    """Latencies in seconds (None: not seen within the wait), and how many feeds each."""
+
+    latencies: list[float | None] = field(default_factory=list)
+    feeds: list[int] = field(default_factory=list)
+    slowest: list[str] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def seen(self) -> list[float]:
+        return sorted(value for value in self.latencies if value is not None)
+
+    def percentile(self, fraction: float) -> float | None:
+        """Nearest-rank percentile over every sample; a sample not seen in time counts as
+        infinitely slow (so p95 of 10 samples with one miss is infinite)."""
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies, key=lambda v: float("inf") if v is None else v)
+        rank = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
+        value = ordered[rank]
+        return float("inf") if value is None else value
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.seen) if self.seen else None
+
+
+def measure_publish(
+    base_url: str,
+    token: str,
+    lines: Iterator[dict[str, Any]],
+    samples: int,
+    wait_s: float,
+    budget_s: float,
+) -> PublishResult:
+    result = PublishResult()
+    deadline = time.monotonic() + budget_s
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        for line in lines:
+            if len(result.latencies) >= samples or time.monotonic() > deadline:
+                break
+            article = api_article(line) | {"published_at": datetime.now(UTC).isoformat()}
+            scopes = expected_scopes(article)
+            paths = [feed_path(scope, fmt) for scope in sorted(scopes) for fmt in FORMATS]
+            etags = {path: client.get(path).headers.get("ETag") for path in paths}
+            response = client.post("/api/v1/articles", json=article, headers=auth)
+            created_at = time.perf_counter()
+            if response.status_code != 201:
+                result.error = f"POST answered {response.status_code}: {response.text[:200]}"
+                break
+            needle = response.json()["slug"].encode()
+            seen: dict[str, float] = {}
+            give_up = created_at + min(wait_s, max(1.0, deadline - time.monotonic()))
+            while len(seen) < len(paths) and time.perf_counter() < give_up:
+                for path in paths:
+                    if path in seen:
+                        continue
+                    etag = etags[path]
+                    headers = {"If-None-Match": etag} if etag else {}
+                    answer = client.get(path, headers=headers)
+                    if answer.status_code == 200 and needle in answer.content:
+                        seen[path] = time.perf_counter() - created_at
+                time.sleep(0.01)
+            result.feeds.append(len(paths))
+            if len(seen) == len(paths):
+                result.latencies.append(max(seen.values()))
+                result.slowest.append(max(seen, key=lambda p: seen[p]))
+            else:
+                result.latencies.append(None)
+                result.slowest.append(next(p for p in paths if p not in seen))
+    return result

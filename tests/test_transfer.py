@@ -1,0 +1,543 @@
+"""Import and export: ``broadsheet export`` / ``broadsheet import`` and app.transfer.
+
+The promise: export, import into an empty database, regenerate, and every feed document
+is byte-identical and every article reads the same through the API; every imported line
+goes through the API's checks and content pipeline; bad and duplicate lines are skipped
+and reported by line number.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from click.testing import Result
+from sqlalchemy import event
+
+from app import create_app
+from app.cli import main
+from app.domain import Author
+from app.domain import BodyFormat
+from app.domain import FeedFormat
+from app.domain import FeedScope
+from app.errors import ArticleMoved
+from app.publishing import Publisher
+from app.services import Services
+from app.services import build_services
+from app.storage.database import Database
+from app.storage.feeds import FeedStateRepository
+from app.storage.feeds import SnapshotRepository
+from app.storage.schema import upgrade_database
+from app.transfer import SkippedLine
+from app.transfer import export_lines
+from app.transfer import import_lines
+from tests.conftest import POSTGRES_ADMIN
+from tests.conftest import START
+from tests.conftest import FakeClock
+from tests.conftest import settings_for
+from tests.factories import article_input
+
+EXPORT_KEYS = [
+    "id", "slug", "title", "summary", "body", "body_format", "authors", "categories", "tags",
+    "language", "image", "published_at", "created_at", "updated_at", "revision",
+    "former_slugs",
+]  # fmt: skip
+
+
+@pytest.fixture
+def empty_database_url(
+    database_url: str, tmp_path: Path, migrated_sqlite_file: Path
+) -> Iterator[str]:
+    """A second migrated, empty database on the same backend as ``database_url``."""
+    if database_url.startswith("sqlite"):
+        path = tmp_path / "target.db"
+        shutil.copyfile(migrated_sqlite_file, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"broadsheet_target_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = f"{database_url.rsplit('/', 1)[0]}/{name}"
+    database = Database(url)
+    upgrade_database(database)
+    database.dispose()
+    try:
+        yield url
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def env_for(database_url: str) -> dict[str, str]:
+    """The environment that gives the CLI the tests' settings for ``database_url``."""
+    values = {f"BROADSHEET_{k.upper()}": str(v) for k, v in settings_for(database_url).items()}
+    return {**values, "BROADSHEET_LOG_LEVEL": "WARNING"}
+
+
+def invoke(database_url: str, *args: str, stdin: bytes | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env_for(database_url), input=stdin)
+
+
+def services_for(database_url: str, clock: FakeClock) -> Services:
+    return build_services(settings_for(database_url), clock=clock, environ={})
+
+
+def line(**fields: Any) -> str:
+    """One import line: a valid article from another system, with ``fields`` changed."""
+    record: dict[str, Any] = {
+        "title": "Chuva forte alaga avenidas da zona sul",
+        "body": "A Defesa Civil emitiu **alerta**.\n\n![Rua alagada](/img/rua.jpg)",
+        "authors": [{"name": "Ana Souza", "email": "ana@example.org"}],
+        "categories": ["Cidades"],
+        "tags": ["chuvas"],
+        "published_at": (START - timedelta(hours=1)).isoformat(),
+    }
+    record.update(fields)
+    return json.dumps({k: v for k, v in record.items() if v is not ...}, ensure_ascii=False)
+
+
+# -- the round trip -------------------------------------------------------------------------
+
+
+def fill_source(publisher: Publisher, clock: FakeClock) -> dict[str, str]:
+    """A newsroom's worth of history: edits, renames, a deletion, a draft, a schedule."""
+    clock.now = START - timedelta(days=30)
+    older = publisher.create_article(
+        article_input(
+            title="Câmara aprova orçamento de R$ 1,6 bilhão para a saúde",
+            published_at=START - timedelta(days=30),
+        ),
+        clock(),
+    )
+    clock.advance(hours=2)
+    renamed = publisher.update_article(older.id, {"slug": "orcamento-da-saude"}, None, clock())
+    clock.advance(days=1)
+    renamed = publisher.update_article(
+        renamed.id,
+        {"slug": "orcamento-saude-aprovado", "summary": "Votação durou doze horas."},
+        None,
+        clock(),
+        significant=True,
+    )
+    clock.now = START - timedelta(days=2)
+    html = publisher.create_article(
+        article_input(
+            title="Eleições: o que muda na votação deste ano",
+            body_format=BodyFormat.HTML,
+            body='<p onclick="x()">Urnas <a href="/guia">guia</a>.</p><script>alert(1)</script>'
+            '<figure><img src="/img/urna.jpg" alt="Urna"><figcaption>Urna eletrônica '
+            '<span class="credit">Foto: Júlia Ramos</span></figcaption></figure>',
+            authors=(Author("Júlia Ramos", "julia@example.org", "/autores/julia"),),
+            categories=("Política",),
+            tags=("eleições", "urnas"),
+            image=None,
+            published_at=START - timedelta(days=2),
+        ),
+        clock(),
+    )
+    clock.now = START - timedelta(hours=3)
+    gone = publisher.create_article(
+        article_input(title="Nota retirada", published_at=START - timedelta(hours=3)), clock()
+    )
+    publisher.delete_article(gone.id, None, clock())
+    newest = publisher.create_article(
+        article_input(
+            title="Ação rápida: São Paulo abre 40 novas creches",
+            published_at=START - timedelta(hours=1),
+        ),
+        clock(),
+    )
+    scheduled = publisher.create_article(
+        article_input(
+            title="Prévia: o clássico de domingo", published_at=START + timedelta(days=3)
+        ),
+        clock(),
+    )
+    draft = publisher.create_article(article_input(title="Rascunho: reforma tributária"), clock())
+    clock.now = START
+    return {
+        "renamed": renamed.id,
+        "html": html.id,
+        "newest": newest.id,
+        "scheduled": scheduled.id,
+        "draft": draft.id,
+        "gone": gone.id,
+    }
+
+
+def render_all(publisher: Publisher, clock: FakeClock) -> dict[str, bytes]:
+    """``broadsheet regenerate`` at the fake clock's time; every stored document by key."""
+    publisher.mark_all_feeds_stale()
+    assert not publisher.render_due_feeds(clock()).failed
+    with publisher.db.read() as session:
+        snapshots = SnapshotRepository(session)
+        return {key: snapshots.get(key).body for key in snapshots.etags()}  # type: ignore[union-attr]
+
+
+def api_view(database_url: str, clock: FakeClock) -> dict[str, Any]:
+    """Every article as the API shows it: the listing and each article by id."""
+    app = create_app(settings_for(database_url), clock=clock, environ={})
+    try:
+        publisher = app.extensions["broadsheet"].publisher
+        _, secret = publisher.create_token(f"t-{uuid.uuid4().hex[:8]}", clock())
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {secret}"}
+        listing = client.get("/api/v1/articles?per_page=100", headers=auth).get_json()
+        view: dict[str, Any] = {"list": listing}
+        for item in listing["items"]:
+            response = client.get(f"/api/v1/articles/{item['id']}", headers=auth)
+            assert response.status_code == 200
+            view[item["id"]] = response.get_json()
+        return view
+    finally:
+        app.extensions["broadsheet"].database.dispose()
+
+
+def test_export_then_import_into_an_empty_database_gives_identical_feeds(
+    database_url: str, empty_database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    source = services_for(database_url, clock)
+    ids = fill_source(source.publisher, clock)
+    feeds = render_all(source.publisher, clock)
+    articles = {
+        key: source.publisher.get_article(value) for key, value in ids.items() if key != "gone"
+    }
+    source.database.dispose()
+    exported = tmp_path / "articles.jsonl"
+    result = invoke(database_url, "export", "--output", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "articles exported: 5" in result.stderr
+
+    result = invoke(empty_database_url, "import", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "articles imported: 5; lines skipped: 0" in result.stdout
+
+    target = services_for(empty_database_url, clock)
+    assert render_all(target.publisher, clock) == feeds
+    for key in ("site:rss", "site:atom", "site:json", "category/politica:atom",
+                "tag/eleicoes:rss", "archive/2026-10:atom", "archive/2026-11:json"):  # fmt: skip
+        assert key in feeds, key
+    for key, article in articles.items():
+        assert target.publisher.get_article(article.id) == article, key
+    with pytest.raises(ArticleMoved) as moved:
+        target.publisher.public_article("orcamento-da-saude", clock())
+    assert moved.value.current_slug == "orcamento-saude-aprovado"
+    target.database.dispose()
+    assert api_view(empty_database_url, clock) == api_view(database_url, clock)
+
+    again = invoke(empty_database_url, "export")
+    assert again.exit_code == 0, again.output
+    assert again.stdout_bytes == exported.read_bytes()
+
+
+def test_the_export_format(services: Services, clock: FakeClock) -> None:
+    created = services.publisher.create_article(
+        article_input(
+            summary="Uma linha\u2028e outra",
+            published_at=START - timedelta(minutes=5, microseconds=7),
+        ),
+        clock(),
+    )
+    clock.advance(seconds=1.5)
+    renamed = services.publisher.update_article(created.id, {"slug": "novo-nome"}, None, clock())
+    (text,) = export_lines(services.publisher)
+    record = json.loads(text)
+    assert list(record) == EXPORT_KEYS
+    compact = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    assert text == compact.replace("\u2028", "\\u2028")
+    assert "ç" in text  # UTF-8, not \\u escapes
+    assert text.splitlines() == [text]  # U+2028 is escaped: one record, one line
+    assert record["summary"] == "Uma linha\u2028e outra"
+    assert record["id"] == created.id
+    assert record["slug"] == "novo-nome"
+    assert record["former_slugs"] == [created.slug]
+    assert record["revision"] == renamed.revision == 2
+    assert record["published_at"] == "2026-11-02T11:54:59.999993+00:00"
+    assert record["created_at"] == "2026-11-02T12:00:00.000000+00:00"
+    assert record["authors"][1] == {"name": "Bruno Lima", "email": None, "url": None}
+    assert list(record["image"]) == [
+        "url",
+        "type",
+        "length",
+        "width",
+        "height",
+        "caption",
+        "credit",
+    ]
+    assert record["image"]["url"] == "https://news.example.org/img/plenario.jpg"
+    assert record["body"] == created.body and record["body_format"] == "markdown"
+
+
+def test_the_export_streams_in_storage_order_and_leaves_out_deleted_articles(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    made = []
+    for number in range(5):
+        clock.advance(minutes=1)
+        made.append(publisher.create_article(article_input(title=f"Notícia {number}"), clock()))
+    publisher.delete_article(made[1].id, None, clock())
+    # Newer publish times do not reorder the export: it follows storage order.
+    publisher.update_article(made[0].id, {"published_at": START + timedelta(days=9)}, None, clock())
+
+    stream = export_lines(publisher, page_size=2)
+    first = json.loads(next(stream))
+    later = publisher.create_article(article_input(title="Escrita durante a exportação"), clock())
+    rest = [json.loads(text)["id"] for text in stream]
+    assert [first["id"], *rest] == [made[0].id, made[2].id, made[3].id, made[4].id, later.id]
+
+
+# -- what an import checks ------------------------------------------------------------------
+
+
+def test_bad_lines_are_skipped_and_reported_by_number(services: Services, clock: FakeClock) -> None:
+    lines = [
+        line(title="Primeira boa"),
+        "{not json",
+        line(title=""),
+        line(title="Sem autor", authors=[]),
+        line(title="Imagem perigosa", image={"url": "javascript:alert(1)"}),
+        "",  # blank lines are not lines of data
+        line(title="Sem fuso", published_at="2026-11-02T10:00:00"),
+        line(title="Campo estranho", publicado=True),
+        line(title="Slug ruim", slug="Slug Ruim"),
+        line(title="Autor sem nome", authors=[{"name": " "}]),
+        line(
+            title="Datas trocadas",
+            created_at="2026-11-02T10:00:00Z",
+            updated_at="2026-11-01T10:00:00Z",
+        ),
+        line(title="Id estranho", id="não é uma URI"),
+        line(title="Slug antigo ruim", former_slugs=["ok", "Not OK"]),
+        line(title="Fora do tempo", created_at="0001-01-01T00:00:00+01:00"),
+        line(title="Imagem enorme", image={"url": "/i.jpg", "length": 2**63}),
+        line(title="Segunda boa"),
+    ]
+    seen: list[SkippedLine] = []
+    report = import_lines(services.publisher, lines, clock(), batch_size=4, on_skip=seen.append)
+    assert report.imported == 2
+    assert seen == report.skipped
+    problems = {problem.line: problem for problem in report.skipped}
+    assert sorted(problems) == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+    fields = {number: {e.field for e in problem.errors} for number, problem in problems.items()}
+    assert fields[2] == {"line"}
+    assert fields[3] == {"title"}
+    assert fields[4] == {"authors"}
+    assert fields[5] == {"image.url"}
+    assert fields[7] == {"published_at"}
+    assert fields[8] == {"publicado"}
+    assert fields[9] == {"slug"}
+    assert fields[10] == {"authors.0.name"}
+    assert fields[11] == {"updated_at"}
+    assert fields[12] == {"id"}
+    assert fields[13] == {"former_slugs.1"}
+    assert fields[14] == {"created_at"}
+    assert fields[15] == {"image.length"}
+    assert str(problems[3]).startswith("line 3: title: ")
+    titles = [a.title for a in services.publisher.list_articles(clock(), None, 1, 50).articles]
+    assert sorted(titles) == ["Primeira boa", "Segunda boa"]
+
+
+def test_imported_lines_go_through_the_content_pipeline(
+    services: Services, clock: FakeClock
+) -> None:
+    report = import_lines(
+        services.publisher,
+        [
+            line(
+                title="Alerta\x0b de chuva",
+                body_format="html",
+                body='<p onclick="x()">Veja <a href="/mapa">o mapa</a>\x01.</p>'
+                "<script>x()</script>",
+                authors=[{"name": "Ana Souza", "url": "/autores/ana"}],
+                image={"url": "/img/a.jpg", "caption": "Legenda\x02"},
+                categories=["Cidades", "cidades"],
+            )
+        ],
+        clock(),
+    )
+    assert report.imported == 1, report.skipped
+    (article,) = services.publisher.list_articles(clock(), None, 1, 10).articles
+    assert article.title == "Alerta de chuva"
+    assert article.slug == "alerta-de-chuva"
+    assert "<script>" not in article.body_html and "onclick" not in article.body_html
+    assert 'href="https://news.example.org/mapa"' in article.body_html
+    assert "\x01" not in article.body_html
+    assert article.authors[0].url == "https://news.example.org/autores/ana"
+    assert article.image is not None and article.image.url == "https://news.example.org/img/a.jpg"
+    assert article.image.caption == "Legenda"
+    assert article.categories == ("Cidades",)
+    assert article.language == "pt-BR"
+
+
+def test_lines_from_other_systems_get_an_id_a_free_slug_and_now(
+    services: Services, clock: FakeClock
+) -> None:
+    services.publisher.create_article(
+        article_input(title="Chuva forte alaga avenidas da zona sul"), clock()
+    )
+    report = import_lines(
+        services.publisher, [line(), line(), line(title="Outra")], clock(), batch_size=2
+    )
+    assert report.imported == 3, report.skipped
+    articles = services.publisher.list_articles(clock(), None, 1, 10).articles
+    slugs = sorted(article.slug for article in articles)
+    assert slugs == [
+        "chuva-forte-alaga-avenidas-da-zona-sul",
+        "chuva-forte-alaga-avenidas-da-zona-sul-2",
+        "chuva-forte-alaga-avenidas-da-zona-sul-3",
+        "outra",
+    ]
+    imported = [a for a in articles if a.slug != "chuva-forte-alaga-avenidas-da-zona-sul"]
+    for article in imported:
+        assert article.id.startswith("tag:news.example.org,2026-11-02:article:")
+        assert article.created_at == article.updated_at == clock()
+        assert article.revision == 1
+    assert len({article.id for article in articles}) == 4
+
+
+def test_duplicate_ids_and_slugs_are_skipped(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    held = publisher.create_article(article_input(title="Original"), clock())
+    publisher.update_article(held.id, {"slug": "original-renomeado"}, None, clock())
+    lines = [
+        line(id=held.id, slug="outro-slug"),
+        line(slug="original-renomeado"),
+        line(slug="original"),  # a former slug still redirects to its article
+        line(id="tag:elsewhere.org,2020-01-01:article:1", slug="primeira"),
+        line(id="tag:elsewhere.org,2020-01-01:article:1", slug="repetida"),
+        line(slug="primeira"),
+        line(slug="nova", former_slugs=["original"]),
+        line(slug="ultima", former_slugs=["primeira-versao"]),
+        line(slug="outra", former_slugs=["primeira-versao"]),
+    ]
+    report = import_lines(publisher, lines, clock(), batch_size=3)
+    reasons = {p.line: [(e.field, e.message) for e in p.errors] for p in report.skipped}
+    assert reasons == {
+        1: [("id", "another article has this id")],
+        2: [("slug", "another article has this slug")],
+        3: [("slug", "another article has this slug")],
+        5: [("id", "another article has this id")],
+        6: [("slug", "another article has this slug")],
+        7: [("former_slugs.0", "another article has this slug")],
+        9: [("former_slugs.0", "another article has this slug")],
+    }
+    assert report.imported == 2
+    with pytest.raises(ArticleMoved) as moved:
+        publisher.public_article("primeira-versao", clock())
+    assert moved.value.current_slug == "ultima"
+
+
+def test_an_import_marks_the_feeds_it_touches_stale(services: Services, clock: FakeClock) -> None:
+    report = import_lines(
+        services.publisher,
+        [line(published_at="2026-10-31T23:30:00-03:00", authors=[{"name": "Júlia Ramos"}])],
+        clock(),
+    )
+    assert report.imported == 1
+    with services.database.read() as session:
+        due = {scope.scope_key for scope in FeedStateRepository(session).due(clock())}
+    # 23:30 at -03:00 is November in UTC, and archives are UTC months.
+    assert due == {
+        "site",
+        "archive/2026-11",
+        "category/cidades",
+        "tag/chuvas",
+        "author/julia-ramos",
+    }
+    services.publisher.render_due_feeds(clock())
+    scope = FeedScope.from_key("category/cidades")
+    body = services.publisher.feed_snapshot(scope, FeedFormat.JSON).body
+    assert json.loads(body)["items"][0]["title"] == "Chuva forte alaga avenidas da zona sul"
+
+
+def test_a_writer_that_takes_a_slug_during_the_import_only_costs_a_retry(
+    database_url: str, services: Services, clock: FakeClock
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: nothing can come between check and insert")
+    rival = services_for(database_url, clock)
+    raced: list[str] = []
+
+    def take_the_slug(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO articles") and not raced:
+            raced.append(statement)
+            rival.publisher.create_article(article_input(title="x", slug="disputado"), clock())
+
+    event.listen(services.database.engine, "before_cursor_execute", take_the_slug)
+    try:
+        report = import_lines(
+            services.publisher, [line(slug="livre"), line(slug="disputado")], clock()
+        )
+    finally:
+        event.remove(services.database.engine, "before_cursor_execute", take_the_slug)
+        rival.database.dispose()
+    assert raced
+    assert report.imported == 1
+    assert [(p.line, p.errors[0].field) for p in report.skipped] == [(2, "slug")]
+
+
+def test_worker_processes_give_the_same_result(sqlite_url: str, clock: FakeClock) -> None:
+    lines = [line(title=f"Notícia número {n}", slug=f"n-{n}") for n in range(7)]
+    lines.insert(3, line(title=""))
+    results = []
+    for jobs in (1, 2):
+        services = services_for(sqlite_url.replace(".db", f"-{jobs}.db"), clock)
+        upgrade_database(services.database)
+        report = import_lines(services.publisher, lines, clock(), batch_size=2, jobs=jobs)
+        page = services.publisher.list_articles(clock(), None, 1, 20).articles
+        results.append((report.imported, report.skipped, [replace(a, id="") for a in page]))
+        services.database.dispose()
+    assert results[0] == results[1]
+    assert results[0][0] == 7
+
+
+# -- the commands ---------------------------------------------------------------------------
+
+
+def test_import_reads_stdin_and_exits_non_zero_when_a_line_was_bad(database_url: str) -> None:
+    data = "\n".join([line(title="Boa"), line(title=""), line(title="Outra boa")]).encode()
+    result = invoke(database_url, "import", "-", stdin=data)
+    assert result.exit_code == 1
+    assert "articles imported: 2; lines skipped: 1" in result.stdout
+    assert "line 2: title: " in result.stderr
+    clean = invoke(
+        database_url, "import", "-", "--batch-size", "1", stdin=line(title="Mais").encode()
+    )
+    assert clean.exit_code == 0, clean.output
+    assert "articles imported: 1; lines skipped: 0" in clean.stdout
+    exported = invoke(database_url, "export")
+    assert exported.exit_code == 0
+    titles = [json.loads(text)["title"] for text in exported.stdout_bytes.splitlines()]
+    assert titles == ["Boa", "Outra boa", "Mais"]
+
+
+def test_importing_the_same_file_twice_stores_nothing_twice(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + "\n".join([line(slug="um"), line(slug="dois")]).encode() + b"\n"
+    )
+    assert invoke(database_url, "import", str(path)).exit_code == 0
+    again = invoke(database_url, "import", str(path))
+    assert again.exit_code == 1
+    assert "articles imported: 0; lines skipped: 2" in again.stdout
+    assert "line 1: slug: another article has this slug" in again.stderr
+
+
+def test_command_usage_errors(database_url: str, tmp_path: Path) -> None:
+    assert invoke(database_url, "import", str(tmp_path / "missing.jsonl")).exit_code == 2
+    assert invoke(database_url, "import", "-", "--batch-size", "0", stdin=b"").exit_code == 2
+    empty = invoke(database_url, "import", "-", stdin=b"")
+    assert empty.exit_code == 0
+    assert "articles imported: 0; lines skipped: 0" in empty.stdout
