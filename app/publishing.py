@@ -291,7 +291,7 @@ class Publisher:
             errors.append(FieldError("title", "must not be empty"))
         elif len(title) > 500:
             errors.append(FieldError("title", "must be at most 500 characters"))
-        if len(data.body.encode("utf-8")) > self.settings.api_max_body_bytes:
+        if len(clean_text(data.body).encode("utf-8")) > self.settings.api_max_body_bytes:
             raise PayloadTooLarge(
                 f"The body is over the limit of {self.settings.api_max_body_bytes} bytes."
             )
@@ -473,7 +473,16 @@ class Publisher:
             # The subscription feeds first, archives (the largest documents) last.
             claimed.sort(key=lambda key: (key.startswith(ARCHIVE), key != SITE_SCOPE.key, key))
             for scope_key in claimed:
-                self._render_scope(FeedScope.from_key(scope_key), now, report)
+                try:
+                    self._render_scope(FeedScope.from_key(scope_key), now, report)
+                except Exception:
+                    # One feed that cannot be read or rendered must not hold up the others:
+                    # it backs off and keeps its last good snapshot.
+                    log.exception("render failed scope=%s; the last good feed stays", scope_key)
+                    report.failed.append(scope_key)
+                    retry_at = now + timedelta(seconds=self.settings.feed_render_retry_seconds)
+                    with self.db.write() as session:
+                        FeedStateRepository(session).mark_failed(scope_key, retry_at)
         if report.changed or report.failed:
             log.info(
                 "rendered scopes=%s changed=%s failed=%s",

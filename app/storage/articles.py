@@ -274,23 +274,24 @@ def _in_scope(query: Select[_Row], scope: FeedScope) -> Select[_Row]:
 
 def archive_key(published_at: datetime, period: str) -> str:
     """The archive an article published at ``published_at`` belongs to: ``YYYY-MM`` for
-    monthly archives, ``YYYY-MM-DD`` for daily ones (UTC)."""
-    return (
-        f"{published_at.astimezone(UTC):%Y-%m-%d}"
-        if period == "day"
-        else f"{published_at.astimezone(UTC):%Y-%m}"
-    )
+    monthly archives, ``YYYY-MM-DD`` for daily ones (UTC; years always four digits)."""
+    moment = published_at.astimezone(UTC)
+    month = f"{moment.year:04d}-{moment.month:02d}"
+    return f"{month}-{moment.day:02d}" if period == "day" else month
 
 
 def month_bounds(period: str) -> tuple[datetime, datetime]:
     """The first instant of an archive period (``YYYY-MM`` or ``YYYY-MM-DD``, UTC) and of
     the period after it."""
-    if len(period) == len("YYYY-MM-DD"):
-        start = datetime.strptime(period, "%Y-%m-%d").replace(tzinfo=UTC)
-        return start, start + timedelta(days=1)
-    start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
-    end = (start + timedelta(days=32)).replace(day=1)
-    return start, end
+    parts = [int(part) for part in period.split("-")]
+    start = datetime(parts[0], parts[1], parts[2] if len(parts) == 3 else 1, tzinfo=UTC)
+    last = datetime.max.replace(tzinfo=UTC)
+    if len(parts) == 3:
+        # The last day there is has no day after it: its end is the end of time.
+        return start, start + timedelta(days=1) if start.date() < last.date() else last
+    if (start.year, start.month) == (last.year, last.month):
+        return start, last
+    return start, (start + timedelta(days=32)).replace(day=1)
 
 
 def term_slug(name: str) -> str:
