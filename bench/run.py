@@ -1161,7 +1161,7 @@ def render(report: Report, profile: Profile) -> str:
         row(
             "6 web worker resident memory (max)",
             f"{worst_rss:.0f} MB ({len(report.memory)} workers), after "
-            f"{sweep.get('fetched', 0):,} feeds (the site has ~{site_feeds:,}) + the hot load",
+            f"{sweep.get('fetched', 0):,} of ~{site_feeds:,} feeds + the hot load",
             "< 200 MB",
             0 < worst_rss < RSS_TARGET_MB and every,
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -126,10 +127,7 @@ class FeedStateRepository:
         rows = self.session.scalars(
             select(FeedStateRow)
             .where(
-                or_(
-                    FeedStateRow.dirty_version > FeedStateRow.rendered_version,
-                    FeedStateRow.next_change_at <= now,
-                ),
+                _is_due(now),
                 or_(FeedStateRow.retry_at.is_(None), FeedStateRow.retry_at <= now),
                 or_(FeedStateRow.claimed_until.is_(None), FeedStateRow.claimed_until <= now),
             )
@@ -150,6 +148,8 @@ class FeedStateRepository:
                 .where(
                     FeedStateRow.scope_key == item.scope_key,
                     or_(FeedStateRow.claimed_until.is_(None), FeedStateRow.claimed_until <= now),
+                    # Still due: another scheduler may have rendered it since due() read it.
+                    _is_due(now),
                 )
                 .values(claimed_until=until)
             )
@@ -186,6 +186,14 @@ class FeedStateRepository:
         if row is not None:
             row.retry_at = retry_at
             row.claimed_until = None
+
+
+def _is_due(now: datetime) -> ColumnElement[bool]:
+    """Unrendered writes, or a scheduled article that is public by ``now``."""
+    return or_(
+        FeedStateRow.dirty_version > FeedStateRow.rendered_version,
+        FeedStateRow.next_change_at <= now,
+    )
 
 
 def _snapshot(row: FeedSnapshotRow) -> FeedSnapshot:
