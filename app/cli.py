@@ -214,29 +214,42 @@ def serve(with_demo: bool) -> None:
         settings = services.settings
     # Each child in a session of its own: granian signals its whole process group when it
     # stops, and Ctrl-C reaches the children through us, in order.
-    children = [
-        subprocess.Popen([sys.executable, "-m", "app.cli", "scheduler"], start_new_session=True),
-        subprocess.Popen(_web_command(settings), start_new_session=True),
-    ]
+    children = {
+        "scheduler": subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "scheduler"], start_new_session=True
+        ),
+        settings.server_kind: subprocess.Popen(_web_command(settings), start_new_session=True),
+    }
     click.echo(f"Broadsheet on {settings.base_url}/ (Ctrl-C stops it)", err=True)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        while all(child.poll() is None for child in children):
+        while all(child.poll() is None for child in children.values()):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        # Signal each child's whole process group: granian's workers are its children, and
-        # a worker that outlives its parent keeps the port.
-        for child in children:
-            _signal_group(child, signal.SIGTERM)
-        for child in children:
+        # Ask each role's main process to stop: granian stops its own workers in order (a
+        # worker signalled directly can be respawned by a parent that has not stopped yet).
+        for child in children.values():
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGTERM)
+        for role, child in children.items():
             try:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                _signal_group(child, signal.SIGKILL)
+                click.echo(f"{role} did not stop in 20 s; killed", err=True)
+                child.kill()
                 child.wait()
-    failed = [child.returncode for child in children if child.returncode not in (0, -15, None)]
+            # Whatever is left of the role's process group (a worker that outlived its
+            # parent keeps the port) goes with it.
+            _signal_group(child, signal.SIGKILL)
+    failed = {
+        role: child.returncode
+        for role, child in children.items()
+        if child.returncode not in (0, -signal.SIGTERM, None)
+    }
+    for role, code in failed.items():
+        click.echo(f"{role} exited with {code}", err=True)
     if failed:
         raise SystemExit(1)
 
