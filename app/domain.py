@@ -110,6 +110,16 @@ class Article:
 
 
 @dataclass(frozen=True)
+class ArticleVersion:
+    """Which version of an article is stored: enough to tell whether something made from
+    it (a feed entry) is still current. Every change to an article moves its revision."""
+
+    id: str
+    revision: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class ArticlePage:
     """One page of an article listing."""
 

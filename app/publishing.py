@@ -38,6 +38,7 @@ from app.domain import ApiToken
 from app.domain import Article
 from app.domain import ArticlePage
 from app.domain import ArticleStatus
+from app.domain import ArticleVersion
 from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import ClientCount
@@ -63,6 +64,8 @@ from app.errors import StorageUnavailable
 from app.notifying import enqueue_notifications
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
+from app.rendering import FragmentCache
+from app.rendering import SizedLru
 from app.rendering import render_feed
 from app.settings import Settings
 from app.storage.articles import ARCHIVE
@@ -138,6 +141,12 @@ class Publisher:
     def __init__(self, database: Database, settings: Settings) -> None:
         self.db = database
         self.settings = settings
+        # What renders keep for the next ones (this process only): each article's feed
+        # entry by version, and each entry's bytes per format. Three quarters of the budget
+        # go to the bytes: three formats of every entry.
+        budget = settings.feed_render_cache_bytes
+        self._fragments = FragmentCache(budget - budget // 4)
+        self._entries: SizedLru[ArticleVersion, FeedEntry] = SizedLru(budget // 4, _entry_weight)
 
     # -- articles -------------------------------------------------------------------------
 
@@ -262,7 +271,7 @@ class Publisher:
         with self.db.read() as session:
             return ArticleRepository(session).latest_public(scope, now, limit)
 
-    def scope_label(self, scope: FeedScope, articles: tuple[Article, ...]) -> str:
+    def scope_label(self, scope: FeedScope, articles: Iterable[Article | FeedEntry]) -> str:
         """How people name a scope: the category, tag or author as written in articles."""
         return _scope_label(scope, articles)
 
@@ -506,16 +515,16 @@ class Publisher:
             version = FeedStateRepository(session).dirty_version(scope.key)
             articles_repo = ArticleRepository(session)
             limit = None if scope.kind == ARCHIVE else self.settings.feed_item_limit
-            articles = articles_repo.latest_public(scope, now, limit)
+            entries = self._current_entries(articles_repo, scope, now, limit)
             next_change = articles_repo.next_publication(scope, now)
             history = self._history(articles_repo, scope, now)
             previous = SnapshotRepository(session).validators(keys.values())
         rendered: dict[FeedFormat, bytes] = {}
-        if articles or scope == SITE_SCOPE:
-            document = self.build_document(scope, articles, history)
+        if entries or scope == SITE_SCOPE:
+            document = self.build_document(scope, entries, history)
             try:
                 for fmt in FeedFormat:
-                    rendered[fmt] = render_feed(document, fmt)
+                    rendered[fmt] = render_feed(document, fmt, self._fragments)
                     check_document(rendered[fmt], fmt)
             except Exception:
                 log.exception(
@@ -530,7 +539,7 @@ class Publisher:
             snapshots = SnapshotRepository(session)
             states = FeedStateRepository(session)
             existed = bool(previous)
-            if scope.kind == ARCHIVE and existed != bool(articles):
+            if scope.kind == ARCHIVE and existed != bool(entries):
                 # The neighbours' links change. (The subscription feed needs nothing: the
                 # write or publication that made this archive appear also made it stale.)
                 neighbours = (history.older, history.newer)
@@ -573,6 +582,21 @@ class Publisher:
                 snapshots.bump_generation()
             states.mark_rendered(scope.key, version, next_change, now)
 
+    def _current_entries(
+        self, repo: ArticleRepository, scope: FeedScope, now: datetime, limit: int | None
+    ) -> tuple[FeedEntry, ...]:
+        """The feed entries of ``scope`` at ``now``, newest first: versions are read, and only
+        articles whose current version has no entry in this process are read whole."""
+        versions = repo.public_versions(scope, now, limit)
+        known = {version: self._entries.get(version) for version in versions}
+        missing = [version.id for version, entry in known.items() if entry is None]
+        for article in repo.by_ids(missing).values():
+            version = ArticleVersion(article.id, article.revision, article.updated_at)
+            known[version] = entry = self.feed_entry(article)
+            self._entries.put(version, entry)
+        # Read in one transaction, so every version listed was found.
+        return tuple(entry for entry in (known[version] for version in versions) if entry)
+
     def _history(self, repo: ArticleRepository, scope: FeedScope, now: datetime) -> History:
         """The neighbouring archive months of a site or archive feed (RFC 5005)."""
         if scope == SITE_SCOPE:
@@ -596,19 +620,18 @@ class Publisher:
     def build_document(
         self,
         scope: FeedScope,
-        articles: Iterable[Article],
+        entries: tuple[FeedEntry, ...],
         history: History | None = None,
     ) -> FeedDocument:
-        """The neutral feed model of a scope's articles (newest first)."""
+        """The neutral feed model of a scope's entries (newest first)."""
         settings = self.settings
         base = settings.base_url
-        entries = tuple(self._entry(article) for article in articles)
         updated = max((entry.updated for entry in entries), default=settings.epoch)
         title, site_url = settings.site_title, base + "/"
         if scope.kind == ARCHIVE:
             title = f"{settings.site_title}: {scope.value}"
         elif scope != SITE_SCOPE:
-            label = _scope_label(scope, tuple(articles))
+            label = _scope_label(scope, entries)
             title = f"{settings.site_title}: {label}"
             site_url = f"{base}/{scope.kind}/{scope.value}"
         links: dict[str, dict[FeedFormat, str]] = {}
@@ -624,6 +647,7 @@ class Publisher:
             title=title,
             description=settings.site_description,
             site_url=site_url,
+            home_url=base + "/",
             language=settings.site_language,
             updated=updated,
             self_urls=_feed_urls(base, scope),
@@ -638,7 +662,8 @@ class Publisher:
             stylesheet_url=f"{base}{FEED_STYLESHEET_PATH}",
         )
 
-    def _entry(self, article: Article) -> FeedEntry:
+    def feed_entry(self, article: Article) -> FeedEntry:
+        """The feed entry of a published article, the same in every feed that lists it."""
         assert article.published_at is not None
         content = article.body_html
         if article.image is not None:
@@ -712,7 +737,7 @@ def _scope_keys(articles: Iterable[Article], archive_period: str = "month") -> s
     return keys
 
 
-def _scope_label(scope: FeedScope, articles: tuple[Article, ...]) -> str:
+def _scope_label(scope: FeedScope, articles: Iterable[Article | FeedEntry]) -> str:
     for article in articles:
         names: Iterable[str] = ()
         if scope.kind == "category":
@@ -776,6 +801,11 @@ def _is_language_tag(value: str) -> bool:
         and parts[0].isalpha()
         and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in parts[1:])
     )
+
+
+def _entry_weight(version: ArticleVersion, entry: FeedEntry) -> int:
+    # Its text, and a rough allowance for the rest of the objects.
+    return len(entry.content_html) + len(entry.summary) + len(entry.title) + 1024
 
 
 def _hash_token(secret: str) -> str:

@@ -50,6 +50,7 @@ class Settings:
     feed_render_retry_seconds: int = 30
     feed_archive_max_age_seconds: int = 86_400
     feed_archive_period: str = "month"
+    feed_render_cache_bytes: int = 64 * 1024 * 1024
     feed_moved: str = ""
     feed_retired: str = ""
 
@@ -239,6 +240,7 @@ def validate_settings(settings: Settings) -> None:
     _check_range(settings, "feed_render_poll_seconds", 0.05, 3600)
     _check_range(settings, "feed_render_retry_seconds", 1, 86_400)
     _check_range(settings, "feed_archive_max_age_seconds", 0, 31_536_000)
+    _check_range(settings, "feed_render_cache_bytes", 0, 1 << 40)
     if settings.feed_archive_period not in ("month", "day"):
         raise SettingsError("Setting feed_archive_period must be 'month' or 'day'.")
     for old, new in settings.moved_feeds.items():

@@ -332,3 +332,49 @@ def test_daily_archives_hold_one_day_each(daily: Services, clock: FakeClock) -> 
     assert [entry.title for entry in document.entries] == ["Dia 2"]
     links = {link.rel: link.href for link in document.feed.links}
     assert links["prev-archive"] == "https://news.example.org/archive/2026-11-01/feed.atom"
+
+
+def test_kept_entries_never_make_a_feed_differ_from_a_fresh_render(
+    services: Services, overrides: dict[str, object], clock: FakeClock
+) -> None:
+    """The scheduler keeps rendered entries between passes; after edits of every kind its
+    feeds are byte for byte what a process with nothing kept renders from the database."""
+    publisher = services.publisher
+    published = clock() - timedelta(hours=1)
+    first, second, third = (
+        publisher.create_article(article_input(title=title, published_at=published), clock())
+        for title in ("Primeira notícia", "Segunda notícia", "Terceira notícia")
+    )
+    publisher.render_due_feeds(clock())
+    clock.advance(minutes=1)
+    publisher.update_article(first.id, {"body": "Correção silenciosa."}, first.etag, clock())
+    publisher.update_article(
+        second.id, {"title": "Segunda, revista", "slug": "segunda"}, second.etag, clock(),
+        significant=True,
+    )  # fmt: skip
+    publisher.update_article(third.id, {"categories": ["Clima"]}, third.etag, clock())
+    publisher.render_due_feeds(clock())
+    scopes = [SITE_SCOPE, FeedScope("category", "politica"), FeedScope("category", "clima")]
+    kept = {(s, f): publisher.feed_snapshot(s, f).body for s in scopes for f in FeedFormat}
+    assert "Correção silenciosa." in kept[SITE_SCOPE, FeedFormat.RSS].decode()
+    assert "Segunda, revista" in kept[SITE_SCOPE, FeedFormat.ATOM].decode()
+
+    fresh = build_services({**overrides, "feed_render_cache_bytes": 0}, clock=clock, environ={})
+    try:
+        fresh.publisher.mark_all_feeds_stale()
+        fresh.publisher.render_due_feeds(clock())
+        assert kept == {
+            (s, f): fresh.publisher.feed_snapshot(s, f).body for s in scopes for f in FeedFormat
+        }
+    finally:
+        fresh.database.dispose()
+
+
+def test_a_sections_feed_names_the_sites_vocabularies(services: Services, clock: FakeClock) -> None:
+    publisher = services.publisher
+    publisher.create_article(article_input(published_at=clock() - timedelta(hours=1)), clock())
+    publisher.render_due_feeds(clock())
+    rss = publisher.feed_snapshot(FeedScope("category", "politica"), FeedFormat.RSS).body
+    assert b'domain="https://news.example.org/category/"' in rss
+    assert b'domain="https://news.example.org/tag/"' in rss
+    assert b"/category/politica/category/" not in rss

@@ -32,8 +32,12 @@ from app.domain import FeedFormat
 from app.domain import Image
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
+from app.rendering import FragmentCache
 from app.rendering import render_feed
+from app.rendering.atom import render_atom
 from app.rendering.extensions import update_schedule
+from app.rendering.jsonfeed import render_json_feed
+from app.rendering.rss import render_rss
 from tests.feedcheck import assert_valid_atom
 from tests.feedcheck import assert_valid_json_feed
 from tests.feedcheck import assert_valid_rss
@@ -153,6 +157,7 @@ def site_document(*entries: FeedEntry) -> FeedDocument:
         title="Diário Exemplo",
         description="Notícias, análises & opinião",
         site_url=SITE,
+        home_url=SITE,
         language="pt-BR",
         updated=max((entry.updated for entry in chosen), default=datetime(2024, 1, 1, tzinfo=UTC)),
         self_urls={
@@ -246,6 +251,59 @@ def test_matches_golden_file(name: str, fmt: FeedFormat) -> None:
             )
         )
         pytest.fail(f"{fmt} output differs from {path.name} (byte for byte):\n{diff}")
+
+
+# --- entries kept between documents ---------------------------------------------------------
+
+
+def _whole(document: FeedDocument, fmt: FeedFormat) -> bytes:
+    """The document rendered in one piece, without fragments: the reference bytes."""
+    render = {FeedFormat.RSS: render_rss, FeedFormat.ATOM: render_atom}.get(fmt)
+    return render(document) if render else render_json_feed(document)
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+@pytest.mark.parametrize("name", list(DOCUMENTS))
+def test_assembled_documents_are_the_whole_render_byte_for_byte(name: str, fmt: FeedFormat) -> None:
+    document = DOCUMENTS[name]()
+    cache = FragmentCache(1 << 20)
+    expected = _whole(document, fmt)
+    assert render_feed(document, fmt, cache) == expected  # every entry rendered
+    assert cache.size_bytes > 0
+    assert render_feed(document, fmt, cache) == expected  # every entry from the cache
+    # Another feed with some of the same entries, in another order, and one entry fewer.
+    other = replace(document, entries=document.entries[::-1][1:], title="Outra seção")
+    assert render_feed(other, fmt, cache) == _whole(other, fmt)
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_a_kept_entry_is_used_only_in_the_context_it_was_rendered_for(fmt: FeedFormat) -> None:
+    cache = FragmentCache(1 << 20)
+    render_feed(site_document(), fmt, cache)
+    english = replace(site_document(), language="en")
+    moved = replace(site_document(), home_url="https://outro.example/")
+    assert render_feed(english, fmt, cache) == _whole(english, fmt)
+    assert render_feed(moved, fmt, cache) == _whole(moved, fmt)
+    edited = replace(PREVIDENCIA, title="Reforma aprovada em segundo turno")
+    changed = site_document(edited, MARKETS)
+    assert render_feed(changed, fmt, cache) == _whole(changed, fmt)
+
+
+def test_the_fragment_cache_keeps_within_its_bytes_dropping_the_oldest() -> None:
+    document = site_document()
+    cache = FragmentCache(1 << 20)
+    render_feed(document, FeedFormat.RSS, cache)
+    one_entry = cache.size_bytes // 3
+    small = FragmentCache(2 * one_entry + one_entry // 2)
+    render_feed(document, FeedFormat.RSS, small)
+    assert 0 < small.size_bytes <= small.max_bytes
+    newest, *_ = document.entries
+    key = (FeedFormat.RSS, document.language, document.home_url)
+    assert small.get((*key, newest)) is None  # the first rendered went first
+    assert small.get((*key, document.entries[-1])) is not None
+    nothing = FragmentCache(0)
+    assert render_feed(document, FeedFormat.RSS, nothing) == _whole(document, FeedFormat.RSS)
+    assert nothing.size_bytes == 0
 
 
 # --- validity and determinism -------------------------------------------------------------

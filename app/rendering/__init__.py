@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from app.domain import FeedFormat
-from app.rendering.atom import render_atom
-from app.rendering.jsonfeed import render_json_feed
+from app.rendering.fragments import FragmentCache
+from app.rendering.fragments import FragmentStore
+from app.rendering.fragments import SizedLru
+from app.rendering.fragments import assemble
 from app.rendering.model import FeedDocument
 from app.rendering.model import FeedEntry
-from app.rendering.rss import render_rss
 
-__all__ = ["FeedDocument", "FeedEntry", "render_feed"]
+__all__ = ["FeedDocument", "FeedEntry", "FragmentCache", "SizedLru", "render_feed"]
 
 
-def render_feed(document: FeedDocument, fmt: FeedFormat) -> bytes:
-    """Render ``document`` in ``fmt`` as UTF-8 bytes."""
-    if fmt is FeedFormat.RSS:
-        return render_rss(document)
-    if fmt is FeedFormat.ATOM:
-        return render_atom(document)
-    return render_json_feed(document)
+def render_feed(
+    document: FeedDocument, fmt: FeedFormat, fragments: FragmentStore | None = None
+) -> bytes:
+    """Render ``document`` in ``fmt`` as UTF-8 bytes.
+
+    With ``fragments``, entries rendered for an earlier document in the same context are
+    reused; the bytes are the same either way.
+    """
+    return assemble(document, fmt, fragments)

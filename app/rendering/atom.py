@@ -31,8 +31,12 @@ from app.rendering.model import FeedDocument
 from app.rendering.model import FeedEntry
 
 
-def render_atom(document: FeedDocument) -> bytes:
-    """Render ``document`` as an Atom 1.0 feed document (UTF-8 bytes)."""
+def render_atom(document: FeedDocument, entries: tuple[FeedEntry, ...] | None = None) -> bytes:
+    """Render ``document`` as an Atom 1.0 feed document (UTF-8 bytes).
+
+    ``entries`` (default: the document's) are the entries written; the feed's own elements
+    are always the document's, whichever entries are written.
+    """
     generator = FeedGenerator()
     generator.register_extension(
         EXTENSION_NAME, AtomFeedExtension, AtomEntryExtension, atom=True, rss=False
@@ -56,11 +60,11 @@ def render_atom(document: FeedDocument) -> bytes:
     if any(not entry.authors for entry in document.entries):
         # RFC 4287 section 4.1.1: a feed needs an author unless every entry has one. The
         # publication itself stands in for entries without a byline.
-        generator.author({"name": document.title, "uri": document.site_url})
+        generator.author({"name": document.title, "uri": document.home_url})
     feed_extension: AtomFeedExtension = getattr(generator, EXTENSION_NAME)
     feed_extension.configure(document)
 
-    for entry in document.entries:
+    for entry in document.entries if entries is None else entries:
         # add_entry() prepends by default, which would reverse our newest-first order.
         _fill_entry(generator.add_entry(order="append"), document, entry)
 

@@ -75,7 +75,7 @@ def category_scheme(document: FeedDocument, kind: str) -> str:
     Used as RSS ``category/@domain`` and Atom ``category/@scheme``, so that readers can tell a
     section from a free tag with the same name.
     """
-    return f"{document.site_url.rstrip('/')}/{kind}/"
+    return f"{document.home_url.rstrip('/')}/{kind}/"
 
 
 def entry_categories(document: FeedDocument, entry: FeedEntry) -> list[dict[str, str]]:

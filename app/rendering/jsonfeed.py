@@ -51,12 +51,13 @@ def render_json_feed(document: FeedDocument) -> bytes:
         feed["icon"] = document.icon_url
     if document.hubs:
         feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in document.hubs]
-    feed["items"] = [_item(entry) for entry in document.entries]
+    feed["items"] = [json_feed_item(entry) for entry in document.entries]
     text = json.dumps(feed, ensure_ascii=False, indent=2) + "\n"
     return text.encode("utf-8")
 
 
-def _item(entry: FeedEntry) -> JsonObject:
+def json_feed_item(entry: FeedEntry) -> JsonObject:
+    """One item of a JSON Feed, members in the document's order."""
     item: JsonObject = {
         "id": entry.id,
         "url": entry.url,

@@ -44,6 +44,9 @@ class FeedDocument:
     title: str
     description: str
     site_url: str
+    """The HTML page this feed stands for: the front page, or a section's listing page."""
+    home_url: str
+    """The site's front page: the publisher, and the root of its section and tag vocabularies."""
     language: str
     updated: datetime
     self_urls: dict[FeedFormat, str]

@@ -35,8 +35,12 @@ _FEEDGEN_LAST_BUILD_DATE = "_FeedGenerator__rss_lastBuildDate"
 _RSS_DOCS = "https://www.rssboard.org/rss-specification"
 
 
-def render_rss(document: FeedDocument) -> bytes:
-    """Render ``document`` as an RSS 2.0 document (UTF-8 bytes)."""
+def render_rss(document: FeedDocument, entries: tuple[FeedEntry, ...] | None = None) -> bytes:
+    """Render ``document`` as an RSS 2.0 document (UTF-8 bytes).
+
+    ``entries`` (default: the document's) are the items written; the channel is always the
+    document's own.
+    """
     generator = FeedGenerator()
     # dc:creator carries every byline: RSS <author> must be an e-mail address, and feedgen
     # silently drops authors without one (mission-anchors.md section 6, item 7).
@@ -63,7 +67,7 @@ def render_rss(document: FeedDocument) -> bytes:
     channel.configure(document)
     _clear_feedgen_last_build_date(generator)
 
-    for entry in document.entries:
+    for entry in document.entries if entries is None else entries:
         # add_entry() prepends by default, which would reverse our newest-first order.
         _fill_item(generator.add_entry(order="append"), document, entry)
 

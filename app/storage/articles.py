@@ -6,8 +6,7 @@ from collections.abc import Collection
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from typing import Any
-from typing import TypeVar
+from typing import TypeVarTuple
 
 from slugify import slugify
 from sqlalchemy import Select
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.domain import Article
 from app.domain import ArticlePage
 from app.domain import ArticleStatus
+from app.domain import ArticleVersion
 from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import FeedScope
@@ -32,7 +32,7 @@ from app.storage.tables import ArticleRow
 from app.storage.tables import ArticleSlugRow
 from app.storage.tables import ArticleTermRow
 
-_Row = TypeVar("_Row", bound=Any)
+_Row = TypeVarTuple("_Row")
 
 CATEGORY = "category"
 TAG = "tag"
@@ -159,6 +159,35 @@ class ArticleRepository:
         )
         return tuple(_to_domain(row) for row in self.session.scalars(query))
 
+    def public_versions(
+        self, scope: FeedScope, now: datetime, limit: int | None
+    ) -> tuple[ArticleVersion, ...]:
+        """Which articles :meth:`latest_public` would return, newest first, as versions only
+        (read from the same index, without the articles' text)."""
+        query = (
+            _in_scope(
+                select(ArticleRow.public_id, ArticleRow.revision, ArticleRow.updated_at), scope
+            )
+            .where(ArticleRow.deleted_at.is_(None), ArticleRow.published_at <= now)
+            .order_by(ArticleRow.published_at.desc(), ArticleRow.pk.desc())
+            .limit(limit)
+        )
+        return tuple(ArticleVersion(*row) for row in self.session.execute(query))
+
+    def by_ids(self, article_ids: Collection[str]) -> dict[str, Article]:
+        """The live articles with these ids, by id (ids not found are left out)."""
+        found: dict[str, Article] = {}
+        wanted = list(article_ids)
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            rows = self.session.scalars(
+                select(ArticleRow).where(
+                    ArticleRow.public_id.in_(wanted[start : start + _IDS_PER_QUERY]),
+                    ArticleRow.deleted_at.is_(None),
+                )
+            )
+            found.update((row.public_id, _to_domain(row)) for row in rows)
+        return found
+
     def public_month_before(self, month_start: datetime, now: datetime) -> datetime | None:
         """The publish time of the newest public article before ``month_start``."""
         return self.session.scalar(
@@ -257,7 +286,11 @@ class ArticleRepository:
             raise
 
 
-def _in_scope(query: Select[_Row], scope: FeedScope) -> Select[_Row]:
+# Bound parameters per IN list: far below SQLite's and PostgreSQL's limits.
+_IDS_PER_QUERY = 500
+
+
+def _in_scope(query: Select[*_Row], scope: FeedScope) -> Select[*_Row]:
     if scope.kind in (CATEGORY, TAG):
         terms = select(ArticleTermRow.article_pk).where(
             ArticleTermRow.kind == scope.kind, ArticleTermRow.slug == scope.value
