@@ -5,10 +5,11 @@ Jobs with fixed ids, ``coalesce=True`` and ``max_instances=1``:
 - ``render-due-feeds`` every ``feed_render_poll_seconds`` (default 1 s): renders the feeds
   that writes marked stale and those whose scheduled article has just gone public, so a
   write reaches readers within seconds and an embargo lifts on time.
-- ``render-all-feeds`` every ``feed_regenerate_seconds``, and once at start: the safety net
-  that re-renders every feed (bytes are stored only when they change).
+- ``render-all-feeds`` every ``feed_regenerate_seconds``: the safety net that re-renders
+  every subscription feed (bytes are stored only when they change); and
+  ``render-all-feeds-at-start`` once at start, archives included.
 
-Each run is one transaction under a lock (see :meth:`Publisher.render_due_feeds`), so any
+Feeds are claimed before they are rendered (see :meth:`Publisher.render_due_feeds`), so any
 number of schedulers on any number of machines render each change once.
 """
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 RENDER_DUE_JOB = "render-due-feeds"
 RENDER_ALL_JOB = "render-all-feeds"
+RENDER_ALL_AT_START_JOB = "render-all-feeds-at-start"
 DELIVER_WEBSUB_JOB = "deliver-websub"
 DELIVER_WEBSUB_SECONDS = 2.0
 # Missed ticks collapse into one run, a run never overlaps the previous one, and a tick
@@ -44,10 +46,11 @@ def render_due_feeds(services: Services) -> None:
         log.exception("job %s failed; it runs again at the next tick", RENDER_DUE_JOB)
 
 
-def render_all_feeds(services: Services) -> None:
-    """Job: re-render every feed. Logs failures instead of dying."""
+def render_all_feeds(services: Services, archives: bool = False) -> None:
+    """Job: re-render every subscription feed (and with ``archives``, every archive too).
+    Logs failures instead of dying."""
     try:
-        services.publisher.mark_all_feeds_stale()
+        services.publisher.mark_all_feeds_stale(archives=archives)
         services.publisher.render_due_feeds(services.clock())
     except Exception:
         log.exception("job %s failed; it runs again at the next tick", RENDER_ALL_JOB)
@@ -68,13 +71,22 @@ def add_jobs(scheduler: BaseScheduler, services: Services) -> None:
     its connections to the hubs) for the life of the scheduler.
     """
     settings = services.settings
+    # At start every feed, archives included (this version may render them differently);
+    # then only the subscription feeds: archives change only by writes, which mark them.
+    scheduler.add_job(
+        render_all_feeds,
+        id=RENDER_ALL_AT_START_JOB,
+        args=[services, True],
+        next_run_time=services.clock(),
+        replace_existing=True,
+        **_NEVER_OVERLAP,
+    )
     scheduler.add_job(
         render_all_feeds,
         "interval",
         seconds=settings.feed_regenerate_seconds,
         id=RENDER_ALL_JOB,
         args=[services],
-        next_run_time=services.clock(),
         replace_existing=True,
         **_NEVER_OVERLAP,
     )

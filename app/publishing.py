@@ -86,6 +86,9 @@ log = logging.getLogger(__name__)
 # How long a scheduler may hold its claim on a feed before another may take it over (a
 # render takes milliseconds; a claim this old belongs to a scheduler that died).
 RENDER_LEASE_SECONDS = 120
+#: Scopes claimed at a time by a render pass, and claims per pass (the next tick goes on).
+RENDER_BATCH = 16
+MAX_RENDER_BATCHES = 1000
 FEED_STYLESHEET_PATH = "/static/feed.xsl"
 TOKEN_PREFIX = "bst_"  # noqa: S105 - a visible prefix, not a secret
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
@@ -470,17 +473,21 @@ class Publisher:
         last good snapshot.
         """
         report = RenderReport()
-        # An archive that appears or empties marks its neighbours stale (their links
-        # change); they are rendered in the same pass.
-        for _ in range(3):
+        # Claimed a few at a time, the subscription feeds first: a write that comes in
+        # while a long pass (the start-up one, a rebuild) is under way has its feeds
+        # rendered in the next batch, not after every archive. An archive that appears or
+        # empties marks its neighbours stale (their links change); the same pass renders
+        # them.
+        for _ in range(MAX_RENDER_BATCHES):
             with self.db.write() as session:
                 claimed = FeedStateRepository(session).claim_due(
-                    now, now + timedelta(seconds=RENDER_LEASE_SECONDS)
+                    now,
+                    now + timedelta(seconds=RENDER_LEASE_SECONDS),
+                    RENDER_BATCH,
+                    first=_render_priority,
                 )
             if not claimed:
                 break
-            # The subscription feeds first, archives (the largest documents) last.
-            claimed.sort(key=lambda key: (key.startswith(ARCHIVE), key != SITE_SCOPE.key, key))
             for scope_key in claimed:
                 try:
                     self._render_scope(FeedScope.from_key(scope_key), now, report)
@@ -501,11 +508,18 @@ class Publisher:
             )
         return report
 
-    def mark_all_feeds_stale(self) -> None:
-        """Mark every known feed scope stale (the periodic safety net, and after upgrades)."""
+    def mark_all_feeds_stale(self, archives: bool = True) -> None:
+        """Mark every known feed scope stale (the periodic safety net, and after upgrades).
+
+        ``archives=False`` leaves the archives alone: they change only by writes, which
+        mark them, so the periodic safety net need not rebuild the whole back catalogue.
+        """
         with self.db.write() as session:
             states = FeedStateRepository(session)
-            states.mark_dirty(set(states.all_keys()) | {SITE_SCOPE.key})
+            keys = set(states.all_keys()) | {SITE_SCOPE.key}
+            if not archives:
+                keys = {key for key in keys if not key.startswith(f"{ARCHIVE}/")}
+            states.mark_dirty(keys)
 
     def _render_scope(self, scope: FeedScope, now: datetime, report: RenderReport) -> None:
         report.scopes.append(scope.key)
@@ -524,8 +538,11 @@ class Publisher:
             document = self.build_document(scope, entries, history)
             try:
                 for fmt in FeedFormat:
-                    rendered[fmt] = render_feed(document, fmt, self._fragments)
-                    check_document(rendered[fmt], fmt)
+                    rendered[fmt] = body = render_feed(document, fmt, self._fragments)
+                    before = previous.get(keys[fmt])
+                    if before is None or before[0] != content_etag(body):
+                        # New bytes only: the stored ones were checked when they were new.
+                        check_document(body, fmt)
             except Exception:
                 log.exception(
                     "render failed scope=%s; the last good feed stays in service", scope.key
@@ -724,6 +741,12 @@ def check_document(body: bytes, fmt: FeedFormat) -> None:
         json.loads(body)
     else:
         etree.fromstring(body, _XML_PARSER)
+
+
+def _render_priority(scope_key: str) -> tuple[bool, bool, str]:
+    """The site feed first, then the other subscription feeds, archives (the largest and
+    least read documents) last."""
+    return (scope_key.startswith(ARCHIVE), scope_key != SITE_SCOPE.key, scope_key)
 
 
 def _scope_keys(articles: Iterable[Article], archive_period: str = "month") -> set[str]:

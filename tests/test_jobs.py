@@ -11,6 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from app import publishing
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
+from app.jobs import RENDER_ALL_AT_START_JOB
 from app.jobs import RENDER_ALL_JOB
 from app.jobs import RENDER_DUE_JOB
 from app.jobs import add_jobs
@@ -27,7 +28,10 @@ def test_jobs_have_fixed_ids_and_never_overlap(services: Services) -> None:
     add_jobs(scheduler, services)
     add_jobs(scheduler, services)  # registering twice replaces, never duplicates
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {RENDER_DUE_JOB, RENDER_ALL_JOB}
+    assert set(jobs) == {RENDER_DUE_JOB, RENDER_ALL_JOB, RENDER_ALL_AT_START_JOB}
+    # Every feed once at start, archives included; then only the subscription feeds.
+    assert jobs[RENDER_ALL_AT_START_JOB].args == (services, True)
+    assert jobs[RENDER_ALL_JOB].args == (services,)
     assert jobs[RENDER_DUE_JOB].trigger.interval == timedelta(
         seconds=services.settings.feed_render_poll_seconds
     )
@@ -74,7 +78,7 @@ def test_a_failed_render_keeps_the_last_good_feed(
 
     publisher.create_article(article_input(title="Segunda", published_at=clock()), clock())
     # Fault injection: the renderer produces a document that does not parse.
-    monkeypatch.setattr(publishing, "render_feed", lambda document, fmt: b"<feed><entry>")
+    monkeypatch.setattr(publishing, "render_feed", lambda *arguments: b"<feed><entry>")
     report = publisher.render_due_feeds(clock())
     assert "site" in report.failed
     assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM) == good
@@ -96,3 +100,39 @@ def test_the_job_logs_and_survives_errors(
     monkeypatch.setattr(services.publisher, "render_due_feeds", explode)
     render_due_feeds(services)  # must not raise: a dead job thread renders nothing ever again
     assert "disk on fire" in caplog.text
+
+
+def test_the_periodic_safety_net_leaves_archives_to_writes(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    publisher.create_article(article_input(published_at=clock() - timedelta(days=40)), clock())
+    assert any(key.startswith("archive/") for key in publisher.render_due_feeds(clock()).scopes)
+    publisher.mark_all_feeds_stale(archives=False)
+    periodic = publisher.render_due_feeds(clock()).scopes
+    assert "site" in periodic
+    assert not [key for key in periodic if key.startswith("archive/")]
+    publisher.mark_all_feeds_stale()
+    assert any(key.startswith("archive/") for key in publisher.render_due_feeds(clock()).scopes)
+
+
+def test_a_pass_renders_the_site_feed_first_and_archives_last(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    for day in range(1, 4):
+        publisher.create_article(
+            article_input(
+                title=f"Notícia {day}",
+                tags=tuple(f"tema {day} {n}" for n in range(8)),
+                published_at=clock() - timedelta(days=31 * day),
+            ),
+            clock(),
+        )
+    scopes = publisher.render_due_feeds(clock()).scopes
+    assert len(scopes) > publishing.RENDER_BATCH  # claimed in several batches
+    assert scopes[0] == "site"
+    archives = [index for index, key in enumerate(scopes) if key.startswith("archive/")]
+    assert archives and min(archives) > max(
+        index for index, key in enumerate(scopes) if not key.startswith("archive/")
+    )

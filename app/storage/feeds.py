@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import or_
@@ -135,14 +137,19 @@ class FeedStateRepository:
         )
         return [DueScope(row.scope_key, row.dirty_version) for row in rows]
 
-    def claim_due(self, now: datetime, until: datetime) -> list[str]:
-        """Claim every due scope until ``until``; return the keys this caller now holds.
+    def claim_due(
+        self, now: datetime, until: datetime, limit: int, first: Callable[[str], Any]
+    ) -> list[str]:
+        """Claim up to ``limit`` due scopes until ``until``, lowest ``first(key)`` first;
+        return the keys this caller now holds.
 
         A claim is a conditional UPDATE, so of two schedulers claiming the same scope at
         once exactly one succeeds (the other's UPDATE re-reads the row and matches nothing).
         """
-        claimed = []
-        for item in self.due(now):
+        claimed: list[str] = []
+        for item in sorted(self.due(now), key=lambda item: first(item.scope_key)):
+            if len(claimed) >= limit:
+                break
             result = self.session.execute(
                 update(FeedStateRow)
                 .where(
