@@ -15,6 +15,8 @@ import math
 import secrets
 from collections.abc import Iterable
 from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
@@ -150,6 +152,8 @@ class Publisher:
         budget = settings.feed_render_cache_bytes
         self._fragments = FragmentCache(budget - budget // 4)
         self._entries: SizedLru[ArticleVersion, FeedEntry] = SizedLru(budget // 4, _entry_weight)
+        # Threads start on the first render: a web process never starts one.
+        self._compressor = ThreadPoolExecutor(len(FeedFormat), thread_name_prefix="gzip")
 
     # -- articles -------------------------------------------------------------------------
 
@@ -534,15 +538,20 @@ class Publisher:
             history = self._history(articles_repo, scope, now)
             previous = SnapshotRepository(session).validators(keys.values())
         rendered: dict[FeedFormat, bytes] = {}
+        changed: dict[FeedFormat, tuple[str, Future[bytes]]] = {}
         if entries or scope == SITE_SCOPE:
             document = self.build_document(scope, entries, history)
             try:
                 for fmt in FeedFormat:
                     rendered[fmt] = body = render_feed(document, fmt, self._fragments)
+                    etag = content_etag(body)
                     before = previous.get(keys[fmt])
-                    if before is None or before[0] != content_etag(body):
-                        # New bytes only: the stored ones were checked when they were new.
-                        check_document(body, fmt)
+                    if before is not None and before[0] == etag:
+                        continue  # the stored bytes were checked when they were new
+                    check_document(body, fmt)
+                    # zlib lets go of the GIL: the formats compress side by side, and
+                    # before the write transaction, which writers would otherwise wait for.
+                    changed[fmt] = (etag, self._compressor.submit(_gzip, body))
             except Exception:
                 log.exception(
                     "render failed scope=%s; the last good feed stays in service", scope.key
@@ -566,12 +575,10 @@ class Publisher:
                 for key in previous:
                     snapshots.delete(key)
                     report.deleted.append(key)
-            for fmt, body in rendered.items():
+            for fmt, (etag, compressed) in changed.items():
                 key = keys[fmt]
-                etag = content_etag(body)
+                body = rendered[fmt]
                 before = previous.get(key)
-                if before is not None and before[0] == etag:
-                    continue
                 last_modified = document.updated
                 if before is not None and last_modified <= before[1]:
                     # The bytes changed but the newest entry did not (an entry left the
@@ -583,7 +590,7 @@ class Publisher:
                         feed_key=key,
                         media_type=fmt.media_type,
                         body=body,
-                        body_gzip=gzip.compress(body, compresslevel=6, mtime=0),
+                        body_gzip=compressed.result(),
                         etag=etag,
                         last_modified=last_modified.replace(microsecond=0),
                         rendered_at=now,
@@ -824,6 +831,11 @@ def _is_language_tag(value: str) -> bool:
         and parts[0].isalpha()
         and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in parts[1:])
     )
+
+
+def _gzip(body: bytes) -> bytes:
+    # mtime=0: the same bytes always compress to the same bytes (stable gzip ETags).
+    return gzip.compress(body, compresslevel=6, mtime=0)
 
 
 def _entry_weight(version: ArticleVersion, entry: FeedEntry) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -27,13 +28,15 @@ from bench.service import read_lines
 FORMATS = ("rss", "atom", "json")
 
 
-def expected_scopes(article: dict[str, Any]) -> set[str]:
-    """The feeds an article belongs to: site, its month's archive, its categories, tags
-    and authors (scope keys as the service names them)."""
+def expected_scopes(article: dict[str, Any], period: str) -> set[str]:
+    """The feeds an article belongs to: site, its archive (``period``: the service's
+    ``feed.archive_period``), its categories, tags and authors (scope keys as the
+    service names them)."""
+    from app.storage.articles import archive_key
     from app.storage.articles import term_slug
 
     published = datetime.fromisoformat(article["published_at"]).astimezone(UTC)
-    keys = {"site", f"archive/{published:%Y-%m}"}
+    keys = {"site", f"archive/{archive_key(published, period)}"}
     keys.update(f"category/{term_slug(name)}" for name in article["categories"])
     keys.update(f"tag/{term_slug(name)}" for name in article["tags"])
     keys.update(f"author/{term_slug(author['name'])}" for author in article["authors"])
@@ -96,14 +99,24 @@ def main() -> None:
     args = parser.parse_args()
 
     from app.services import build_services
+    from app.storage.feeds import FeedStateRepository
 
     services = build_services()
     deadline = time.monotonic() + args.budget
     headers = {"Authorization": f"Bearer {args.token}"}
     with httpx.Client(base_url=args.base_url, headers=headers, timeout=60) as client:
-        # Whatever was stale before the first write is not this benchmark's business.
+        period = os.environ.get("BROADSHEET_FEED_ARCHIVE_PERIOD", "month")
+        lines = list(read_lines(args.corpus, args.count, skip=args.skip))
+        # A running scheduler has rendered these feeds before and keeps their entries: so
+        # does this process, untimed, before the first write. Whatever else was stale is
+        # not this benchmark's business either.
+        now = datetime.now(UTC).isoformat()
+        warm = set().union(*(expected_scopes(api_article(line) | {"published_at": now}, period)
+                             for line in lines))  # fmt: skip
+        with services.database.write() as session:
+            FeedStateRepository(session).mark_dirty(warm)
         services.publisher.render_due_feeds(services.clock())
-        for line in read_lines(args.corpus, args.count, skip=args.skip):
+        for line in lines:
             if time.monotonic() > deadline:
                 break
             body = api_article(line) | {"published_at": datetime.now(UTC).isoformat()}
@@ -112,7 +125,7 @@ def main() -> None:
                 print(json.dumps({"error": f"{response.status_code} {response.text[:300]}"}))
                 sys.exit(1)
             created = response.json()
-            expected = expected_scopes(created)
+            expected = expected_scopes(created, period)
             print(json.dumps({"expecting": sorted(expected)}), flush=True)
             watcher = SnapshotWatcher(services.settings.database_url, expected)
             watcher.start()

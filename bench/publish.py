@@ -72,6 +72,7 @@ def measure_publish(
     samples: int,
     wait_s: float,
     budget_s: float,
+    archive_period: str,
 ) -> PublishResult:
     result = PublishResult()
     deadline = time.monotonic() + budget_s
@@ -81,7 +82,7 @@ def measure_publish(
             if len(result.latencies) >= samples or time.monotonic() > deadline:
                 break
             article = api_article(line) | {"published_at": datetime.now(UTC).isoformat()}
-            scopes = expected_scopes(article)
+            scopes = expected_scopes(article, archive_period)
             paths = [feed_path(scope, fmt) for scope in sorted(scopes) for fmt in FORMATS]
             etags = {path: client.get(path).headers.get("ETag") for path in paths}
             response = client.post("/api/v1/articles", json=article, headers=auth)

@@ -81,7 +81,13 @@ def _rows(
 
 
 def top_up(
-    database_url: str, corpus: Path, first: int, stop: int, base_url: str, authority: str
+    database_url: str,
+    corpus: Path,
+    first: int,
+    stop: int,
+    base_url: str,
+    authority: str,
+    archive_period: str,
 ) -> float:
     """Store corpus lines ``first`` to ``stop`` (0-based); the seconds it took."""
     from sqlalchemy import Table
@@ -89,6 +95,7 @@ def top_up(
     from sqlalchemy import insert
     from sqlalchemy import select
 
+    from app.storage.articles import archive_key
     from app.storage.database import Database
     from app.storage.feeds import FeedStateRepository
     from app.storage.tables import ArticleAuthorRow
@@ -114,7 +121,8 @@ def top_up(
                 terms: list[dict[str, Any]] = []
                 for article, line in batch:
                     pk = article["pk"]
-                    scopes.add(f"archive/{article['published_at']:%Y-%m}")
+                    period = archive_key(article["published_at"], archive_period)
+                    scopes.add(f"archive/{period}")
                     for index, author in enumerate(line["authors"]):
                         slug = _slug(author["name"])
                         scopes.add(f"author/{slug}")
