@@ -192,6 +192,10 @@ def _web_command(settings: Settings) -> list[str]:
         "--port", address[1],
         "--workers", str(settings.server_workers),
         "--blocking-threads", str(settings.server_threads),
+        # granian's default (backlog / workers: 512) leaves pollers that hold keep-alive
+        # connections unaccepted once a worker has that many open.
+        "--backpressure", str(settings.server_max_connections),
+        "--backlog", str(max(1024, settings.server_max_connections)),
         "--no-ws",
         "--respawn-failed-workers",
         "--log-level", "warning",

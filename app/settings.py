@@ -72,6 +72,7 @@ class Settings:
     server_port: int = 8000
     server_workers: int = 2
     server_threads: int = 4
+    server_max_connections: int = 4096
     server_feed_cache_bytes: int = 64 * 1024 * 1024
     server_feed_refresh_seconds: float = 0.25
 
@@ -268,6 +269,7 @@ def validate_settings(settings: Settings) -> None:
     _check_range(settings, "server_port", 1, 65535)
     _check_range(settings, "server_workers", 1, 64)
     _check_range(settings, "server_threads", 1, 256)
+    _check_range(settings, "server_max_connections", 16, 1_000_000)
     _check_range(settings, "server_feed_cache_bytes", 1024 * 1024, 64 * 1024**3)
     _check_range(settings, "server_feed_refresh_seconds", 0.0, 60.0)
     for hub in settings.hubs:

@@ -52,9 +52,10 @@ class FeedCache:
             if entry is not None:
                 self._entries.move_to_end(key)
                 return entry
+            seen = self._generation
         snapshot = self._publisher.feed_snapshot(scope, fmt)
         prepared = prepare_feed(snapshot, scope, fmt)
-        self._store(key, prepared)
+        self._store(key, prepared, seen)
         return prepared
 
     def peek(self, key: str) -> PreparedFeed | None:
@@ -75,8 +76,12 @@ class FeedCache:
                     del self._entries[key]
             self._generation = generation
 
-    def _store(self, key: str, prepared: PreparedFeed) -> None:
+    def _store(self, key: str, prepared: PreparedFeed, seen: int | None) -> None:
         with self._lock:
+            if self._generation != seen:
+                # A refresh ran while the snapshot was read: it could not drop what was not
+                # here yet, so these bytes may already be stale. Served once, not kept.
+                return
             previous = self._entries.pop(key, None)
             if previous is not None:
                 self._bytes -= previous.size

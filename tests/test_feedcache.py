@@ -1,0 +1,62 @@
+"""The web process's feed cache against a real database: it never keeps stale bytes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.domain import SITE_SCOPE
+from app.domain import FeedFormat
+from app.domain import FeedScope
+from app.domain import FeedSnapshot
+from app.services import Services
+from app.web.feedcache import FeedCache
+from tests.conftest import FakeClock
+from tests.factories import article_input
+
+
+def _publish(services: Services, clock: FakeClock, title: str) -> None:
+    services.publisher.create_article(
+        article_input(title=title, published_at=clock() - timedelta(minutes=1)), clock()
+    )
+    services.publisher.render_due_feeds(clock())
+
+
+def test_a_changed_feed_is_dropped_at_the_next_refresh(
+    services: Services, clock: FakeClock
+) -> None:
+    _publish(services, clock, "Primeira")
+    cache = FeedCache(services.publisher, 1 << 24, refresh_seconds=3600)
+    cache.refresh()
+    first = cache.get(SITE_SCOPE, FeedFormat.ATOM)
+    assert cache.get(SITE_SCOPE, FeedFormat.ATOM) is first  # from memory
+    _publish(services, clock, "Segunda")
+    assert cache.get(SITE_SCOPE, FeedFormat.ATOM) is first  # until the next refresh
+    cache.refresh()
+    assert b"Segunda" in cache.get(SITE_SCOPE, FeedFormat.ATOM).snapshot.body
+
+
+def test_bytes_read_while_a_refresh_runs_are_served_but_not_kept(
+    services: Services, clock: FakeClock
+) -> None:
+    """The interleaving: a request reads a snapshot; a render replaces it and the refresh
+    thread runs (it cannot drop what is not cached yet); then the request would cache the
+    old bytes for good. It must not."""
+    _publish(services, clock, "Primeira")
+    publisher = services.publisher
+    cache = FeedCache(publisher, 1 << 24, refresh_seconds=3600)
+    cache.refresh()
+    read_snapshot = publisher.feed_snapshot
+
+    def read_then_race(scope: FeedScope, fmt: FeedFormat) -> FeedSnapshot:
+        snapshot = read_snapshot(scope, fmt)
+        _publish(services, clock, "Segunda")
+        cache.refresh()
+        return snapshot
+
+    publisher.feed_snapshot = read_then_race  # type: ignore[method-assign]
+    try:
+        racing = cache.get(SITE_SCOPE, FeedFormat.ATOM)
+    finally:
+        del publisher.feed_snapshot
+    assert b"Segunda" not in racing.snapshot.body  # what was read is served once
+    assert b"Segunda" in cache.get(SITE_SCOPE, FeedFormat.ATOM).snapshot.body
