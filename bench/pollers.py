@@ -229,6 +229,7 @@ class Connection:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
+        self.used = 0
 
     async def _exchange(self, path: str, headers: list[tuple[str, str]]) -> Answer:
         assert self.reader is not None and self.writer is not None
@@ -310,25 +311,18 @@ def feed_problem(fmt: str, body: bytes) -> str | None:
         return f"XML: {error}"
     if fmt == "rss":
         if root.tag != "rss" or root.find("channel") is None:
-            return f"RSS: root is {root.tag}"
+            return f"RSS: root is {root.tag!s}"
         return None if root.find("channel/item") is not None else "RSS without items"
     if root.tag != f"{ATOM}feed":
-        return f"Atom: root is {root.tag}"
+        return f"Atom: root is {root.tag!s}"
     return None if root.find(f"{ATOM}entry") is not None else "Atom without entries"
 
 
 @dataclass
-class Verdict:
-    """What one distinct received byte string turned out to be."""
-
-    problem: str | None
-    text: bytes
-
-
-@dataclass
 class Published:
+    """An article the publisher sent: when the API created it, when a reader first had it."""
+
     slug: str
-    sent: float
     created: float | None = None
     seen: float | None = None
 
@@ -348,7 +342,7 @@ class Tally:
     incidents: list[dict[str, Any]] = field(default_factory=list)
     parse_failures: Counter[str] = field(default_factory=Counter)
     latencies: dict[str, list[float]] = field(default_factory=dict)
-    verdicts: dict[tuple[str, bool, str], Verdict] = field(default_factory=dict)
+    verdicts: dict[tuple[str, bool, str], str | None] = field(default_factory=dict)
     etag_bytes: dict[tuple[str, str], str] = field(default_factory=dict)
     etags_per_feed: dict[str, set[str]] = field(default_factory=dict)
     changes_seen: int = 0
@@ -378,7 +372,7 @@ class Tally:
 
 class Poller:
     """One feed reader: polls its feed until the end of the run, keeping what a reader
-    keeps (the last ETag, Last-Modified and body digest)."""
+    keeps (the ETag and Last-Modified of the feed it holds)."""
 
     def __init__(self, reader: Reader, tally: Tally, host: str, port: int) -> None:
         self.reader = reader
@@ -389,7 +383,7 @@ class Poller:
 
     def headers(self) -> tuple[list[tuple[str, str]], str | None, str | None]:
         reader = self.reader
-        headers = [("User-Agent", reader.user_agent), ("Accept", f"{MEDIA_TYPES[reader.fmt]}")]
+        headers = [("User-Agent", reader.user_agent), ("Accept", MEDIA_TYPES[reader.fmt])]
         headers.append(("Accept-Encoding", "gzip" if reader.gzip else "identity"))
         etag = self.etag if reader.send_etag else None
         since = self.last_modified if reader.send_date else None
@@ -477,15 +471,16 @@ class Poller:
             tally.error("wrong Content-Type", f"{reader.path}: {media_type!r}")
         digest = hashlib.sha256(answer.body).hexdigest()
         key = (reader.fmt, compressed, digest)
-        verdict = tally.verdicts.get(key)
-        if verdict is None:
-            verdict = check_body(reader.fmt, answer.body, compressed)
-            tally.verdicts[key] = verdict
-            if reader.site and verdict.problem is None:
-                mark_seen(tally, verdict.text)
-        if verdict.problem is not None:
-            tally.parse_failures[verdict.problem[:80]] += 1
-            tally.error_examples.setdefault("unparsable", f"{reader.path}: {verdict.problem}")
+        if key in tally.verdicts:
+            problem = tally.verdicts[key]
+        else:
+            problem, text = check_body(reader.fmt, answer.body, compressed)
+            tally.verdicts[key] = problem
+            if reader.site and problem is None:
+                mark_seen(tally, text)
+        if problem is not None:
+            tally.parse_failures[problem[:80]] += 1
+            tally.incident("unparsable", path=reader.path, gzip=compressed, problem=problem)
             return
         etag = answer.headers.get("etag")
         last_modified = answer.headers.get("last-modified")
@@ -522,13 +517,14 @@ class Poller:
             tally.error("304 for bytes the client does not hold", f"{self.reader.path}: {etag}")
 
 
-def check_body(fmt: str, raw: bytes, compressed: bool) -> Verdict:
+def check_body(fmt: str, raw: bytes, compressed: bool) -> tuple[str | None, bytes]:
+    """Why a received body is not a feed (None if it is one), and the feed's bytes."""
     if compressed:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as error:
-            return Verdict(f"gzip: {error}", b"")
-    return Verdict(feed_problem(fmt, raw), raw)
+            return f"gzip: {error}", b""
+    return feed_problem(fmt, raw), raw
 
 
 def mark_seen(tally: Tally, text: bytes) -> None:
@@ -558,7 +554,7 @@ async def publish(
                 return
             next_at += every
             body = api_article(line) | {"published_at": datetime.now(UTC).isoformat()}
-            item = Published(line["slug"], time.perf_counter())
+            item = Published(line["slug"])
             tally.published.append(item)
             try:
                 response = await client.post("/api/v1/articles", json=body)
