@@ -798,6 +798,14 @@ def summarise(report: Report, tally: Tally, seconds: float, profile: Profile) ->
         "publish_failed": tally.publish_failed,
         "publish_error": tally.publish_error,
         "published_seen": len(seen),
+        "publish_timeline": [
+            {
+                "created_at_s": round(item.created - tally.began, 2),
+                "seen_after_s": None if item.seen is None else round(item.seen - item.created, 2),
+            }
+            for item in created
+            if item.created is not None
+        ],
         "publish_to_seen_s": {
             "median": percentile(seen, 0.5),
             "p90": percentile(seen, 0.9),
