@@ -811,6 +811,11 @@ def summarise(report: Report, tally: Tally, seconds: float, profile: Profile) ->
             "p90": percentile(seen, 0.9),
             "max": max(seen) if seen else float("nan"),
         },
+        "timeouts_on_new_connection": sum(
+            1
+            for incident in tally.incidents
+            if incident["kind"] == "timeout" and incident.get("request_on_connection") == 1
+        ),
         "accept_queue_max": tally.accept_queue_max,
         "worker_sockets_max": sorted(tally.worker_sockets_max.values(), reverse=True),
         "incidents": tally.incidents,
@@ -875,6 +880,8 @@ def render(report: Report, profile: Profile) -> str:
     row("errors", f"{sum(report.errors.values()):,}")
     for kind, count in sorted(report.errors.items()):
         row(f"  {kind}", f"{count:,}: {report.error_examples.get(kind, '')[:70]}")
+    if report.errors.get("timeout"):
+        row("    first request on a new connection", f"{figures['timeouts_on_new_connection']:,}")
     row("unparsable feeds", f"{sum(report.parse_failures.values()):,}")
     for problem, count in sorted(report.parse_failures.items()):
         row(f"  {count:,} x", problem[:70])
