@@ -347,6 +347,7 @@ class Tally:
     etags_per_feed: dict[str, set[str]] = field(default_factory=dict)
     changes_seen: int = 0
     needless_200: int = 0
+    timeouts_on_new_connection: int = 0
     published: list[Published] = field(default_factory=list)
     publish_failed: int = 0
     publish_error: str = ""
@@ -431,6 +432,7 @@ class Poller:
                 answer, retried = await connection.get(self.reader.path, headers)
         except TimeoutError:
             connection.close()
+            tally.timeouts_on_new_connection += where["request_on_connection"] == 1
             tally.error("timeout", f"{self.reader.path}: no answer in {timeout:.0f} s", **where)
             return
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
@@ -811,11 +813,7 @@ def summarise(report: Report, tally: Tally, seconds: float, profile: Profile) ->
             "p90": percentile(seen, 0.9),
             "max": max(seen) if seen else float("nan"),
         },
-        "timeouts_on_new_connection": sum(
-            1
-            for incident in tally.incidents
-            if incident["kind"] == "timeout" and incident.get("request_on_connection") == 1
-        ),
+        "timeouts_on_new_connection": tally.timeouts_on_new_connection,
         "accept_queue_max": tally.accept_queue_max,
         "worker_sockets_max": sorted(tally.worker_sockets_max.values(), reverse=True),
         "incidents": tally.incidents,
