@@ -19,7 +19,8 @@ keeps the load generator light without trusting anything: a body that differs by
 is parsed on its own.
 
 Prints one table (and saves it as ``bench/out/pollers-*.{txt,json}``); exits 1 unless
-there were no errors and no unparsable feeds.
+there were no errors and no unparsable feeds and readers saw feeds change, 2 if the
+service could not be set up.
 """
 
 from __future__ import annotations
