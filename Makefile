@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check bench bench-smoke clean
+.PHONY: run test lint check bench bench-smoke bench-pollers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,16 @@ bench: $(STAMP)
 
 # The benchmark's scripts on a tiny corpus with 1-second wrk runs (< 2 minutes); fails only
 # if a script breaks, never on speed. The full benchmark: $(BIN)/python -m bench.run
+# Then 100 feed readers for 5 s while articles are published; fails on any error or
+# unparsable feed.
 bench-smoke: $(STAMP)
 	$(BIN)/python -m bench.run --smoke
+	$(BIN)/python -m bench.pollers --smoke
+
+# 1,000 feed readers poll the web role (production settings) for 60 s while articles are
+# published (about 2 minutes); fails on any error or unparsable feed.
+bench-pollers: $(STAMP)
+	$(BIN)/python -m bench.pollers
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
