@@ -13,8 +13,10 @@ import json
 import logging
 import math
 import secrets
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
@@ -60,6 +62,8 @@ from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import StorageUnavailable
+from app.inputs import article_errors
+from app.inputs import is_language_tag
 from app.notifying import enqueue_notifications
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
@@ -284,24 +288,26 @@ class Publisher:
         updated_at: datetime,
         revision: int,
     ) -> Article:
-        errors: list[FieldError] = []
+        # The field rules every way in shares; then what only the cleaned values show.
+        errors = article_errors(asdict(data))
+
+        def refuse(field: str, message: str) -> None:
+            if all(error.field != field for error in errors):
+                errors.append(FieldError(field, message))
+
         base_url = self.settings.base_url
         title = clean_text(data.title).strip()
         if not title:
-            errors.append(FieldError("title", "must not be empty"))
-        elif len(title) > 500:
-            errors.append(FieldError("title", "must be at most 500 characters"))
+            refuse("title", "must not be empty")
         if len(clean_text(data.body).encode("utf-8")) > self.settings.api_max_body_bytes:
             raise PayloadTooLarge(
                 f"The body is over the limit of {self.settings.api_max_body_bytes} bytes."
             )
         slug = data.slug if data.slug is not None else make_slug(title or "artigo")
         if not is_valid_slug(slug):
-            errors.append(
-                FieldError("slug", "must be lowercase letters, digits and single hyphens")
-            )
+            refuse("slug", "must be lowercase letters, digits and single hyphens")
         if not data.authors:
-            errors.append(FieldError("authors", "must name at least one author"))
+            refuse("authors", "must name at least one author")
         authors = tuple(
             Author(
                 name=clean_text(a.name).strip(),
@@ -312,14 +318,12 @@ class Publisher:
         )
         for index, author in enumerate(authors):
             if not author.name:
-                errors.append(FieldError(f"authors.{index}.name", "must not be empty"))
-        categories = _clean_terms(data.categories, "categories", errors)
-        tags = _clean_terms(data.tags, "tags", errors)
+                refuse(f"authors.{index}.name", "must not be empty")
+        categories = _clean_terms(data.categories, "categories", refuse)
+        tags = _clean_terms(data.tags, "tags", refuse)
         language = (data.language or self.settings.site_language).strip()
-        if not _is_language_tag(language):
-            errors.append(FieldError("language", "must be a language tag such as pt-BR or en"))
-        if data.published_at is not None and data.published_at.tzinfo is None:
-            errors.append(FieldError("published_at", "must carry a time zone offset"))
+        if not is_language_tag(language):
+            refuse("language", "must be a language tag such as pt-BR or en")
         if errors:
             raise InvalidInput(errors)
         body_format = BodyFormat(data.body_format)
@@ -744,13 +748,13 @@ def _input_of(article: Article) -> ArticleInput:
 
 
 def _clean_terms(
-    names: Iterable[str], field_name: str, errors: list[FieldError]
+    names: Iterable[str], field_name: str, refuse: Callable[[str, str], None]
 ) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for index, raw in enumerate(names):
         name = clean_text(raw).strip()
         if not name or len(name) > 100:
-            errors.append(FieldError(f"{field_name}.{index}", "must be 1 to 100 characters"))
+            refuse(f"{field_name}.{index}", "must be 1 to 100 characters")
             continue
         seen.setdefault(name.casefold(), name)
     return tuple(seen.values())
@@ -764,17 +768,6 @@ def _clean_image(image: Image | None, base_url: str) -> Image | None:
         url=absolute_url(clean_text(image.url).strip(), base_url),
         caption=clean_text(image.caption).strip() or None if image.caption else None,
         credit=clean_text(image.credit).strip() or None if image.credit else None,
-    )
-
-
-def _is_language_tag(value: str) -> bool:
-    # BCP 47 in its common shape: a 2-3 letter language, optional subtags of 2-8 alphanumerics.
-    parts = value.split("-")
-    return (
-        2 <= len(parts[0]) <= 3
-        and parts[0].isascii()
-        and parts[0].isalpha()
-        and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in parts[1:])
     )
 
 
