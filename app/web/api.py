@@ -86,9 +86,10 @@ def authenticate() -> None:
     from app.web.security import authentication_attempt
 
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    found = services()
     with authentication_attempt():
-        token = services().publisher.authenticate(
-            secret.strip() if scheme.lower() == "bearer" else None
+        token = found.publisher.authenticate(
+            secret.strip() if scheme.lower() == "bearer" else None, found.clock()
         )
     g.token_name = token.name
 

@@ -205,7 +205,7 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 # -- the document -------------------------------------------------------------------------
 
 _PROBLEMS: dict[int, str] = {
-    401: "The bearer token is missing, wrong or revoked.",
+    401: "The bearer token is missing, wrong, expired or revoked.",
     404: "No article has that id.",
     409: "Another article already uses that slug.",
     410: "The article was deleted.",
