@@ -446,7 +446,7 @@ class Publisher:
         return found[0]
 
     def list_tokens(self) -> list[ApiToken]:
-        """Every token, active and revoked."""
+        """Every token: active, expired and revoked."""
         with self.db.read() as session:
             return TokenRepository(session).list()
 
