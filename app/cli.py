@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 from typing import BinaryIO
@@ -21,6 +23,7 @@ from typing import BinaryIO
 import click
 
 from app.errors import BroadsheetError
+from app.errors import InvalidInput
 from app.logs import configure_logging
 from app.services import Services
 from app.services import build_services
@@ -46,6 +49,9 @@ def _domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except InvalidInput as error:
+            fields = "; ".join(f"{problem.field}: {problem.message}" for problem in error.errors)
+            raise click.ClickException(f"{error.detail} {fields}") from None
         except BroadsheetError as error:
             raise click.ClickException(str(error)) from None
 
@@ -317,26 +323,70 @@ def token() -> None:
     """Create, list and revoke API tokens."""
 
 
+_LIFETIME_UNITS = {"h": "hours", "d": "days"}
+
+
+class Lifetime(click.ParamType[timedelta | None]):
+    """A token lifetime: hours or days, as ``12h`` or ``90d``; ``never`` for none."""
+
+    name = "lifetime"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta | None:
+        if isinstance(value, timedelta) or value is None:
+            return value
+        text = str(value).strip().lower()
+        if text == "never":
+            return None
+        number, unit = text[:-1], _LIFETIME_UNITS.get(text[-1:])
+        if unit is None or not (number.isascii() and number.isdigit() and len(number) <= 6):
+            self.fail(f"{value!r} is not a lifetime such as 12h, 90d or never", param, ctx)
+        return timedelta(**{unit: int(number)})
+
+
 @token.command("create")
 @click.option("--name", required=True, help="Who or what uses the token, e.g. the CMS.")
+@click.option(
+    "--expires-in",
+    type=Lifetime(),
+    default="never",
+    show_default=True,
+    help="How long the token works: hours or days, e.g. 12h or 90d (at most 100 years).",
+)
 @_domain_errors
-def token_create(name: str) -> None:
+def token_create(name: str, expires_in: timedelta | None) -> None:
     """Create a token and print its secret (shown this once; only a hash is stored)."""
     with _services() as services:
-        created, secret = services.publisher.create_token(name, services.clock())
+        created, secret = services.publisher.create_token(name, services.clock(), expires_in)
     click.echo(secret)
-    click.echo(f"token {created.name!r} created; store it now, it is not shown again", err=True)
+    until = "" if created.expires_at is None else f" (expires {_minute(created.expires_at)})"
+    click.echo(
+        f"token {created.name!r} created{until}; store it now, it is not shown again", err=True
+    )
 
 
 @token.command("list")
 @_domain_errors
 def token_list() -> None:
-    """List tokens with their state."""
+    """List tokens with their state and expiry (times in UTC)."""
     with _services() as services:
         tokens = services.publisher.list_tokens()
+        now = services.clock()
     for item in tokens:
-        state = "active" if item.active else f"revoked {item.revoked_at:%Y-%m-%d %H:%M}"
-        click.echo(f"{item.name}\tcreated {item.created_at:%Y-%m-%d %H:%M}\t{state}")
+        if item.revoked_at is not None:
+            state = f"revoked {_minute(item.revoked_at)}"
+        elif item.active(now):
+            state = "active"
+        else:
+            state = "expired"
+        expires = item.expires_at
+        expiry = "never expires" if expires is None else f"expires {_minute(expires)}"
+        click.echo(f"{item.name}\tcreated {_minute(item.created_at)}\t{state}\t{expiry}")
+
+
+def _minute(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 @token.command("revoke")

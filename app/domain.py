@@ -173,11 +173,11 @@ class ApiToken:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    expires_at: datetime | None = None
 
-    @property
-    def active(self) -> bool:
-        """Whether the token still authenticates."""
-        return self.revoked_at is None
+    def active(self, now: datetime) -> bool:
+        """Whether the token authenticates at ``now``: not revoked, not expired."""
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
 
 
 @dataclass(frozen=True)

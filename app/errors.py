@@ -88,7 +88,7 @@ class UnsupportedMediaType(BroadsheetError):
 
 
 class AuthenticationFailed(BroadsheetError):
-    """The bearer token is missing, malformed, unknown or revoked (on purpose, not saying which)."""
+    """The bearer token is missing, malformed, unknown, expired or revoked (not saying which)."""
 
 
 class TokenNameTaken(BroadsheetError):

@@ -13,10 +13,12 @@ import json
 import logging
 import math
 import secrets
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
@@ -63,6 +65,8 @@ from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import StorageUnavailable
+from app.inputs import article_errors
+from app.inputs import is_language_tag
 from app.notifying import enqueue_notifications
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
@@ -93,6 +97,13 @@ RENDER_BATCH = 16
 MAX_RENDER_BATCHES = 1000
 FEED_STYLESHEET_PATH = "/static/feed.xsl"
 TOKEN_PREFIX = "bst_"  # noqa: S105 - a visible prefix, not a secret
+TOKEN_MIN_LIFETIME = timedelta(hours=1)
+TOKEN_MAX_LIFETIME = timedelta(days=36_525)
+LEGACY_KEY_PREFIX = "legacy-"
+_KEY_ID_BYTES = 8
+_SECRET_BYTES = 32
+_SECRET_LENGTH = 43  # secrets.token_urlsafe(32): 256 bits in unpadded base64url
+_NO_DIGEST = "0" * 64
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
@@ -300,24 +311,26 @@ class Publisher:
         updated_at: datetime,
         revision: int,
     ) -> Article:
-        errors: list[FieldError] = []
+        # The field rules every way in shares; then what only the cleaned values show.
+        errors = article_errors(asdict(data))
+
+        def refuse(field: str, message: str) -> None:
+            if all(error.field != field for error in errors):
+                errors.append(FieldError(field, message))
+
         base_url = self.settings.base_url
         title = clean_text(data.title).strip()
         if not title:
-            errors.append(FieldError("title", "must not be empty"))
-        elif len(title) > 500:
-            errors.append(FieldError("title", "must be at most 500 characters"))
+            refuse("title", "must not be empty")
         if len(clean_text(data.body).encode("utf-8")) > self.settings.api_max_body_bytes:
             raise PayloadTooLarge(
                 f"The body is over the limit of {self.settings.api_max_body_bytes} bytes."
             )
         slug = data.slug if data.slug is not None else make_slug(title or "artigo")
         if not is_valid_slug(slug):
-            errors.append(
-                FieldError("slug", "must be lowercase letters, digits and single hyphens")
-            )
+            refuse("slug", "must be lowercase letters, digits and single hyphens")
         if not data.authors:
-            errors.append(FieldError("authors", "must name at least one author"))
+            refuse("authors", "must name at least one author")
         authors = tuple(
             Author(
                 name=clean_text(a.name).strip(),
@@ -328,14 +341,12 @@ class Publisher:
         )
         for index, author in enumerate(authors):
             if not author.name:
-                errors.append(FieldError(f"authors.{index}.name", "must not be empty"))
-        categories = _clean_terms(data.categories, "categories", errors)
-        tags = _clean_terms(data.tags, "tags", errors)
+                refuse(f"authors.{index}.name", "must not be empty")
+        categories = _clean_terms(data.categories, "categories", refuse)
+        tags = _clean_terms(data.tags, "tags", refuse)
         language = (data.language or self.settings.site_language).strip()
-        if not _is_language_tag(language):
-            errors.append(FieldError("language", "must be a language tag such as pt-BR or en"))
-        if data.published_at is not None and data.published_at.tzinfo is None:
-            errors.append(FieldError("published_at", "must carry a time zone offset"))
+        if not is_language_tag(language):
+            refuse("language", "must be a language tag such as pt-BR or en")
         if errors:
             raise InvalidInput(errors)
         body_format = BodyFormat(data.body_format)
@@ -397,43 +408,61 @@ class Publisher:
 
     # -- tokens ---------------------------------------------------------------------------
 
-    def create_token(self, name: str, now: datetime) -> tuple[ApiToken, str]:
+    def create_token(
+        self, name: str, now: datetime, expires_in: timedelta | None = None
+    ) -> tuple[ApiToken, str]:
         """Create a token named ``name``; return it and its secret (shown once, never stored).
 
+        The token reads ``bst_<key id>_<secret>``: the key id, 16 hex digits, is stored as
+        it is and finds the token; only the SHA-256 of the whole token is stored besides.
+        With ``expires_in`` it stops working that long after ``now``; without, never.
+
         Raises:
-            InvalidInput: the name is empty or too long.  TokenNameTaken.
+            InvalidInput: the name is empty or too long, or ``expires_in`` is not from one
+                hour to 100 years.
+            TokenNameTaken.
         """
         name = name.strip()
+        errors = []
         if not name or len(name) > 100:
-            raise InvalidInput([FieldError("name", "must be 1 to 100 characters")])
-        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+            errors.append(FieldError("name", "must be 1 to 100 characters"))
+        if expires_in is not None and not TOKEN_MIN_LIFETIME <= expires_in <= TOKEN_MAX_LIFETIME:
+            errors.append(FieldError("expires_in", "must be from one hour to 100 years"))
+        if errors:
+            raise InvalidInput(errors)
+        key_id = secrets.token_hex(_KEY_ID_BYTES)
+        secret = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+        expires_at = now + expires_in if expires_in is not None else None
         with self.db.write() as session:
-            token = TokenRepository(session).add(name, _hash_token(secret), now)
+            token = TokenRepository(session).add(name, key_id, _hash_token(secret), now, expires_at)
         return token, secret
 
-    def authenticate(self, secret: str | None) -> ApiToken:
-        """The active token whose secret this is.
+    def authenticate(self, secret: str | None, now: datetime) -> ApiToken:
+        """The token whose secret this is, if it is active at ``now``.
 
-        Only SHA-256 digests are stored, and the secret is hashed before the lookup, so
-        the database compares digests, not secrets: how long a comparison takes can tell
-        an attacker at most how many leading bits of some stored digest match the digest
-        of a guess, which brings no secret closer (the same reasoning as comparing with
-        ``hmac.compare_digest``, without scanning every token).
+        The token is found by its key id, which is not secret, and the stored digest is
+        compared with the digest of what was sent by :func:`hmac.compare_digest`, whose time
+        does not depend on where they differ. Tokens made before key ids existed are found
+        by the first digits of their digest, which tell nothing of the secret either.
 
         Raises:
-            AuthenticationFailed: missing, malformed, unknown or revoked, without saying which.
+            AuthenticationFailed: missing, malformed, unknown, wrong, expired or revoked,
+                all alike, without saying which.
         """
-        if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        key_id = _key_id(secret)
+        found = None
+        if key_id is not None:
+            with self.db.read() as session:
+                found = TokenRepository(session).find(key_id)
+        # Compared even when nothing was found, so that an unknown key id costs the same.
+        stored = found[1] if found is not None else _NO_DIGEST
+        matches = hmac.compare_digest(stored, _hash_token(secret or ""))
+        if found is None or not matches or not found[0].active(now):
             raise AuthenticationFailed("A valid bearer token is required.")
-        digest = _hash_token(secret)
-        with self.db.read() as session:
-            token = TokenRepository(session).find_active(digest)
-        if token is None:
-            raise AuthenticationFailed("A valid bearer token is required.")
-        return token
+        return found[0]
 
     def list_tokens(self) -> list[ApiToken]:
-        """Every token, active and revoked."""
+        """Every token: active, expired and revoked."""
         with self.db.read() as session:
             return TokenRepository(session).list()
 
@@ -799,13 +828,13 @@ def _input_of(article: Article) -> ArticleInput:
 
 
 def _clean_terms(
-    names: Iterable[str], field_name: str, errors: list[FieldError]
+    names: Iterable[str], field_name: str, refuse: Callable[[str, str], None]
 ) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for index, raw in enumerate(names):
         name = clean_text(raw).strip()
         if not name or len(name) > 100:
-            errors.append(FieldError(f"{field_name}.{index}", "must be 1 to 100 characters"))
+            refuse(f"{field_name}.{index}", "must be 1 to 100 characters")
             continue
         seen.setdefault(name.casefold(), name)
     return tuple(seen.values())
@@ -822,17 +851,6 @@ def _clean_image(image: Image | None, base_url: str) -> Image | None:
     )
 
 
-def _is_language_tag(value: str) -> bool:
-    # BCP 47 in its common shape: a 2-3 letter language, optional subtags of 2-8 alphanumerics.
-    parts = value.split("-")
-    return (
-        2 <= len(parts[0]) <= 3
-        and parts[0].isascii()
-        and parts[0].isalpha()
-        and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in parts[1:])
-    )
-
-
 def _gzip(body: bytes) -> bytes:
     # mtime=0: the same bytes always compress to the same bytes (stable gzip ETags).
     return gzip.compress(body, compresslevel=6, mtime=0)
@@ -844,9 +862,22 @@ def _entry_weight(version: ArticleVersion, entry: FeedEntry) -> int:
 
 
 def _hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def tokens_match(expected_hash: str, secret: str) -> bool:
-    """Constant-time comparison of a stored hash with a presented secret."""
-    return hmac.compare_digest(expected_hash, _hash_token(secret))
+def _key_id(secret: str | None) -> str | None:
+    """The key id a presented token names, or ``None`` when it is not a token's shape."""
+    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    body = secret.removeprefix(TOKEN_PREFIX)
+    key_id, underscore, rest = body.partition("_")
+    if (
+        underscore
+        and len(key_id) == 2 * _KEY_ID_BYTES
+        and all(c in "0123456789abcdef" for c in key_id)
+        and len(rest) == _SECRET_LENGTH
+    ):
+        return key_id
+    if len(body) == _SECRET_LENGTH:  # made before key ids: see migration 0005
+        return LEGACY_KEY_PREFIX + _hash_token(secret)[:16]
+    return None

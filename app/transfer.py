@@ -12,11 +12,12 @@ Lines from other systems may leave out ``id``, ``slug``, ``created_at``, ``updat
 ``revision`` and ``former_slugs``: the import then mints an id, makes a free slug from the
 title, uses ``now`` and revision 1.
 
-Every imported line goes through the API's checks and the same content pipeline
-(:meth:`Publisher._build_article <app.publishing.Publisher._build_article>`): sanitising,
-absolute URLs, XML-invalid characters removed, slug rules. A bad line is skipped and
-reported with its number; so is a line whose id or slug another article holds. Good lines
-are stored in batches, one transaction each, and the feeds they touch are marked stale.
+Every imported line goes through the API's field rules (:mod:`app.inputs`) and the same
+content pipeline (:meth:`Publisher._build_article <app.publishing.Publisher._build_article>`):
+sanitising, absolute URLs, XML-invalid characters removed, slug rules. A bad line is
+skipped and reported with its number; so is a line whose id or slug another article holds.
+Good lines are stored in batches, one transaction each, and the feeds they touch are
+marked stale.
 """
 
 from __future__ import annotations
@@ -39,27 +40,23 @@ from itertools import chain
 from itertools import islice
 from multiprocessing import get_context
 from typing import Annotated
-from typing import Any
-from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
-from pydantic import AwareDatetime
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
-from pydantic import ValidationError
 
 from app.content import clean_text
 from app.content import is_valid_slug
 from app.domain import Article
 from app.domain import Author
-from app.domain import BodyFormat
-from app.domain import Image
 from app.domain import mint_article_id
 from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
+from app.inputs import ArticleCreate
+from app.inputs import Instant
+from app.inputs import SlugText
+from app.inputs import domain_values
+from app.inputs import parse_json
 from app.publishing import ArticleInput
 from app.publishing import Publisher
 from app.publishing import _scope_keys
@@ -292,11 +289,10 @@ def _build_in_worker(batch: _Numbered, now: datetime) -> list[_Outcome]:
 def _build_line(publisher: Publisher, number: int, raw: bytes | str, now: datetime) -> _Outcome:
     """Parse, validate and clean one line, as the API would; store nothing."""
     try:
-        record = _Record.model_validate_json(raw)
-    except ValidationError as error:
-        errors = [_field_error(detail) for detail in error.errors(include_url=False)]
-        return SkippedLine(number, tuple(errors))
-    errors = []
+        record = parse_json(_Record, raw, "line", "The line is invalid.")
+    except InvalidInput as refused:
+        return SkippedLine(number, tuple(refused.errors))
+    errors: list[FieldError] = []
     created_at = _utc(record.created_at or record.updated_at) or now
     updated_at = _utc(record.updated_at) or created_at
     if updated_at < created_at:
@@ -304,7 +300,7 @@ def _build_line(publisher: Publisher, number: int, raw: bytes | str, now: dateti
     article_id = record.id or mint_article_id(publisher.settings.id_authority, created_at)
     try:
         article = publisher._build_article(
-            _input_of(record),
+            ArticleInput(**domain_values(record)),
             article_id=article_id,
             created_at=created_at,
             updated_at=updated_at,
@@ -435,58 +431,10 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value is not None else None
 
 
-def _input_of(record: _Record) -> ArticleInput:
-    image = record.image
-    return ArticleInput(
-        title=record.title,
-        body=record.body,
-        authors=tuple(Author(a.name, a.email, a.url) for a in record.authors),
-        body_format=BodyFormat(record.body_format),
-        slug=record.slug,
-        summary=record.summary,
-        categories=tuple(record.categories),
-        tags=tuple(record.tags),
-        language=record.language,
-        image=Image(**image.model_dump()) if image is not None else None,
-        published_at=_utc(record.published_at),
-    )
-
-
 # -- the line format ------------------------------------------------------------------------
-# The field rules of the API's ArticleCreate (app/web/api.py), plus the fields only an
-# export carries. They are repeated here because the web layer may not be imported from a
-# use case; moving both to one core module would leave a single copy.
+# The article fields and their rules are the API's (app/inputs.py); an export adds these.
 
-_URL_FORBIDDEN = re.compile("[\x00-\x1f\x7f\ufffe\uffff]")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
-
-
-def _check_url(value: str) -> str:
-    """An absolute http(s) URL, or a path on this site starting with ``/``."""
-    if _URL_FORBIDDEN.search(value):
-        raise ValueError("must not contain control characters")
-    if value.startswith("/") and not value.startswith("//"):
-        return value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an absolute http(s) URL or a path starting with /")
-    return value
-
-
-def _check_email(value: str) -> str:
-    local, at, domain = value.partition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in value):
-        raise ValueError("must be an e-mail address")
-    return value
-
-
-def _check_instant(value: datetime) -> datetime:
-    """An instant UTC can hold, as the database stores UTC ("0001-01-01T00:00+01:00" cannot)."""
-    try:
-        value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("must fall between the years 1 and 9999 in UTC") from None
-    return value
 
 
 def _check_entry_id(value: str) -> str:
@@ -496,62 +444,12 @@ def _check_entry_id(value: str) -> str:
     return value
 
 
-_Url = Annotated[str, Field(max_length=2000), AfterValidator(_check_url)]
-_Instant = Annotated[AwareDatetime, AfterValidator(_check_instant)]
-_Email = Annotated[str, Field(max_length=320), AfterValidator(_check_email)]
-_Term = Annotated[str, Field(min_length=1, max_length=100)]
-_SlugText = Annotated[str, Field(min_length=1, max_length=120)]
 _EntryId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_check_entry_id)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class _AuthorRecord(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    email: _Email | None = None
-    url: _Url | None = None
-
-
-class _ImageRecord(_Strict):
-    url: _Url
-    type: Annotated[str, Field(pattern=r"^image/[A-Za-z0-9.+-]+$")] | None = None
-    length: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None  # a BIGINT column
-    width: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    height: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    caption: Annotated[str, Field(max_length=2000)] | None = None
-    credit: Annotated[str, Field(max_length=500)] | None = None
-
-
-class _Record(_Strict):
+class _Record(ArticleCreate):
     id: _EntryId | None = None
-    slug: _SlugText | None = None
-    title: Annotated[str, Field(min_length=1, max_length=500)]
-    summary: Annotated[str, Field(max_length=5000)] = ""
-    body: str
-    body_format: Literal["markdown", "html"] = "markdown"
-    authors: Annotated[list[_AuthorRecord], Field(min_length=1, max_length=20)]
-    categories: Annotated[list[_Term], Field(max_length=20)] = []
-    tags: Annotated[list[_Term], Field(max_length=50)] = []
-    language: Annotated[str, Field(min_length=2, max_length=35)] | None = None
-    image: _ImageRecord | None = None
-    published_at: _Instant | None = None
-    created_at: _Instant | None = None
-    updated_at: _Instant | None = None
+    created_at: Instant | None = None
+    updated_at: Instant | None = None
     revision: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
-    former_slugs: Annotated[list[_SlugText], Field(max_length=100)] = []
-
-
-def _field_error(detail: Any) -> FieldError:
-    location = ".".join(str(part) for part in detail["loc"]) or "line"
-    kind = detail["type"]
-    if kind == "json_invalid":
-        return FieldError("line", "is not valid JSON: " + str(detail.get("ctx", {}).get("error")))
-    if kind == "extra_forbidden":
-        return FieldError(location, "is not a known field")
-    if kind == "missing":
-        return FieldError(location, "is required")
-    if kind == "timezone_aware":
-        return FieldError(location, "must carry a time zone offset, e.g. 2026-11-28T10:00:00-03:00")
-    return FieldError(location, str(detail["msg"]).removeprefix("Value error, "))
+    former_slugs: Annotated[list[SlugText], Field(max_length=100)] = Field(default_factory=list)

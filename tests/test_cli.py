@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 from app.cli import main
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
+from app.errors import AuthenticationFailed
 from app.services import build_services
 from tests.feedcheck import assert_valid_rss
 
@@ -25,6 +27,12 @@ def run(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def run_err(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stderr
+
+
 def test_migrate_on_a_new_file(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh' / 'site.db'}"
     output = run({"BROADSHEET_DATABASE_URL": url}, "migrate")
@@ -38,7 +46,7 @@ def test_tokens_are_shown_once_and_can_be_revoked(env: dict[str, str]) -> None:
     secret = run(env, "token", "create", "--name", "cms").strip()
     assert secret.startswith("bst_") and len(secret) > 40
     services = build_services(environ=env)
-    assert services.publisher.authenticate(secret).name == "cms"
+    assert services.publisher.authenticate(secret, services.clock()).name == "cms"
     services.database.dispose()
     listing = run(env, "token", "list")
     assert "cms" in listing and "active" in listing
@@ -48,6 +56,58 @@ def test_tokens_are_shown_once_and_can_be_revoked(env: dict[str, str]) -> None:
     failed = CliRunner().invoke(main, ["token", "create", "--name", "cms"], env=env)
     assert failed.exit_code != 0
     assert "exists already" in failed.output
+
+
+def test_tokens_can_expire_and_the_listing_says_when(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(
+        main, ["token", "create", "--name", "cms", "--expires-in", "90d"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip()
+    services = build_services(environ=env)
+    try:
+        now = services.clock()
+        token = services.publisher.authenticate(secret, now)
+        assert token.expires_at is not None
+        assert abs(token.expires_at - (now + timedelta(days=90))) < timedelta(minutes=1)
+        assert f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC" in result.stderr
+        assert services.publisher.authenticate(secret, token.expires_at - timedelta(seconds=1))
+        with pytest.raises(AuthenticationFailed):
+            services.publisher.authenticate(secret, token.expires_at)
+        # A token made two days ago for one day: expired now.
+        services.publisher.create_token("old", now - timedelta(days=2), timedelta(hours=24))
+    finally:
+        services.database.dispose()
+    created = run_err(env, "token", "create", "--name", "day", "--expires-in", "12h")
+    assert "token 'day' created (expires " in created
+    run(env, "token", "create", "--name", "forever")
+    listing = run(env, "token", "list").splitlines()
+    lines = {line.split("\t")[0]: line.split("\t") for line in listing}
+    assert lines["cms"][2:] == ["active", f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC"]
+    assert lines["old"][2] == "expired"
+    assert lines["day"][2] == "active" and lines["day"][3].startswith("expires ")
+    assert lines["forever"][2:] == ["active", "never expires"]
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "message"),
+    [
+        ("5m", "is not a lifetime such as 12h, 90d or never"),
+        ("d", "is not a lifetime such as 12h, 90d or never"),
+        ("-1d", "is not a lifetime such as 12h, 90d or never"),
+        ("0h", "expires_in: must be from one hour to 100 years"),
+        ("36526d", "expires_in: must be from one hour to 100 years"),
+    ],
+)
+def test_a_bad_lifetime_is_refused_and_named(
+    env: dict[str, str], lifetime: str, message: str
+) -> None:
+    result = CliRunner().invoke(
+        main, ["token", "create", "--name", "x", "--expires-in", lifetime], env=env
+    )
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "x\t" not in run(env, "token", "list")
 
 
 def test_demo_loads_once_and_regenerate_renders(env: dict[str, str]) -> None:

@@ -31,7 +31,9 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from app.content import is_valid_slug
 from app.domain import ClientCount
 from app.domain import PollCount
-from app.publishing import _is_language_tag
+from app.inputs import check_email
+from app.inputs import check_url
+from app.inputs import is_language_tag
 from app.settings import load_settings
 from app.web import api
 from app.web.openapi import ArticleList
@@ -170,11 +172,11 @@ def _accepts(check: Callable[[str], bool]) -> Callable[[str], object]:
 
 
 PATTERN_CHECKS: dict[tuple[str, str], Callable[[str], object]] = {
-    ("ImageModel", "url"): api._check_url,
-    ("AuthorModel", "url"): api._check_url,
-    ("AuthorModel", "email"): api._check_email,
+    ("ImageModel", "url"): check_url,
+    ("AuthorModel", "url"): check_url,
+    ("AuthorModel", "email"): check_email,
     ("ArticleCreate", "slug"): _accepts(is_valid_slug),
-    ("ArticlePatch", "language"): _accepts(_is_language_tag),
+    ("ArticlePatch", "language"): _accepts(is_language_tag),
 }
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import secrets as stdlib_secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +26,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from app.errors import AuthenticationFailed
 from app.publishing import Publisher
 from app.services import Services
+from app.services import build_services
+from app.storage.schema import upgrade_database
+from app.storage.tables import ApiTokenRow
 from app.web.security import FEED_POLICY
 from app.web.security import OTHER_POLICY
 from app.web.security import PAGE_POLICY
@@ -324,7 +330,9 @@ def test_every_kind_of_bad_token_gets_the_very_same_401(
 ) -> None:
     _, revoked = publisher.create_token("revogado", clock())
     publisher.revoke_token("revogado", clock())
+    _, expired = publisher.create_token("vencido", clock() - timedelta(hours=2), timedelta(hours=1))
     _, active = publisher.create_token("ativo", clock())
+    key_id = active.split("_")[1]
     kinds = {
         "missing": None,
         "empty": "",
@@ -332,8 +340,11 @@ def test_every_kind_of_bad_token_gets_the_very_same_401(
         "empty bearer": "Bearer ",
         "malformed": "Bearer abc123",
         "wrong": "Bearer bst_" + "A" * 43,
+        "wrong key id": "Bearer bst_" + "0" * 16 + "_" + "A" * 43,
+        "right key id, wrong secret": f"Bearer bst_{key_id}_" + "A" * 43,
         "overlong": "Bearer bst_" + "A" * 300,
         "revoked": f"Bearer {revoked}",
+        "expired": f"Bearer {expired}",
         "secret without scheme": active,
         "secret with another scheme": f"Token {active}",
         "secret with a suffix": f"Bearer {active}x",
@@ -435,6 +446,59 @@ def test_a_write_logs_the_token_name_and_never_the_secret(
         assert wrong_secret not in message
 
 
+def test_a_token_works_until_it_expires_then_gets_the_same_401_as_any_other(
+    app: Flask, publisher: Publisher, clock: FakeClock
+) -> None:
+    _, secret = publisher.create_token("por-uma-hora", clock(), timedelta(hours=1))
+    with serve(app) as live:
+
+        def get(token: str) -> tuple[int, dict[str, str], bytes]:
+            response = live.request("GET", ARTICLES, {"Authorization": f"Bearer {token}"})
+            headers = {k: v for k, v in response.headers.items() if k != "date"}
+            return response.status, headers, response.body
+
+        assert get(secret)[0] == 200
+        clock.advance(minutes=59, seconds=59)
+        assert get(secret)[0] == 200
+        clock.advance(seconds=1)
+        expired = get(secret)
+        unknown = get("bst_" + "0" * 16 + "_" + "A" * 43)
+    assert expired[0] == 401
+    assert expired == unknown
+
+
+def test_tokens_made_before_key_ids_keep_working_after_the_migration(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    services = build_services(
+        settings_for(f"sqlite:///{tmp_path / 'old.db'}"), clock=clock, environ={}
+    )
+    upgrade_database(services.database, "0004")
+    legacy = "bst_" + stdlib_secrets.token_urlsafe(32)  # the shape tokens had then
+    digest = hashlib.sha256(legacy.encode()).hexdigest()
+    with services.database.engine.begin() as connection:
+        connection.execute(
+            ApiTokenRow.__table__.insert().values(
+                name="antigo", token_hash=digest, created_at=clock()
+            )
+        )
+    services.publisher.migrate()
+    try:
+        assert services.publisher.authenticate(legacy, clock()).name == "antigo"
+        for wrong in (legacy[:-1] + ("B" if legacy[-1] != "B" else "C"), legacy + "x"):
+            with pytest.raises(AuthenticationFailed):
+                services.publisher.authenticate(wrong, clock())
+        listing = services.publisher.list_tokens()
+        assert [(t.name, t.expires_at, t.active(clock())) for t in listing] == [
+            ("antigo", None, True)
+        ]
+        services.publisher.revoke_token("antigo", clock())
+        with pytest.raises(AuthenticationFailed):
+            services.publisher.authenticate(legacy, clock())
+    finally:
+        services.database.dispose()
+
+
 def test_the_database_holds_only_the_digest_of_each_secret(
     app: Flask, services: Services, clock: FakeClock
 ) -> None:
@@ -448,6 +512,9 @@ def test_the_database_holds_only_the_digest_of_each_secret(
     for row, secret in zip(rows, secrets, strict=True):
         assert re.fullmatch(r"[0-9a-f]{64}", row["token_hash"])
         assert row["token_hash"] == hashlib.sha256(secret.encode()).hexdigest()
+        # The key id is the token's one part that is not secret, and it is all that is.
+        assert secret == f"bst_{row['key_id']}_{secret.split('_', 2)[2]}"
+        assert re.fullmatch(r"[0-9a-f]{16}", row["key_id"])
         for value in row.values():
             assert secret.removeprefix("bst_") not in str(value)
 

@@ -347,6 +347,31 @@ def test_bad_lines_are_skipped_and_reported_by_number(services: Services, clock:
     assert sorted(titles) == ["Primeira boa", "Segunda boa"]
 
 
+def test_an_import_refuses_what_the_api_refuses(services: Services, clock: FakeClock) -> None:
+    lines = [
+        line(title="Espaço na URL", image={"url": "https://cdn.example.org/a b.jpg"}),
+        line(title="E-mail ruim", authors=[{"name": "Ana", "email": "not-an-address"}]),
+        line(title="URL de dados", authors=[{"name": "Ana", "url": "data:text/html,x"}]),
+        line(title="Ano um", published_at="0001-01-01T00:00:00Z"),
+        line(title="Fim dos tempos", published_at="9999-12-31T23:59:59-23:59"),
+        line(title="Separador", image={"url": "https://x.org/a\u2028.png"}),
+        # JSON may escape a lone surrogate; like every character XML forbids, it is removed.
+        json.dumps(json.loads(line(title="Oi \ud800 mundo"))),
+    ]
+    report = import_lines(services.publisher, lines, clock())
+    fields = {p.line: [(e.field, e.message) for e in p.errors] for p in report.skipped}
+    assert fields == {
+        1: [("image.url", "must not contain spaces or control characters")],
+        2: [("authors.0.email", "must be an e-mail address")],
+        3: [("authors.0.url", "must be an absolute http(s) URL or a path starting with /")],
+        4: [("published_at", "must fall between 0001-01-02 and 9999-12-30 in UTC")],
+        5: [("published_at", "must fall between 0001-01-02 and 9999-12-30 in UTC")],
+        6: [("image.url", "must not contain spaces or control characters")],
+    }
+    titles = [a.title for a in services.publisher.list_articles(clock(), None, 1, 50).articles]
+    assert titles == ["Oi  mundo"]
+
+
 def test_imported_lines_go_through_the_content_pipeline(
     services: Services, clock: FakeClock
 ) -> None:
@@ -519,6 +544,14 @@ def test_import_reads_stdin_and_exits_non_zero_when_a_line_was_bad(database_url:
     assert exported.exit_code == 0
     titles = [json.loads(text)["title"] for text in exported.stdout_bytes.splitlines()]
     assert titles == ["Boa", "Outra boa", "Mais"]
+
+
+def test_import_names_the_line_and_field_of_a_hostile_url(database_url: str) -> None:
+    data = "\n".join([line(title="Boa"), line(image={"url": "javascript:alert(1)"})]).encode()
+    result = invoke(database_url, "import", "-", stdin=data)
+    assert result.exit_code == 1
+    assert "articles imported: 1; lines skipped: 1" in result.stdout
+    assert "line 2: image.url: must be an absolute http(s) URL" in result.stderr
 
 
 def test_importing_the_same_file_twice_stores_nothing_twice(

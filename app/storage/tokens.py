@@ -1,4 +1,4 @@
-"""API tokens: only the SHA-256 of each secret is stored."""
+"""API tokens: each is stored as its key id (not secret) and the SHA-256 of the whole token."""
 
 from __future__ import annotations
 
@@ -19,27 +19,32 @@ class TokenRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, name: str, token_hash: str, now: datetime) -> ApiToken:
+    def add(
+        self,
+        name: str,
+        key_id: str,
+        token_hash: str,
+        now: datetime,
+        expires_at: datetime | None = None,
+    ) -> ApiToken:
         """Store a new token under ``name``.
 
         Raises:
-            TokenNameTaken: a token (active or revoked) already has that name.
+            TokenNameTaken: a token (active, expired or revoked) already has that name.
         """
         if self.session.scalar(select(ApiTokenRow.pk).where(ApiTokenRow.name == name)):
             raise TokenNameTaken(f"A token named {name!r} exists already.")
-        row = ApiTokenRow(name=name, token_hash=token_hash, created_at=now)
+        row = ApiTokenRow(
+            name=name, key_id=key_id, token_hash=token_hash, created_at=now, expires_at=expires_at
+        )
         self.session.add(row)
         self.session.flush()
         return _token(row)
 
-    def find_active(self, token_hash: str) -> ApiToken | None:
-        """The active token whose secret hashes to ``token_hash``, if any."""
-        row = self.session.scalars(
-            select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)
-        ).first()
-        if row is None or row.revoked_at is not None:
-            return None
-        return _token(row)
+    def find(self, key_id: str) -> tuple[ApiToken, str] | None:
+        """The token with that key id and its stored digest, whatever its state."""
+        row = self.session.scalars(select(ApiTokenRow).where(ApiTokenRow.key_id == key_id)).first()
+        return None if row is None else (_token(row), row.token_hash)
 
     def list(self) -> list[ApiToken]:
         """Every token, oldest first."""
@@ -66,4 +71,5 @@ def _token(row: ApiTokenRow) -> ApiToken:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
         last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
     )

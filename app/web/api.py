@@ -1,20 +1,16 @@
 """The write API under ``/api/v1``: JSON in and out, bearer tokens, problem details.
 
-Request bodies are validated by pydantic models (strict types, unknown fields refused) and
-turned into :class:`~app.publishing.ArticleInput`; the use cases do the rest.
+Request bodies are validated by the pydantic models of :mod:`app.inputs` (strict types,
+unknown fields refused, the field rules every way in shares) and turned into
+:class:`~app.publishing.ArticleInput`; the use cases do the rest.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from datetime import UTC
 from datetime import datetime
-from typing import Annotated
 from typing import Any
-from typing import Literal
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import Response
@@ -22,129 +18,49 @@ from flask import g
 from flask import jsonify
 from flask import request
 from flask import url_for
-from pydantic import AfterValidator
-from pydantic import AwareDatetime
 from pydantic import BaseModel
-from pydantic import ConfigDict
-from pydantic import Field
-from pydantic import ValidationError
 
 from app.domain import Article
 from app.domain import ArticleStatus
-from app.domain import Author
-from app.domain import BodyFormat
-from app.domain import Image
 from app.domain import permalink_url
 from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PreconditionRequired
 from app.errors import UnsupportedMediaType
+from app.inputs import ArticleCreate
+from app.inputs import Authors
+from app.inputs import Categories
+from app.inputs import Format
+from app.inputs import ImageModel
+from app.inputs import Instant
+from app.inputs import Language
+from app.inputs import SlugText
+from app.inputs import Strict
+from app.inputs import Summary
+from app.inputs import Tags
+from app.inputs import Title
+from app.inputs import domain_values
+from app.inputs import parse_json
 from app.publishing import ArticleInput
 from app.web import services
 
 log = logging.getLogger(__name__)
 _Model = TypeVar("_Model", bound=BaseModel)
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
-# Control characters and the non-characters XML 1.0 forbids have no place in a URL
-# (RFC 3986 section 2), and URLs are stored as sent: one would break every feed it reaches.
-_URL_FORBIDDEN = re.compile("[\x00-\x1f\x7f\ufffe\uffff]")
 
 
-def _check_url(value: str) -> str:
-    """An absolute http(s) URL, or a path on this site starting with ``/``."""
-    if _URL_FORBIDDEN.search(value):
-        raise ValueError("must not contain control characters")
-    if value.startswith("/") and not value.startswith("//"):
-        return value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an absolute http(s) URL or a path starting with /")
-    return value
-
-
-def _check_email(value: str) -> str:
-    local, at, domain = value.partition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in value):
-        raise ValueError("must be an e-mail address")
-    return value
-
-
-def _check_instant(value: datetime) -> datetime:
-    """An instant UTC can hold, as the database stores UTC ("0001-01-01T00:00+01:00" cannot)."""
-    try:
-        value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("must fall between the years 1 and 9999 in UTC") from None
-    return value
-
-
-# The patterns say in the OpenAPI document (JSON Schema) what the checks above accept.
-_URL_CHAR = r"[^\x00-\x1f\x7f\ufffe\uffff]"
-_URL_PATTERN = (
-    rf"^(?:/(?:[^/\x00-\x1f\x7f\ufffe\uffff]{_URL_CHAR}*)?"
-    rf"|[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?::[0-9]{{1,5}})?(?:[/?#]{_URL_CHAR}*)?)$"
-)
-_EMAIL_PATTERN = r"^[^@\s\x1c-\x1f\x85]+@[^\s\x1c-\x1f\x85]*\.[^\s\x1c-\x1f\x85]*$"
-Url = Annotated[
-    str,
-    Field(max_length=2000, json_schema_extra={"pattern": _URL_PATTERN}),
-    AfterValidator(_check_url),
-]
-Instant = Annotated[AwareDatetime, AfterValidator(_check_instant)]
-Email = Annotated[
-    str,
-    Field(max_length=320, json_schema_extra={"pattern": _EMAIL_PATTERN}),
-    AfterValidator(_check_email),
-]
-Term = Annotated[str, Field(min_length=1, max_length=100)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class AuthorModel(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    email: Email | None = None
-    url: Url | None = None
-
-
-class ImageModel(_Strict):
-    url: Url
-    type: Annotated[str, Field(pattern=r"^image/[A-Za-z0-9.+-]+$")] | None = None
-    length: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None  # a BIGINT column
-    width: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    height: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    caption: Annotated[str, Field(max_length=2000)] | None = None
-    credit: Annotated[str, Field(max_length=500)] | None = None
-
-
-class ArticleCreate(_Strict):
-    title: Annotated[str, Field(min_length=1, max_length=500)]
-    slug: Annotated[str, Field(min_length=1, max_length=120)] | None = None
-    summary: Annotated[str, Field(max_length=5000)] = ""
-    body: str
-    body_format: Literal["markdown", "html"] = "markdown"
-    authors: Annotated[list[AuthorModel], Field(min_length=1, max_length=20)]
-    categories: Annotated[list[Term], Field(max_length=20)] = []
-    tags: Annotated[list[Term], Field(max_length=50)] = []
-    language: Annotated[str, Field(min_length=2, max_length=35)] | None = None
-    image: ImageModel | None = None
-    published_at: Instant | None = None
-
-
-class ArticlePatch(_Strict):
+class ArticlePatch(Strict):
     """A JSON merge patch (RFC 7396): only the fields present change; null clears."""
 
-    title: Annotated[str, Field(min_length=1, max_length=500)] | None = None
-    slug: Annotated[str, Field(min_length=1, max_length=120)] | None = None
-    summary: Annotated[str, Field(max_length=5000)] | None = None
+    title: Title | None = None
+    slug: SlugText | None = None
+    summary: Summary | None = None
     body: str | None = None
-    body_format: Literal["markdown", "html"] | None = None
-    authors: Annotated[list[AuthorModel], Field(min_length=1, max_length=20)] | None = None
-    categories: Annotated[list[Term], Field(max_length=20)] | None = None
-    tags: Annotated[list[Term], Field(max_length=50)] | None = None
-    language: Annotated[str, Field(min_length=2, max_length=35)] | None = None
+    body_format: Format | None = None
+    authors: Authors | None = None
+    categories: Categories | None = None
+    tags: Tags | None = None
+    language: Language | None = None
     image: ImageModel | None = None
     published_at: Instant | None = None
     significant: bool = False
@@ -170,9 +86,10 @@ def authenticate() -> None:
     from app.web.security import authentication_attempt
 
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    found = services()
     with authentication_attempt():
-        token = services().publisher.authenticate(
-            secret.strip() if scheme.lower() == "bearer" else None
+        token = found.publisher.authenticate(
+            secret.strip() if scheme.lower() == "bearer" else None, found.clock()
         )
     g.token_name = token.name
 
@@ -340,32 +257,12 @@ def _parse(model: type[_Model]) -> _Model:
 
     Raises:
         UnsupportedMediaType: the body is not declared as JSON.
-        InvalidInput: not JSON, or a field is missing, unknown or of the wrong type.
+        InvalidInput: not JSON, or a field is missing, unknown, of the wrong type or invalid.
     """
     if not request.is_json:
         raise UnsupportedMediaType("Send the article as application/json.")
-    try:
-        return model.model_validate_json(request.get_data(cache=False) or b"")
-    except ValidationError as error:
-        raise InvalidInput(
-            [_field_error(detail) for detail in error.errors(include_url=False)],
-            "The article is invalid.",
-        ) from None
-
-
-def _field_error(detail: Any) -> FieldError:
-    location = ".".join(str(part) for part in detail["loc"]) or "body"
-    kind = detail["type"]
-    if kind == "json_invalid":
-        return FieldError("body", "is not valid JSON: " + str(detail.get("ctx", {}).get("error")))
-    if kind == "extra_forbidden":
-        return FieldError(location, "is not a known field")
-    if kind == "missing":
-        return FieldError(location, "is required")
-    if kind == "timezone_aware":
-        return FieldError(location, "must carry a time zone offset, e.g. 2026-11-28T10:00:00-03:00")
-    message = str(detail["msg"])
-    return FieldError(location, message.removeprefix("Value error, "))
+    raw = request.get_data(cache=False) or b""
+    return parse_json(model, raw, "body", "The article is invalid.")
 
 
 def _changes(model: BaseModel, names: set[str]) -> dict[str, Any]:
@@ -376,33 +273,12 @@ def _changes(model: BaseModel, names: set[str]) -> dict[str, Any]:
     ]
     if errors:
         raise InvalidInput(errors, "The article is invalid.")
-    converted = _input_fields(model)
+    converted = domain_values(model)
     return {name: converted[name] for name in names if name in converted}
 
 
-def _input_fields(model: BaseModel) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        if name == "significant":
-            continue
-        value = getattr(model, name)
-        if name == "authors" and value is not None:
-            value = tuple(Author(a.name, a.email, a.url) for a in value)
-        elif name in ("categories", "tags") and value is not None:
-            value = tuple(value)
-        elif name == "image" and value is not None:
-            value = Image(**value.model_dump())
-        elif name == "body_format" and value is not None:
-            value = BodyFormat(value)
-        elif name == "summary" and value is None:
-            value = ""
-        data[name] = value
-    return data
-
-
 def _to_input(model: ArticleCreate) -> ArticleInput:
-    fields = _input_fields(model)
-    return ArticleInput(**fields)
+    return ArticleInput(**domain_values(model))
 
 
 def _int_arg(name: str, default: int, low: int, high: int, errors: list[FieldError]) -> int:

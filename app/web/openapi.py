@@ -1,9 +1,10 @@
 """The OpenAPI 3.1 description of ``/api/v1``, served at ``GET /api/v1/openapi.json``.
 
 Nothing here is hand-maintained JSON: request bodies are the JSON Schemas of the pydantic
-models the API validates with (:mod:`app.web.api`), responses are the JSON Schemas of the
-models below, which describe exactly what the views write (the tests hold ``_represent``
-and the poll statistics to them), and bounds come from the running app's settings.
+models the API validates with (:mod:`app.web.api`, :mod:`app.inputs`), responses are the
+JSON Schemas of the models below, which describe exactly what the views write (the tests
+hold ``_represent`` and the poll statistics to them), and bounds come from the running
+app's settings.
 
 The document is public: it lives on a blueprint of its own, outside the API blueprint
 whose ``before_request`` asks every call for a bearer token.
@@ -30,6 +31,8 @@ from pydantic.json_schema import models_json_schema
 from app.content import SLUG_PATTERN
 from app.domain import ArticleStatus
 from app.domain import BodyFormat
+from app.inputs import LANGUAGE_TAG_PATTERN
+from app.inputs import ArticleCreate
 from app.settings import Settings
 from app.web import api
 from app.web import services
@@ -40,8 +43,6 @@ JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 PROBLEM = "application/problem+json"
 _REF = "#/components/schemas/{model}"
-# What publishing's language check accepts: a 2-3 letter language, subtags of 1-8 alphanumerics.
-LANGUAGE_TAG_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"
 
 blueprint = Blueprint("api_spec", __name__, url_prefix=api.blueprint.url_prefix)
 
@@ -148,7 +149,7 @@ class ProblemDetails(_Out):
 
 
 _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
-    api.ArticleCreate,
+    ArticleCreate,
     api.ArticlePatch,
     api.ArticleReplace,
 )
@@ -204,7 +205,7 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 # -- the document -------------------------------------------------------------------------
 
 _PROBLEMS: dict[int, str] = {
-    401: "The bearer token is missing, wrong or revoked.",
+    401: "The bearer token is missing, wrong, expired or revoked.",
     404: "No article has that id.",
     409: "Another article already uses that slug.",
     410: "The article was deleted.",

@@ -1,0 +1,300 @@
+"""What a publisher may send: the rules of every article field, for every way in.
+
+The JSON API (:mod:`app.web.api`) and the import (:mod:`app.transfer`) parse their JSON
+with the models here; the use cases (:mod:`app.publishing`), which the CLI and the demo call
+directly, check every :class:`~app.publishing.ArticleInput` against the same models. So a
+value one way in refuses, no other way stores, and the refusal names the field the same
+way everywhere. Contains no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC
+from datetime import datetime
+from typing import Annotated
+from typing import Any
+from typing import Literal
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator
+from pydantic import AwareDatetime
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import ValidationError
+
+from app.domain import Author
+from app.domain import BodyFormat
+from app.domain import Image
+from app.errors import FieldError
+from app.errors import InvalidInput
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+# -- single values ---------------------------------------------------------------------------
+
+# Every Unicode space (what str.isspace() finds, and the BOM, which JSON Schema counts).
+# Neither a URL nor an e-mail address holds one (RFC 3986 section 2, RFC 5322; JSON Feed
+# and Atom readers refuse "a b.jpg"). Written as regular expression classes that read the
+# same in Python and in JSON Schema (ECMA-262), for the OpenAPI document.
+_SPACES = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+# ...and in a URL no control character (C0, DEL, C1) or non-character XML 1.0 forbids either:
+# URLs are stored as sent, and one would break every feed it reaches.
+_FORBIDDEN = rf"\x00-\x20\x7f-\xa0{_SPACES}\ufffe\uffff"
+_HAS_FORBIDDEN = re.compile(f"[{_FORBIDDEN}]")
+_HAS_SPACE = re.compile(f"[{_SPACES}]")
+
+#: What :func:`check_url` accepts, as a JSON Schema pattern (it accepts no more).
+URL_PATTERN = (
+    rf"^(?:/(?:[^/{_FORBIDDEN}][^{_FORBIDDEN}]*)?"
+    rf"|[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?::[0-9]{{1,5}})?(?:[/?#][^{_FORBIDDEN}]*)?)$"
+)
+#: What :func:`check_email` accepts, as a JSON Schema pattern.
+EMAIL_PATTERN = rf"^[^@{_SPACES}]+@[^{_SPACES}]*\.[^{_SPACES}]*$"
+#: What :func:`is_language_tag` accepts: a 2-3 letter language, subtags of 1-8 alphanumerics.
+LANGUAGE_TAG_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"
+
+# A day inside the limits of the datetime type: an instant between these has a wall time in
+# every time zone (offsets stay under a day), so RSS, Atom, JSON Feed, the archives (UTC
+# months) and the article page (in the site's time zone) can all show it.
+EARLIEST_INSTANT = datetime(1, 1, 2, tzinfo=UTC)
+LATEST_INSTANT = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def check_url(value: str) -> str:
+    """An absolute http(s) URL, or a path on this site starting with ``/``.
+
+    Raises:
+        ValueError: anything else, or a URL with spaces or control characters.
+    """
+    if _HAS_FORBIDDEN.search(value):
+        raise ValueError("must not contain spaces or control characters")
+    if value.startswith("/") and not value.startswith("//"):
+        return value
+    try:
+        parts = urlsplit(value)
+        absolute = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 address)
+        absolute = False
+    if not absolute:
+        raise ValueError("must be an absolute http(s) URL or a path starting with /")
+    return value
+
+
+def check_email(value: str) -> str:
+    """An e-mail address in the shape feeds require (Atom: ``.+@.+``).
+
+    Raises:
+        ValueError: no ``@``, nothing before it, no dot after it, or a space anywhere.
+    """
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or _HAS_SPACE.search(value):
+        raise ValueError("must be an e-mail address")
+    return value
+
+
+def check_instant(value: datetime) -> datetime:
+    """An instant every time zone can show (see :data:`EARLIEST_INSTANT`).
+
+    Raises:
+        ValueError: it falls outside 0001-01-02 ... 9999-12-30 in UTC.
+    """
+    try:
+        inside = EARLIEST_INSTANT <= value.astimezone(UTC) <= LATEST_INSTANT
+    except OverflowError:  # "0001-01-01T00:00+01:00" is before year 1 in UTC
+        inside = False
+    if not inside:
+        raise ValueError("must fall between 0001-01-02 and 9999-12-30 in UTC")
+    return value
+
+
+def is_language_tag(value: str) -> bool:
+    """BCP 47 in its common shape: a 2-3 letter language, optional subtags of 1-8
+    alphanumerics (:data:`LANGUAGE_TAG_PATTERN`)."""
+    parts = value.split("-")
+    return (
+        2 <= len(parts[0]) <= 3
+        and parts[0].isascii()
+        and parts[0].isalpha()
+        and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in parts[1:])
+    )
+
+
+Url = Annotated[
+    str,
+    Field(max_length=2000, json_schema_extra={"pattern": URL_PATTERN}),
+    AfterValidator(check_url),
+]
+Email = Annotated[
+    str,
+    Field(max_length=320, json_schema_extra={"pattern": EMAIL_PATTERN}),
+    AfterValidator(check_email),
+]
+Instant = Annotated[AwareDatetime, AfterValidator(check_instant)]
+Term = Annotated[str, Field(min_length=1, max_length=100)]
+Title = Annotated[str, Field(min_length=1, max_length=500)]
+SlugText = Annotated[str, Field(min_length=1, max_length=120)]
+Summary = Annotated[str, Field(max_length=5000)]
+Format = Literal["markdown", "html"]
+Language = Annotated[str, Field(min_length=2, max_length=35)]
+
+# -- articles ---------------------------------------------------------------------------------
+
+
+class Strict(BaseModel):
+    """JSON as it is: no type coercion, no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AuthorModel(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    email: Email | None = None
+    url: Url | None = None
+
+
+class ImageModel(Strict):
+    url: Url
+    type: Annotated[str, Field(pattern=r"^image/[A-Za-z0-9.+-]+$")] | None = None
+    length: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None  # a BIGINT column
+    width: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    height: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    caption: Annotated[str, Field(max_length=2000)] | None = None
+    credit: Annotated[str, Field(max_length=500)] | None = None
+
+
+Authors = Annotated[list[AuthorModel], Field(min_length=1, max_length=20)]
+Categories = Annotated[list[Term], Field(max_length=20)]
+Tags = Annotated[list[Term], Field(max_length=50)]
+
+
+class ArticleCreate(Strict):
+    title: Title
+    slug: SlugText | None = None
+    summary: Summary = ""
+    body: str
+    body_format: Format = "markdown"
+    authors: Authors
+    categories: Categories = []
+    tags: Tags = []
+    language: Language | None = None
+    image: ImageModel | None = None
+    published_at: Instant | None = None
+
+
+ARTICLE_FIELDS = tuple(ArticleCreate.model_fields)
+
+
+def article_errors(values: dict[str, Any]) -> list[FieldError]:
+    """What is wrong with an article's fields, given as Python values (tuples, enums and
+    nested dictionaries are fine); nothing when they pass :class:`ArticleCreate`.
+
+    Lone surrogates are left out first, as :func:`parse_json` leaves them out of JSON.
+    """
+    try:
+        ArticleCreate.model_validate(without_lone_surrogates(values), strict=False)
+    except ValidationError as error:
+        return field_errors(error, "input")
+    return []
+
+
+def domain_values(model: BaseModel) -> dict[str, Any]:
+    """The article fields of a parsed model as ``ArticleInput`` holds them (tuples,
+    :class:`~app.domain.Author`, :class:`~app.domain.Image`); other fields are left out."""
+    values: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        if name not in ARTICLE_FIELDS:
+            continue
+        value = getattr(model, name)
+        if name == "authors" and value is not None:
+            value = tuple(Author(a.name, a.email, a.url) for a in value)
+        elif name in ("categories", "tags") and value is not None:
+            value = tuple(value)
+        elif name == "image" and value is not None:
+            value = Image(**value.model_dump())
+        elif name == "body_format" and value is not None:
+            value = BodyFormat(value)
+        elif name == "summary" and value is None:
+            value = ""
+        values[name] = value
+    return values
+
+
+# -- JSON documents ---------------------------------------------------------------------------
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def parse_json(model: type[_Model], raw: bytes | str, whole: str, detail: str) -> _Model:
+    """``raw`` parsed and validated as ``model``.
+
+    JSON may escape a lone surrogate ("\\ud800"), which no UTF-8 text can hold; like every
+    character XML 1.0 forbids, it is removed, so it costs its field nothing rather than
+    failing the whole document. ``whole`` names the document in errors ("body", "line").
+
+    Raises:
+        InvalidInput: not JSON, or fields missing, unknown, of the wrong type or invalid;
+            ``detail`` is its message.
+    """
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        cleaned = _without_lone_surrogates(raw) if _not_json(error) else None
+        if cleaned is None:
+            raise InvalidInput(field_errors(error, whole), detail) from None
+    try:
+        return model.model_validate_json(cleaned)
+    except ValidationError as error:
+        raise InvalidInput(field_errors(error, whole), detail) from None
+
+
+def _not_json(error: ValidationError) -> bool:
+    return any(detail["type"] == "json_invalid" for detail in error.errors(include_url=False))
+
+
+def _without_lone_surrogates(raw: bytes | str) -> str | None:
+    """The document again without lone surrogates, or ``None`` when that is not its fault."""
+    try:
+        document = json.loads(raw)
+        cleaned = without_lone_surrogates(document)
+    except (ValueError, RecursionError):
+        return None
+    return json.dumps(cleaned) if cleaned != document else None
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate removed from its strings, however deep (tuples
+    become lists)."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("", value)
+    if isinstance(value, list | tuple):
+        return [without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            without_lone_surrogates(key): without_lone_surrogates(item)
+            for key, item in value.items()
+        }
+    return value
+
+
+def field_errors(error: ValidationError, whole: str) -> list[FieldError]:
+    """Each problem pydantic found, named by its dotted path (``authors.0.email``) and told
+    in plain words; ``whole`` names the document itself."""
+    return [_field_error(detail, whole) for detail in error.errors(include_url=False)]
+
+
+def _field_error(detail: Any, whole: str) -> FieldError:
+    location = ".".join(str(part) for part in detail["loc"]) or whole
+    kind = detail["type"]
+    if kind == "json_invalid":
+        return FieldError(whole, "is not valid JSON: " + str(detail.get("ctx", {}).get("error")))
+    if kind == "extra_forbidden":
+        return FieldError(location, "is not a known field")
+    if kind == "missing":
+        return FieldError(location, "is required")
+    if kind == "timezone_aware":
+        return FieldError(location, "must carry a time zone offset, e.g. 2026-11-28T10:00:00-03:00")
+    return FieldError(location, str(detail["msg"]).removeprefix("Value error, "))
