@@ -10,6 +10,8 @@ from sqlalchemy import ColumnElement
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.domain import FeedSnapshot
@@ -104,23 +106,27 @@ class FeedStateRepository:
         self.session = session
 
     def mark_dirty(self, scope_keys: Iterable[str]) -> None:
-        """Record that a write changed these scopes (in the writer's transaction)."""
+        """Record that a write changed these scopes (in the writer's transaction).
+
+        One upsert, its rows in key order: concurrent writers lock the scopes they share
+        in the same order, so they never deadlock, and two writers that create the same
+        scope at once do not collide on its key (each used to lock rows in whatever order
+        the database scanned them, and to insert a new scope only if it had not seen it).
+        """
         keys = sorted(set(scope_keys))
-        existing = set(
-            self.session.scalars(
-                select(FeedStateRow.scope_key).where(FeedStateRow.scope_key.in_(keys))
+        if not keys:
+            return
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(FeedStateRow).values(
+            [{"scope_key": key, "dirty_version": 1, "rendered_version": 0} for key in keys]
+        )
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[FeedStateRow.scope_key],
+                set_={"dirty_version": FeedStateRow.dirty_version + 1},
             )
         )
-        if existing:
-            self.session.execute(
-                update(FeedStateRow)
-                .where(FeedStateRow.scope_key.in_(existing))
-                .values(dirty_version=FeedStateRow.dirty_version + 1)
-            )
-        for key in keys:
-            if key not in existing:
-                self.session.add(FeedStateRow(scope_key=key, dirty_version=1, rendered_version=0))
-        self.session.flush()
 
     def due(self, now: datetime) -> list[DueScope]:
         """Scopes with unrendered writes or a scheduled article now public, not backing off."""
