@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import secrets
+import time
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,9 +81,10 @@ from app.storage.tokens import TokenRepository
 
 log = logging.getLogger(__name__)
 
-# How long a scheduler may hold its claim on a feed before another may take it over (a
-# render takes milliseconds; a claim this old belongs to a scheduler that died).
-RENDER_LEASE_SECONDS = 120
+# How long a scheduler may hold its claim on a feed before another may take it over: far
+# longer than one feed's render (milliseconds; seconds for a large archive), and the most
+# a scheduler that died while rendering holds up the one feed it had claimed.
+RENDER_LEASE_SECONDS = 30
 FEED_STYLESHEET_PATH = "/static/feed.xsl"
 TOKEN_PREFIX = "bst_"  # noqa: S105 - a visible prefix, not a secret
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
@@ -453,26 +455,36 @@ class Publisher:
     def render_due_feeds(self, now: datetime) -> RenderReport:
         """Render every feed with unrendered writes or newly public articles.
 
-        Each due feed is first claimed (a short write transaction), so that of several
-        schedulers running at once exactly one renders it. Its articles are read in a read
-        transaction, rendered with no transaction open, and the new snapshot stored in
-        another short write transaction: writers never wait for a render. A snapshot is
-        written only when its bytes change; a render that fails or does not parse keeps the
-        last good snapshot.
+        Each due feed is first claimed (a short write transaction, just before its render),
+        so that of several schedulers running at once exactly one renders it. Its articles
+        are read in a read transaction, rendered with no transaction open, and the new
+        snapshot stored in another short write transaction: writers never wait for a render.
+        A snapshot is written only when its bytes change; a render that fails or does not
+        parse keeps the last good snapshot.
         """
         report = RenderReport()
+        started = time.monotonic()
         # An archive that appears or empties marks its neighbours stale (their links
         # change); they are rendered in the same pass.
         for _ in range(3):
-            with self.db.write() as session:
-                claimed = FeedStateRepository(session).claim_due(
-                    now, now + timedelta(seconds=RENDER_LEASE_SECONDS)
-                )
-            if not claimed:
+            with self.db.read() as session:
+                due = [item.scope_key for item in FeedStateRepository(session).due(now)]
+            if not due:
                 break
             # The subscription feeds first, archives (the largest documents) last.
-            claimed.sort(key=lambda key: (key.startswith(ARCHIVE), key != SITE_SCOPE.key, key))
-            for scope_key in claimed:
+            due.sort(key=lambda key: (key.startswith(ARCHIVE), key != SITE_SCOPE.key, key))
+            for scope_key in due:
+                # Each feed is claimed just before its render, not all at once: a scheduler
+                # killed mid-pass holds up only the feed it was rendering, for one lease,
+                # and one that starts in its place renders every other feed at once. The
+                # lease runs from the real time of the claim, however long the pass.
+                lease = RENDER_LEASE_SECONDS + time.monotonic() - started
+                with self.db.write() as session:
+                    claimed = FeedStateRepository(session).claim(
+                        scope_key, now, now + timedelta(seconds=lease)
+                    )
+                if not claimed:
+                    continue
                 try:
                     self._render_scope(FeedScope.from_key(scope_key), now, report)
                 except Exception:

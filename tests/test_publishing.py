@@ -19,9 +19,11 @@ from app.errors import FeedNotFound
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import SlugTaken
+from app.publishing import RENDER_LEASE_SECONDS
 from app.publishing import feed_max_age
 from app.services import Services
 from app.services import build_services
+from app.storage.feeds import FeedStateRepository
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.factories import article_input
@@ -332,3 +334,24 @@ def test_daily_archives_hold_one_day_each(daily: Services, clock: FakeClock) -> 
     assert [entry.title for entry in document.entries] == ["Dia 2"]
     links = {link.rel: link.href for link in document.feed.links}
     assert links["prev-archive"] == "https://news.example.org/archive/2026-11-01/feed.atom"
+
+
+def test_a_dead_schedulers_claim_holds_up_only_its_feed_for_one_lease(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    publisher.create_article(article_input(published_at=clock()), clock())
+    # A scheduler claimed the Cidades feed and was killed before it could render it.
+    with services.database.write() as session:
+        lease = clock() + timedelta(seconds=RENDER_LEASE_SECONDS)
+        assert FeedStateRepository(session).claim("category/cidades", clock(), lease)
+
+    report = publisher.render_due_feeds(clock.advance(seconds=1))
+    assert SITE_SCOPE.key in report.scopes and "category/politica" in report.scopes
+    assert "category/cidades" not in report.scopes
+    with pytest.raises(FeedNotFound):
+        publisher.feed_snapshot(FeedScope("category", "cidades"), FeedFormat.ATOM)
+
+    report = publisher.render_due_feeds(clock.advance(seconds=RENDER_LEASE_SECONDS))
+    assert report.scopes == ["category/cidades"]
+    publisher.feed_snapshot(FeedScope("category", "cidades"), FeedFormat.ATOM)

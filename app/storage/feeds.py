@@ -141,27 +141,23 @@ class FeedStateRepository:
         )
         return [DueScope(row.scope_key, row.dirty_version) for row in rows]
 
-    def claim_due(self, now: datetime, until: datetime) -> list[str]:
-        """Claim every due scope until ``until``; return the keys this caller now holds.
+    def claim(self, scope_key: str, now: datetime, until: datetime) -> bool:
+        """Claim one scope until ``until`` if it is still due and unclaimed; say if we did.
 
         A claim is a conditional UPDATE, so of two schedulers claiming the same scope at
         once exactly one succeeds (the other's UPDATE re-reads the row and matches nothing).
         """
-        claimed = []
-        for item in self.due(now):
-            result = self.session.execute(
-                update(FeedStateRow)
-                .where(
-                    FeedStateRow.scope_key == item.scope_key,
-                    or_(FeedStateRow.claimed_until.is_(None), FeedStateRow.claimed_until <= now),
-                    # Still due: another scheduler may have rendered it since due() read it.
-                    _is_due(now),
-                )
-                .values(claimed_until=until)
+        result = self.session.execute(
+            update(FeedStateRow)
+            .where(
+                FeedStateRow.scope_key == scope_key,
+                or_(FeedStateRow.claimed_until.is_(None), FeedStateRow.claimed_until <= now),
+                # Still due: another scheduler may have rendered it since due() read it.
+                _is_due(now),
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(item.scope_key)
-        return claimed
+            .values(claimed_until=until)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
     def dirty_version(self, scope_key: str) -> int:
         """The current write version of a scope (0 if it was never written to)."""
