@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -115,6 +116,7 @@ def regenerate(jobs: int | None) -> None:
 
 def _render_pass(now: datetime) -> tuple[int, int, int]:
     """One process's share of a regenerate: (scopes rendered, documents changed, failed)."""
+    _exit_with_parent()
     with _services() as services:
         report = services.publisher.render_due_feeds(now)
     return len(report.scopes), len(report.changed), len(report.failed)
@@ -201,6 +203,19 @@ def web() -> None:
     with _services() as services:
         command = _web_command(services.settings)
     os.execvp(sys.executable, command)  # noqa: S606 - a fixed argument list, no shell
+
+
+def _exit_with_parent() -> None:
+    """End this worker process as soon as the process that started it is gone: a stopped
+    or killed ``regenerate`` must not leave renders running behind it."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _web_command(settings: Settings) -> list[str]:

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import secrets
+import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -89,10 +90,12 @@ from app.storage.tokens import TokenRepository
 
 log = logging.getLogger(__name__)
 
-# How long a scheduler may hold its claim on a feed before another may take it over (a
-# render takes milliseconds; a claim this old belongs to a scheduler that died).
-RENDER_LEASE_SECONDS = 120
-#: Scopes claimed at a time by a render pass, and claims per pass (the next tick goes on).
+# How long a scheduler may hold its claim on a feed before another may take it over: far
+# longer than one feed's render (milliseconds; seconds for a large archive), and the most
+# a scheduler that died while rendering holds up the one feed it had claimed.
+RENDER_LEASE_SECONDS = 30
+#: Due feeds read at a time by a render pass (the subscription feeds first), and how many
+#: times a pass reads them (the next tick goes on).
 RENDER_BATCH = 16
 MAX_RENDER_BATCHES = 1000
 FEED_STYLESHEET_PATH = "/static/feed.xsl"
@@ -498,30 +501,38 @@ class Publisher:
     def render_due_feeds(self, now: datetime) -> RenderReport:
         """Render every feed with unrendered writes or newly public articles.
 
-        Each due feed is first claimed (a short write transaction), so that of several
-        schedulers running at once exactly one renders it. Its articles are read in a read
-        transaction, rendered with no transaction open, and the new snapshot stored in
-        another short write transaction: writers never wait for a render. A snapshot is
-        written only when its bytes change; a render that fails or does not parse keeps the
-        last good snapshot.
+        Each due feed is first claimed (a short write transaction, just before its render),
+        so that of several schedulers running at once exactly one renders it. Its articles
+        are read in a read transaction, rendered with no transaction open, and the new
+        snapshot stored in another short write transaction: writers never wait for a render.
+        A snapshot is written only when its bytes change; a render that fails or does not
+        parse keeps the last good snapshot.
         """
         report = RenderReport()
-        # Claimed a few at a time, the subscription feeds first: a write that comes in
+        started = time.monotonic()
+        # Due feeds are read a few at a time, the subscription feeds first: a write made
         # while a long pass (the start-up one, a rebuild) is under way has its feeds
         # rendered in the next batch, not after every archive. An archive that appears or
         # empties marks its neighbours stale (their links change); the same pass renders
         # them.
         for _ in range(MAX_RENDER_BATCHES):
-            with self.db.write() as session:
-                claimed = FeedStateRepository(session).claim_due(
-                    now,
-                    now + timedelta(seconds=RENDER_LEASE_SECONDS),
-                    RENDER_BATCH,
-                    first=_render_priority,
-                )
-            if not claimed:
+            with self.db.read() as session:
+                due = FeedStateRepository(session).due(now)
+            batch = sorted((item.scope_key for item in due), key=_render_priority)
+            if not batch:
                 break
-            for scope_key in claimed:
+            for scope_key in batch[:RENDER_BATCH]:
+                # Each feed is claimed just before its render, not all at once: a scheduler
+                # killed mid-pass holds up only the feed it was rendering, for one lease,
+                # and one that starts in its place renders every other feed at once. The
+                # lease runs from the real time of the claim, however long the pass.
+                lease = RENDER_LEASE_SECONDS + time.monotonic() - started
+                with self.db.write() as session:
+                    claimed = FeedStateRepository(session).claim(
+                        scope_key, now, now + timedelta(seconds=lease)
+                    )
+                if not claimed:
+                    continue
                 try:
                     self._render_scope(FeedScope.from_key(scope_key), now, report)
                 except Exception:
@@ -597,8 +608,22 @@ class Publisher:
             if scope.kind == ARCHIVE and existed != bool(entries):
                 # The neighbours' links change. (The subscription feed needs nothing: the
                 # write or publication that made this archive appear also made it stale.)
-                neighbours = (history.older, history.newer)
-                states.mark_dirty({f"{ARCHIVE}/{period}" for period in neighbours if period})
+                # Only neighbours already stored can carry a stale link: one never rendered
+                # gets its links right when it is, and marking it would walk every
+                # unrendered archive in turn, each first render marking the next.
+                neighbours = [
+                    FeedScope(ARCHIVE, period)
+                    for period in (history.older, history.newer)
+                    if period
+                ]
+                stored = snapshots.validators(
+                    feed_key(neighbour, FeedFormat.ATOM) for neighbour in neighbours
+                )
+                states.mark_dirty(
+                    neighbour.key
+                    for neighbour in neighbours
+                    if feed_key(neighbour, FeedFormat.ATOM) in stored
+                )
             changed_topics: list[str] = []
             if not rendered:
                 for key in previous:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -75,27 +76,29 @@ class Service:
         log = self.root / "cli.log"
         with log.open("ab") as err:
             source = stdin.open("rb") if stdin is not None else subprocess.DEVNULL
+            process = subprocess.Popen(
+                [broadsheet_executable(), *args],
+                stdin=source,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=self.env,
+                cwd=REPO,
+                start_new_session=True,
+            )
             try:
-                done = subprocess.run(
-                    [broadsheet_executable(), *args],
-                    stdin=source,
-                    stdout=subprocess.PIPE,
-                    stderr=err,
-                    env=self.env,
-                    cwd=REPO,
-                    timeout=timeout,
-                    check=False,
-                    start_new_session=True,
-                )
+                stdout, _ = process.communicate(timeout=timeout)
             except subprocess.TimeoutExpired as error:
+                # The whole group: a command may have worker processes of its own.
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
                 raise BenchError(f"broadsheet {' '.join(args)}: over {timeout:.0f} s") from error
             finally:
                 if stdin is not None and hasattr(source, "close"):
                     source.close()
-        out = done.stdout.decode("utf-8", errors="replace")
-        if done.returncode != 0:
+        out = stdout.decode("utf-8", errors="replace")
+        if process.returncode != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-            raise BenchError(f"broadsheet {' '.join(args)} exited {done.returncode}:\n{tail}")
+            raise BenchError(f"broadsheet {' '.join(args)} exited {process.returncode}:\n{tail}")
         return out
 
     def has_command(self, name: str) -> bool:

@@ -19,9 +19,11 @@ from app.errors import FeedNotFound
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import SlugTaken
+from app.publishing import RENDER_LEASE_SECONDS
 from app.publishing import feed_max_age
 from app.services import Services
 from app.services import build_services
+from app.storage.feeds import FeedStateRepository
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.factories import article_input
@@ -295,6 +297,25 @@ def test_a_new_month_links_itself_to_its_neighbours(services: Services, clock: F
     assert links("2026-06")["next-archive"] == f"{base}/2026-09/feed.atom"
 
 
+def test_an_archive_rendered_first_marks_only_stored_neighbours(
+    services: Services, daily: Services, clock: FakeClock
+) -> None:
+    """Switched to daily archives, a site has days no one has rendered yet: the first write
+    renders its own day and the site feed, not every unrendered day one after another."""
+    midnight = clock().replace(hour=0, minute=0, second=0, microsecond=0)
+    for days_ago in range(1, 8):
+        when = midnight - timedelta(days=days_ago, hours=-9)
+        services.publisher.create_article(
+            article_input(title=f"Dia -{days_ago}", published_at=when), clock()
+        )
+    services.publisher.render_due_feeds(clock())  # monthly archives only
+    publisher = daily.publisher
+    afternoon = midnight - timedelta(days=4, hours=-18)
+    publisher.create_article(article_input(title="Tarde", published_at=afternoon), clock())
+    archives = [key for key in publisher.render_due_feeds(clock()).scopes if "archive/" in key]
+    assert archives == [f"archive/{afternoon:%Y-%m-%d}"]
+
+
 def test_max_age_never_outlives_the_next_publication(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
     publisher.create_article(article_input(published_at=clock()), clock())
@@ -378,3 +399,24 @@ def test_a_sections_feed_names_the_sites_vocabularies(services: Services, clock:
     assert b'domain="https://news.example.org/category/"' in rss
     assert b'domain="https://news.example.org/tag/"' in rss
     assert b"/category/politica/category/" not in rss
+
+
+def test_a_dead_schedulers_claim_holds_up_only_its_feed_for_one_lease(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    publisher.create_article(article_input(published_at=clock()), clock())
+    # A scheduler claimed the Cidades feed and was killed before it could render it.
+    with services.database.write() as session:
+        lease = clock() + timedelta(seconds=RENDER_LEASE_SECONDS)
+        assert FeedStateRepository(session).claim("category/cidades", clock(), lease)
+
+    report = publisher.render_due_feeds(clock.advance(seconds=1))
+    assert SITE_SCOPE.key in report.scopes and "category/politica" in report.scopes
+    assert "category/cidades" not in report.scopes
+    with pytest.raises(FeedNotFound):
+        publisher.feed_snapshot(FeedScope("category", "cidades"), FeedFormat.ATOM)
+
+    report = publisher.render_due_feeds(clock.advance(seconds=RENDER_LEASE_SECONDS))
+    assert report.scopes == ["category/cidades"]
+    publisher.feed_snapshot(FeedScope("category", "cidades"), FeedFormat.ATOM)

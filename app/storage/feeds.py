@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.domain import FeedSnapshot
@@ -106,23 +106,27 @@ class FeedStateRepository:
         self.session = session
 
     def mark_dirty(self, scope_keys: Iterable[str]) -> None:
-        """Record that a write changed these scopes (in the writer's transaction)."""
+        """Record that a write changed these scopes (in the writer's transaction).
+
+        One upsert, its rows in key order: concurrent writers lock the scopes they share
+        in the same order, so they never deadlock, and two writers that create the same
+        scope at once do not collide on its key (each used to lock rows in whatever order
+        the database scanned them, and to insert a new scope only if it had not seen it).
+        """
         keys = sorted(set(scope_keys))
-        existing = set(
-            self.session.scalars(
-                select(FeedStateRow.scope_key).where(FeedStateRow.scope_key.in_(keys))
+        if not keys:
+            return
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(FeedStateRow).values(
+            [{"scope_key": key, "dirty_version": 1, "rendered_version": 0} for key in keys]
+        )
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[FeedStateRow.scope_key],
+                set_={"dirty_version": FeedStateRow.dirty_version + 1},
             )
         )
-        if existing:
-            self.session.execute(
-                update(FeedStateRow)
-                .where(FeedStateRow.scope_key.in_(existing))
-                .values(dirty_version=FeedStateRow.dirty_version + 1)
-            )
-        for key in keys:
-            if key not in existing:
-                self.session.add(FeedStateRow(scope_key=key, dirty_version=1, rendered_version=0))
-        self.session.flush()
 
     def due(self, now: datetime) -> list[DueScope]:
         """Scopes with unrendered writes or a scheduled article now public, not backing off."""
@@ -137,32 +141,23 @@ class FeedStateRepository:
         )
         return [DueScope(row.scope_key, row.dirty_version) for row in rows]
 
-    def claim_due(
-        self, now: datetime, until: datetime, limit: int, first: Callable[[str], Any]
-    ) -> list[str]:
-        """Claim up to ``limit`` due scopes until ``until``, lowest ``first(key)`` first;
-        return the keys this caller now holds.
+    def claim(self, scope_key: str, now: datetime, until: datetime) -> bool:
+        """Claim one scope until ``until`` if it is still due and unclaimed; say if we did.
 
         A claim is a conditional UPDATE, so of two schedulers claiming the same scope at
         once exactly one succeeds (the other's UPDATE re-reads the row and matches nothing).
         """
-        claimed: list[str] = []
-        for item in sorted(self.due(now), key=lambda item: first(item.scope_key)):
-            if len(claimed) >= limit:
-                break
-            result = self.session.execute(
-                update(FeedStateRow)
-                .where(
-                    FeedStateRow.scope_key == item.scope_key,
-                    or_(FeedStateRow.claimed_until.is_(None), FeedStateRow.claimed_until <= now),
-                    # Still due: another scheduler may have rendered it since due() read it.
-                    _is_due(now),
-                )
-                .values(claimed_until=until)
+        result = self.session.execute(
+            update(FeedStateRow)
+            .where(
+                FeedStateRow.scope_key == scope_key,
+                or_(FeedStateRow.claimed_until.is_(None), FeedStateRow.claimed_until <= now),
+                # Still due: another scheduler may have rendered it since due() read it.
+                _is_due(now),
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(item.scope_key)
-        return claimed
+            .values(claimed_until=until)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
     def dirty_version(self, scope_key: str) -> int:
         """The current write version of a scope (0 if it was never written to)."""

@@ -198,7 +198,7 @@ class FeedStateRow(Base):
     next_change_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # A scheduler rendering this scope holds it until then (see claim_due).
+    # A scheduler rendering this scope holds it until then (see FeedStateRepository.claim).
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
