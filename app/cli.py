@@ -241,6 +241,9 @@ def _web_command(settings: Settings) -> list[str]:
         # connections unaccepted once a worker has that many open.
         "--backpressure", str(settings.server_max_connections),
         "--backlog", str(max(1024, settings.server_max_connections)),
+        # A worker that has not stopped 10 s after SIGTERM is killed: granian would otherwise
+        # wait for it forever, and a stopping server must stop.
+        "--workers-kill-timeout", "10",
         "--no-ws",
         "--respawn-failed-workers",
         "--log-level", "warning",
