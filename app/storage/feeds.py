@@ -106,9 +106,15 @@ class FeedStateRepository:
     def mark_dirty(self, scope_keys: Iterable[str]) -> None:
         """Record that a write changed these scopes (in the writer's transaction)."""
         keys = sorted(set(scope_keys))
+        # Lock the rows in key order, the order in which claim_due() takes them: two
+        # transactions that lock the same rows in different orders can deadlock (PostgreSQL
+        # then fails one of them). FOR UPDATE is left out on SQLite, which locks it all.
         existing = set(
             self.session.scalars(
-                select(FeedStateRow.scope_key).where(FeedStateRow.scope_key.in_(keys))
+                select(FeedStateRow.scope_key)
+                .where(FeedStateRow.scope_key.in_(keys))
+                .order_by(FeedStateRow.scope_key)
+                .with_for_update()
             )
         )
         if existing:
