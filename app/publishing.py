@@ -138,6 +138,9 @@ class Publisher:
     def __init__(self, database: Database, settings: Settings) -> None:
         self.db = database
         self.settings = settings
+        # Claims taken by a render pass that the database cut short, by scope key, with
+        # the lease they hold; released as soon as the database answers again.
+        self._abandoned_claims: dict[str, datetime] = {}
 
     # -- articles -------------------------------------------------------------------------
 
@@ -440,6 +443,11 @@ class Publisher:
             raise FeedNotFound(feed_path(scope, fmt))
         return snapshot
 
+    def feed_snapshots(self, keys: Iterable[str]) -> dict[str, FeedSnapshot]:
+        """The stored documents under these feed keys, by key (missing ones are absent)."""
+        with self.db.read() as session:
+            return SnapshotRepository(session).get_many(keys)
+
     def snapshot_generation(self) -> int:
         """A number that changes whenever any feed's bytes change (one cheap read)."""
         with self.db.read() as session:
@@ -461,28 +469,25 @@ class Publisher:
         last good snapshot.
         """
         report = RenderReport()
+        self._release_abandoned_claims()
         # An archive that appears or empties marks its neighbours stale (their links
         # change); they are rendered in the same pass.
         for _ in range(3):
+            until = now + timedelta(seconds=RENDER_LEASE_SECONDS)
             with self.db.write() as session:
-                claimed = FeedStateRepository(session).claim_due(
-                    now, now + timedelta(seconds=RENDER_LEASE_SECONDS)
-                )
+                claimed = FeedStateRepository(session).claim_due(now, until)
             if not claimed:
                 break
             # The subscription feeds first, archives (the largest documents) last.
             claimed.sort(key=lambda key: (key.startswith(ARCHIVE), key != SITE_SCOPE.key, key))
-            for scope_key in claimed:
+            for index, scope_key in enumerate(claimed):
                 try:
-                    self._render_scope(FeedScope.from_key(scope_key), now, report)
-                except Exception:
-                    # One feed that cannot be read or rendered must not hold up the others:
-                    # it backs off and keeps its last good snapshot.
-                    log.exception("render failed scope=%s; the last good feed stays", scope_key)
-                    report.failed.append(scope_key)
-                    retry_at = now + timedelta(seconds=self.settings.feed_render_retry_seconds)
-                    with self.db.write() as session:
-                        FeedStateRepository(session).mark_failed(scope_key, retry_at)
+                    self._render_claimed(scope_key, now, report)
+                except StorageUnavailable:
+                    # Left alone, these claims would keep every scheduler off these feeds
+                    # for the whole lease after the database comes back.
+                    self._abandoned_claims.update(dict.fromkeys(claimed[index:], until))
+                    raise
         if report.changed or report.failed:
             log.info(
                 "rendered scopes=%s changed=%s failed=%s",
@@ -491,6 +496,31 @@ class Publisher:
                 report.failed,
             )
         return report
+
+    def _render_claimed(self, scope_key: str, now: datetime, report: RenderReport) -> None:
+        try:
+            self._render_scope(FeedScope.from_key(scope_key), now, report)
+        except StorageUnavailable:
+            raise
+        except Exception:
+            # One feed that cannot be read or rendered must not hold up the others: it
+            # backs off and keeps its last good snapshot.
+            log.exception("render failed scope=%s; the last good feed stays", scope_key)
+            report.failed.append(scope_key)
+            retry_at = now + timedelta(seconds=self.settings.feed_render_retry_seconds)
+            with self.db.write() as session:
+                FeedStateRepository(session).mark_failed(scope_key, retry_at)
+
+    def _release_abandoned_claims(self) -> None:
+        """Give back the claims of a pass the database cut short (only those still ours)."""
+        if not self._abandoned_claims:
+            return
+        abandoned = dict(self._abandoned_claims)
+        with self.db.write() as session:
+            FeedStateRepository(session).release(abandoned)
+        for key, until in abandoned.items():
+            if self._abandoned_claims.get(key) == until:
+                del self._abandoned_claims[key]
 
     def mark_all_feeds_stale(self) -> None:
         """Mark every known feed scope stale (the periodic safety net, and after upgrades)."""
