@@ -73,6 +73,7 @@ class Settings:
     server_threads: int = 4
     server_feed_cache_bytes: int = 64 * 1024 * 1024
     server_feed_refresh_seconds: float = 0.25
+    server_page_memory_bytes: int = 16 * 1024 * 1024
 
     log_level: str = "INFO"
     log_format: str = "text"
@@ -268,6 +269,7 @@ def validate_settings(settings: Settings) -> None:
     _check_range(settings, "server_threads", 1, 256)
     _check_range(settings, "server_feed_cache_bytes", 1024 * 1024, 64 * 1024**3)
     _check_range(settings, "server_feed_refresh_seconds", 0.0, 60.0)
+    _check_range(settings, "server_page_memory_bytes", 0, 64 * 1024**3)
     for hub in settings.hubs:
         parts = urlsplit(hub)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
