@@ -25,6 +25,7 @@ from app.domain import content_etag
 from app.domain import feed_path
 from app.domain import permalink_url
 from app.errors import ArticleGone
+from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
 from app.errors import FeedNotFound
 from app.errors import StorageUnavailable
@@ -50,7 +51,7 @@ def stale_if_error(view: Callable[..., Response]) -> Callable[..., Response]:
             if html is None:
                 raise
             return _conditional(html)
-        except (ArticleGone, ArticleNotFound, FeedNotFound):
+        except (ArticleGone, ArticleMoved, ArticleNotFound, FeedNotFound):
             stale_pages().forget(request.path)
             raise
 
