@@ -11,17 +11,24 @@ Jobs with fixed ids, ``coalesce=True`` and ``max_instances=1``:
 
 Feeds are claimed before they are rendered (see :meth:`Publisher.render_due_feeds`), so any
 number of schedulers on any number of machines render each change once.
+
+A job never dies: a failure is logged and the job runs again at its next tick. While the
+database is unavailable every tick fails the same way; the database logs that once when
+it goes and once when it comes back, and the first tick after that catches up.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 
 import httpx
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from app.errors import StorageUnavailable
 from app.notifying import deliver_due
 from app.notifying import hub_client
 from app.services import Services
@@ -38,30 +45,35 @@ DELIVER_WEBSUB_SECONDS = 2.0
 _NEVER_OVERLAP = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
 
 
+@contextmanager
+def _next_tick_retries(job: str) -> Iterator[None]:
+    """Keep the job alive: log its failure (an outage is already logged) and carry on."""
+    try:
+        yield
+    except StorageUnavailable:
+        pass
+    except Exception:
+        log.exception("job %s failed; it runs again at the next tick", job)
+
+
 def render_due_feeds(services: Services) -> None:
     """Job: render feeds with pending changes. Logs failures instead of dying."""
-    try:
+    with _next_tick_retries(RENDER_DUE_JOB):
         services.publisher.render_due_feeds(services.clock())
-    except Exception:
-        log.exception("job %s failed; it runs again at the next tick", RENDER_DUE_JOB)
 
 
 def render_all_feeds(services: Services, archives: bool = False) -> None:
     """Job: re-render every subscription feed (and with ``archives``, every archive too).
     Logs failures instead of dying."""
-    try:
+    with _next_tick_retries(RENDER_ALL_JOB):
         services.publisher.mark_all_feeds_stale(archives=archives)
         services.publisher.render_due_feeds(services.clock())
-    except Exception:
-        log.exception("job %s failed; it runs again at the next tick", RENDER_ALL_JOB)
 
 
 def deliver_websub(services: Services, client: httpx.Client) -> None:
     """Job: send due WebSub notifications. Logs failures instead of dying."""
-    try:
+    with _next_tick_retries(DELIVER_WEBSUB_JOB):
         deliver_due(services.database, services.settings, services.clock(), client)
-    except Exception:
-        log.exception("job %s failed; it runs again at the next tick", DELIVER_WEBSUB_JOB)
 
 
 def add_jobs(scheduler: BaseScheduler, services: Services) -> None:

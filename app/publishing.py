@@ -168,6 +168,9 @@ class Publisher:
         self._entries: SizedLru[ArticleVersion, FeedEntry] = SizedLru(budget // 4, _entry_weight)
         # Threads start on the first render: a web process never starts one.
         self._compressor = ThreadPoolExecutor(len(FeedFormat), thread_name_prefix="gzip")
+        # Claims taken by a render pass that the database cut short, by scope key, with
+        # the lease they hold; released as soon as the database answers again.
+        self._abandoned_claims: dict[str, datetime] = {}
 
     # -- articles -------------------------------------------------------------------------
 
@@ -488,6 +491,11 @@ class Publisher:
             raise FeedNotFound(feed_path(scope, fmt))
         return snapshot
 
+    def feed_snapshots(self, keys: Iterable[str]) -> dict[str, FeedSnapshot]:
+        """The stored documents under these feed keys, by key (missing ones are absent)."""
+        with self.db.read() as session:
+            return SnapshotRepository(session).get_many(keys)
+
     def snapshot_generation(self) -> int:
         """A number that changes whenever any feed's bytes change (one cheap read)."""
         with self.db.read() as session:
@@ -509,6 +517,7 @@ class Publisher:
         parse keeps the last good snapshot.
         """
         report = RenderReport()
+        self._release_abandoned_claims()
         started = time.monotonic()
         # Due feeds are read a few at a time, the subscription feeds first: a write made
         # while a long pass (the start-up one, a rebuild) is under way has its feeds
@@ -527,22 +536,18 @@ class Publisher:
                 # and one that starts in its place renders every other feed at once. The
                 # lease runs from the real time of the claim, however long the pass.
                 lease = RENDER_LEASE_SECONDS + time.monotonic() - started
+                until = now + timedelta(seconds=lease)
                 with self.db.write() as session:
-                    claimed = FeedStateRepository(session).claim(
-                        scope_key, now, now + timedelta(seconds=lease)
-                    )
+                    claimed = FeedStateRepository(session).claim(scope_key, now, until)
                 if not claimed:
                     continue
                 try:
-                    self._render_scope(FeedScope.from_key(scope_key), now, report)
-                except Exception:
-                    # One feed that cannot be read or rendered must not hold up the others:
-                    # it backs off and keeps its last good snapshot.
-                    log.exception("render failed scope=%s; the last good feed stays", scope_key)
-                    report.failed.append(scope_key)
-                    retry_at = now + timedelta(seconds=self.settings.feed_render_retry_seconds)
-                    with self.db.write() as session:
-                        FeedStateRepository(session).mark_failed(scope_key, retry_at)
+                    self._render_claimed(scope_key, now, report)
+                except StorageUnavailable:
+                    # Left alone, the claim would keep every scheduler off this feed for
+                    # the rest of its lease after the database comes back.
+                    self._abandoned_claims[scope_key] = until
+                    raise
         if report.changed or report.failed:
             log.info(
                 "rendered scopes=%s changed=%s failed=%s",
@@ -551,6 +556,31 @@ class Publisher:
                 report.failed,
             )
         return report
+
+    def _render_claimed(self, scope_key: str, now: datetime, report: RenderReport) -> None:
+        try:
+            self._render_scope(FeedScope.from_key(scope_key), now, report)
+        except StorageUnavailable:
+            raise
+        except Exception:
+            # One feed that cannot be read or rendered must not hold up the others: it
+            # backs off and keeps its last good snapshot.
+            log.exception("render failed scope=%s; the last good feed stays", scope_key)
+            report.failed.append(scope_key)
+            retry_at = now + timedelta(seconds=self.settings.feed_render_retry_seconds)
+            with self.db.write() as session:
+                FeedStateRepository(session).mark_failed(scope_key, retry_at)
+
+    def _release_abandoned_claims(self) -> None:
+        """Give back the claims of a pass the database cut short (only those still ours)."""
+        if not self._abandoned_claims:
+            return
+        abandoned = dict(self._abandoned_claims)
+        with self.db.write() as session:
+            FeedStateRepository(session).release(abandoned)
+        for key, until in abandoned.items():
+            if self._abandoned_claims.get(key) == until:
+                del self._abandoned_claims[key]
 
     def mark_all_feeds_stale(self, archives: bool = True) -> None:
         """Mark every known feed scope stale (the periodic safety net, and after upgrades).

@@ -9,6 +9,8 @@ psycopg 3.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +33,7 @@ _WRITE_OPTION = "broadsheet_write"
 # One key for every lock Broadsheet takes with pg_try_advisory_xact_lock; the second
 # argument names the job. The value is arbitrary but fixed ("bsht" in ASCII).
 ADVISORY_LOCK_NAMESPACE = 0x62736874
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 class Database:
@@ -43,6 +46,7 @@ class Database:
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._availability = _Availability()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -51,7 +55,7 @@ class Database:
         Raises:
             StorageUnavailable: the database cannot be reached.
         """
-        with _translate_outage(), self._read_sessions() as session:
+        with self._translate_outage(), self._read_sessions() as session:
             try:
                 yield session
             finally:
@@ -64,7 +68,7 @@ class Database:
         Raises:
             StorageUnavailable: the database cannot be reached.
         """
-        with _translate_outage(), self._write_sessions.begin() as session:
+        with self._translate_outage(), self._write_sessions.begin() as session:
             yield session
 
     def try_lock(self, session: Session, job: int) -> bool:
@@ -95,6 +99,25 @@ class Database:
         """Close every pooled connection."""
         self.engine.dispose()
 
+    @contextmanager
+    def _translate_outage(self) -> Iterator[None]:
+        """Turn a lost or refused connection into :class:`StorageUnavailable`.
+
+        Nothing is retried here: a write that meets a dropped connection is rolled back by
+        the server and refused to its caller (503), who may send it again. The pool needs no
+        reset when the server comes back: SQLAlchemy discards connections that failed with a
+        disconnect, and ``pool_pre_ping`` replaces the others at checkout.
+        """
+        try:
+            yield
+        except (exc.OperationalError, exc.InterfaceError) as error:
+            if isinstance(error, exc.OperationalError) and not _is_outage(error):
+                raise
+            self._availability.failed(error.orig)
+            raise StorageUnavailable("The database is unavailable.") from error
+        else:
+            self._availability.answered()
+
 
 def _create_engine(url: str, echo: bool, is_sqlite: bool) -> Engine:
     options: dict[str, Any] = {"echo": echo}
@@ -108,6 +131,10 @@ def _create_engine(url: str, echo: bool, is_sqlite: bool) -> Engine:
         options["pool_pre_ping"] = True
         options["pool_size"] = 5
         options["max_overflow"] = 10
+        if "connect_timeout" not in make_url(url).query:
+            # A database host that drops packets must not hold a request (or a render) for
+            # the operating system's TCP timeout of minutes: fail fast, answer 503, retry.
+            options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     engine = create_engine(url, **options)
     if is_sqlite:
         event.listen(engine, "connect", _configure_sqlite_connection)
@@ -135,17 +162,28 @@ def _begin_sqlite_transaction(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-@contextmanager
-def _translate_outage() -> Iterator[None]:
-    try:
-        yield
-    except exc.OperationalError as error:
-        if _is_outage(error):
-            log.warning("database unavailable: %s", error.orig)
-            raise StorageUnavailable("The database is unavailable.") from error
-        raise
-    except exc.InterfaceError as error:
-        raise StorageUnavailable("The database is unavailable.") from error
+class _Availability:
+    """Whether the database answered last time: an outage is logged when it starts and when
+    it ends, not at every request or scheduler tick that meets it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+
+    def failed(self, cause: BaseException | None) -> None:
+        with self._lock:
+            if self._down_since is not None:
+                return
+            self._down_since = time.monotonic()
+        log.warning("database unavailable: %s (logged once until it answers again)", cause)
+
+    def answered(self) -> None:
+        if self._down_since is None:  # the common case, without taking the lock
+            return
+        with self._lock:
+            since, self._down_since = self._down_since, None
+        if since is not None:
+            log.warning("database available again after %.1f s", time.monotonic() - since)
 
 
 def _is_outage(error: exc.OperationalError) -> bool:

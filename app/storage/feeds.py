@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -158,6 +159,15 @@ class FeedStateRepository:
             .values(claimed_until=until)
         )
         return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    def release(self, claims: Mapping[str, datetime]) -> None:
+        """Give up claims (scope key: the lease it was claimed until) not yet superseded."""
+        for scope_key, until in sorted(claims.items()):
+            self.session.execute(
+                update(FeedStateRow)
+                .where(FeedStateRow.scope_key == scope_key, FeedStateRow.claimed_until == until)
+                .values(claimed_until=None)
+            )
 
     def dirty_version(self, scope_key: str) -> int:
         """The current write version of a scope (0 if it was never written to)."""

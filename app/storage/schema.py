@@ -38,8 +38,12 @@ def make_revision(database: Database, message: str) -> None:
 
 
 def schema_is_current(database: Database) -> bool:
-    """Whether the database is at the newest migration."""
+    """Whether the database is at the newest migration.
+
+    Raises:
+        StorageUnavailable: the database cannot be reached.
+    """
     heads = set(ScriptDirectory.from_config(_config(database)).get_heads())
-    with database.engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
+    with database.read() as session:
+        current = set(MigrationContext.configure(session.connection()).get_current_heads())
     return current == heads

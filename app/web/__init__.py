@@ -14,6 +14,7 @@ from app.services import Services
 from app.web.feedcache import FeedCache
 from app.web.polling import PollLimiter
 from app.web.polling import PollRecorder
+from app.web.stalepages import StalePages
 
 
 def register_web(app: Flask, services: Services) -> None:
@@ -39,6 +40,7 @@ def register_web(app: Flask, services: Services) -> None:
     )
     app.extensions["broadsheet_polls"] = counters
     app.extensions["broadsheet_feeds"] = cache
+    app.extensions["broadsheet_pages"] = StalePages(settings.server_page_memory_bytes)
     app.wsgi_app = feeds.FeedFastPath(app.wsgi_app, services, cache, counters)  # type: ignore[method-assign]
     # The API refuses bodies over the limit with 413 before reading them; JSON framing
     # around the article body gets some room.

@@ -4,7 +4,10 @@ Serving a feed then touches no database: the bytes, headers and validators come 
 A refresh (a background thread every ``server_feed_refresh_seconds``, or before each
 request when that is 0) reads one counter that grows with every render pass that changed
 a feed; only when it moved does it read the ETags (from an index, never the bodies) and
-drop what changed. If the database is down, the cache keeps serving what it has.
+replace what changed with the new snapshot. A feed is dropped only when it is no longer
+stored, so the cache never forgets a feed it serves: if the database goes away, every feed
+this process has served keeps being served (stale-if-error, RFC 5861), each as of its
+last render that reached the process.
 """
 
 from __future__ import annotations
@@ -64,17 +67,36 @@ class FeedCache:
             return self._entries.get(key)
 
     def refresh(self) -> None:
-        """Drop every cached feed whose stored bytes changed since it was cached."""
+        """Bring every cached feed whose stored bytes changed up to date (drop it if gone).
+
+        Raises:
+            StorageUnavailable: the database is down; the cache is left as it was.
+        """
         generation = self._publisher.snapshot_generation()
         if generation == self._generation:
             return
         etags = self._publisher.snapshot_etags()
         with self._lock:
-            for key, entry in list(self._entries.items()):
-                if etags.get(key) != entry.snapshot.etag:
-                    self._bytes -= entry.size
-                    del self._entries[key]
+            changed = {
+                key: entry
+                for key, entry in self._entries.items()
+                if etags.get(key) != entry.snapshot.etag
+            }
+            # From here a request that read a snapshot before this refresh does not keep it
+            # (see _store): this refresh cannot update what it has not seen.
             self._generation = generation
+        try:
+            snapshots = self._publisher.feed_snapshots(key for key in changed if key in etags)
+        except Exception:
+            with self._lock:
+                self._generation = None  # not brought up to date: the next refresh redoes it
+            raise
+        for key, held in changed.items():
+            snapshot = snapshots.get(key)
+            prepared = None
+            if snapshot is not None:
+                prepared = prepare_feed(snapshot, held.scope, _format_of(key))
+            self._replace(key, held, prepared)
 
     def _store(self, key: str, prepared: PreparedFeed, seen: int | None) -> None:
         with self._lock:
@@ -87,9 +109,26 @@ class FeedCache:
                 self._bytes -= previous.size
             self._entries[key] = prepared
             self._bytes += prepared.size
-            while self._bytes > self._max_bytes and len(self._entries) > 1:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= evicted.size
+            self._evict_over_budget()
+
+    def _replace(self, key: str, held: PreparedFeed, new: PreparedFeed | None) -> None:
+        """Put ``new`` (or nothing) in place of ``held``, unless it left the cache meanwhile."""
+        with self._lock:
+            if self._entries.get(key) is not held:
+                return  # evicted (it comes back when asked for) or loaded afresh
+            if new is None:
+                del self._entries[key]
+                self._bytes -= held.size
+            else:
+                self._entries[key] = new  # keeps its place in the LRU order
+                self._bytes += new.size - held.size
+                self._evict_over_budget()
+
+    def _evict_over_budget(self) -> None:
+        """Drop the least recently served feeds while over the byte budget (lock held)."""
+        while self._bytes > self._max_bytes and len(self._entries) > 1:
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= evicted.size
 
     def _keep_fresh(self) -> None:
         if self._refresh_seconds <= 0:
@@ -115,6 +154,11 @@ class FeedCache:
         try:
             self.refresh()
         except StorageUnavailable:
-            log.warning("feed cache not refreshed: database unavailable; serving what it has")
+            pass  # the database logs the outage once; meanwhile the cache serves what it has
         except Exception:
             log.exception("feed cache refresh failed")
+
+
+def _format_of(key: str) -> FeedFormat:
+    """The format named by a feed key (``scope:format``, see :func:`feed_key`)."""
+    return FeedFormat(key.rpartition(":")[2])

@@ -1,11 +1,19 @@
-"""Pages for people: the front page and each article's permalink page."""
+"""Pages for people: the front page and each article's permalink page.
+
+Each is rendered from the database at every request. While the database is unavailable, a
+page this process has served answers with the bytes it last sent (see
+:mod:`app.web.stalepages`); any other page gets 503 with Retry-After.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import render_template
 from flask import request
 
@@ -16,9 +24,14 @@ from app.domain import FeedScope
 from app.domain import content_etag
 from app.domain import feed_path
 from app.domain import permalink_url
+from app.errors import ArticleGone
+from app.errors import ArticleMoved
+from app.errors import ArticleNotFound
 from app.errors import FeedNotFound
+from app.errors import StorageUnavailable
 from app.web import services
 from app.web.caching import conditional_response
+from app.web.stalepages import StalePages
 
 blueprint = Blueprint("pages", __name__)
 
@@ -26,7 +39,33 @@ _FORMAT_TITLES = {FeedFormat.RSS: "RSS", FeedFormat.ATOM: "Atom", FeedFormat.JSO
 PAGE_MAX_AGE = 60
 
 
+def stale_if_error(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Serve the page's last good rendering when the database is unavailable (RFC 5861)."""
+
+    @wraps(view)
+    def serve(**arguments: Any) -> Response:
+        try:
+            return view(**arguments)
+        except StorageUnavailable:
+            html = stale_pages().recall(request.path)
+            if html is None:
+                raise
+            return _conditional(html)
+        except (ArticleGone, ArticleMoved, ArticleNotFound, FeedNotFound):
+            stale_pages().forget(request.path)
+            raise
+
+    return serve
+
+
+def stale_pages() -> StalePages:
+    """The running app's last good renderings of pages."""
+    pages: StalePages = current_app.extensions["broadsheet_pages"]
+    return pages
+
+
 @blueprint.get("/")
+@stale_if_error
 def home() -> Response:
     """The front page: the latest public articles, newest first."""
     found = services()
@@ -42,6 +81,7 @@ def home() -> Response:
 
 
 @blueprint.get("/<any(category, tag, author):kind>/<value>")
+@stale_if_error
 def scope_page(kind: str, value: str) -> Response:
     """The latest articles of one category, tag or author; 404 when it has none."""
     found = services()
@@ -64,6 +104,7 @@ def scope_page(kind: str, value: str) -> Response:
 
 
 @blueprint.get("/articles/<slug>")
+@stale_if_error
 def article_page(slug: str) -> Response:
     """An article's permalink page; 404 before it is public, 410 after it is deleted."""
     found = services()
@@ -108,6 +149,11 @@ def _page(template: str, feeds: list[dict[str, str]] | None = None, **context: A
     html = render_template(template, site=services().settings, feed_links=links, **context).encode(
         "utf-8"
     )
+    stale_pages().remember(request.path, html)
+    return _conditional(html)
+
+
+def _conditional(html: bytes) -> Response:
     return conditional_response(
         request,
         html,

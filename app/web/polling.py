@@ -12,6 +12,7 @@ fetches per interval, and counts not yet flushed are lost if a process dies.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -22,6 +23,9 @@ from functools import lru_cache
 
 from app.domain import ClientCount
 from app.domain import PollCount
+from app.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 # Known aggregators and readers, by a distinctive part of their User-Agent.
 _FAMILIES = [
@@ -107,25 +111,66 @@ class PollRecorder:
             if due:
                 self._last_flush = now
         if due:
-            threading.Thread(target=self.flush, name="poll-stats-flush", daemon=True).start()
+            threading.Thread(
+                target=self._flush_in_background, name="poll-stats-flush", daemon=True
+            ).start()
 
     def flush(self) -> None:
-        """Hand every count so far to the sink (counts are lost if the sink fails)."""
+        """Hand every count so far to the sink.
+
+        Raises:
+            StorageUnavailable: the counts are kept and go with the next flush.
+        """
         with self._lock:
             polls, self._polls = self._polls, {}
             clients, self._clients = self._clients, {}
         if not polls and not clients:
             return
-        self._sink(
-            [
-                PollCount(key, day, t.requests, t.not_modified, t.throttled, t.bytes_sent)
-                for (key, day), t in polls.items()
-            ],
-            [
-                ClientCount(key, family, c.requests, c.subscribers, c.last_seen)
-                for (key, family), c in clients.items()
-            ],
-        )
+        try:
+            self._sink(
+                [
+                    PollCount(key, day, t.requests, t.not_modified, t.throttled, t.bytes_sent)
+                    for (key, day), t in polls.items()
+                ],
+                [
+                    ClientCount(key, family, c.requests, c.subscribers, c.last_seen)
+                    for (key, family), c in clients.items()
+                ],
+            )
+        except StorageUnavailable:
+            self._keep(polls, clients)
+            raise
+
+    def _flush_in_background(self) -> None:
+        try:
+            self.flush()
+        except StorageUnavailable:
+            pass  # the database logs the outage once; the counts wait for the next flush
+        except Exception:
+            log.exception("poll counts not written; they are lost")
+
+    def _keep(
+        self,
+        polls: dict[tuple[str, str], _Tally],
+        clients: dict[tuple[str, str], _ClientTally],
+    ) -> None:
+        """Add counts that could not be written back to those counted since."""
+        with self._lock:
+            for key, tally in polls.items():
+                current = self._polls.setdefault(key, _Tally())
+                current.requests += tally.requests
+                current.not_modified += tally.not_modified
+                current.throttled += tally.throttled
+                current.bytes_sent += tally.bytes_sent
+            for key, client in clients.items():
+                newer = self._clients.get(key)
+                if newer is None:
+                    self._clients[key] = client
+                    continue
+                newer.requests += client.requests
+                newer.last_seen = max(newer.last_seen, client.last_seen)
+                if newer.subscribers is None:
+                    newer.subscribers = client.subscribers
 
 
 @dataclass(slots=True)
