@@ -31,6 +31,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from app.errors import StorageUnavailable
 from app.notifying import deliver_due
 from app.notifying import hub_client
+from app.publishing import SCHEDULER_PASS_SECONDS
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def _next_tick_retries(job: str) -> Iterator[None]:
 def render_due_feeds(services: Services) -> None:
     """Job: render feeds with pending changes. Logs failures instead of dying."""
     with _next_tick_retries(RENDER_DUE_JOB):
-        services.publisher.render_due_feeds(services.clock())
+        services.publisher.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
 
 
 def render_all_feeds(services: Services, archives: bool = False) -> None:
@@ -67,7 +68,7 @@ def render_all_feeds(services: Services, archives: bool = False) -> None:
     Logs failures instead of dying."""
     with _next_tick_retries(RENDER_ALL_JOB):
         services.publisher.mark_all_feeds_stale(archives=archives)
-        services.publisher.render_due_feeds(services.clock())
+        services.publisher.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
 
 
 def deliver_websub(services: Services, client: httpx.Client) -> None:

@@ -98,6 +98,8 @@ RENDER_LEASE_SECONDS = 30
 #: times a pass reads them (the next tick goes on).
 RENDER_BATCH = 16
 MAX_RENDER_BATCHES = 1000
+#: How long one scheduler pass may run before it leaves the rest to the next tick.
+SCHEDULER_PASS_SECONDS = 2.0
 FEED_STYLESHEET_PATH = "/static/feed.xsl"
 TOKEN_PREFIX = "bst_"  # noqa: S105 - a visible prefix, not a secret
 TOKEN_MIN_LIFETIME = timedelta(hours=1)
@@ -506,8 +508,13 @@ class Publisher:
         with self.db.read() as session:
             return SnapshotRepository(session).etags()
 
-    def render_due_feeds(self, now: datetime) -> RenderReport:
+    def render_due_feeds(self, now: datetime, budget_seconds: float | None = None) -> RenderReport:
         """Render every feed with unrendered writes or newly public articles.
+
+        With ``budget_seconds``, the pass ends after the batch that runs past it, and the
+        rest is left for the next pass: a pass sees the articles public at ``now``, so the
+        scheduler's passes stay short enough that a write made during one is rendered, with
+        a ``now`` that includes it, a moment later.
 
         Each due feed is first claimed (a short write transaction, just before its render),
         so that of several schedulers running at once exactly one renders it. Its articles
@@ -548,6 +555,8 @@ class Publisher:
                     # the rest of its lease after the database comes back.
                     self._abandoned_claims[scope_key] = until
                     raise
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                break
         if report.changed or report.failed:
             log.info(
                 "rendered scopes=%s changed=%s failed=%s",

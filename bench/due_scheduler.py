@@ -12,6 +12,7 @@ import contextlib
 
 
 def main() -> None:
+    from app.jobs import RENDER_ALL_AT_START_JOB
     from app.jobs import RENDER_ALL_JOB
     from app.jobs import build_scheduler
     from app.logs import configure_logging
@@ -21,6 +22,7 @@ def main() -> None:
     configure_logging(services.settings)
     scheduler = build_scheduler(services)
     scheduler.remove_job(RENDER_ALL_JOB)
+    scheduler.remove_job(RENDER_ALL_AT_START_JOB)
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
 

@@ -94,7 +94,7 @@ def test_a_failed_render_keeps_the_last_good_feed(
 def test_the_job_logs_and_survives_errors(
     services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def explode(now: object) -> RenderReport:
+    def explode(now: object, budget: object = None) -> RenderReport:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(services.publisher, "render_due_feeds", explode)
@@ -136,3 +136,18 @@ def test_a_pass_renders_the_site_feed_first_and_archives_last(
     assert archives and min(archives) > max(
         index for index, key in enumerate(scopes) if not key.startswith("archive/")
     )
+
+
+def test_a_scheduler_pass_over_its_budget_leaves_the_rest_to_the_next(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    publisher.create_article(
+        article_input(tags=tuple(f"tema {n}" for n in range(20)), published_at=clock()), clock()
+    )
+    first = publisher.render_due_feeds(clock(), budget_seconds=0)
+    assert len(first.scopes) == publishing.RENDER_BATCH  # one batch, then the budget is over
+    assert first.scopes[0] == "site"
+    rest = publisher.render_due_feeds(clock())
+    assert rest.scopes and not set(rest.scopes) & set(first.scopes)
+    assert publisher.render_due_feeds(clock()).scopes == []
