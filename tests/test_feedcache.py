@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.utils import format_datetime
 
+import httpx
+import pytest
+
+from app import create_app
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
 from app.domain import FeedScope
@@ -11,7 +16,9 @@ from app.domain import FeedSnapshot
 from app.services import Services
 from app.web.feedcache import FeedCache
 from tests.conftest import FakeClock
+from tests.conftest import settings_for
 from tests.factories import article_input
+from tests.live import serve
 
 
 def _publish(services: Services, clock: FakeClock, title: str) -> None:
@@ -60,3 +67,38 @@ def test_bytes_read_while_a_refresh_runs_are_served_but_not_kept(
         del publisher.feed_snapshot
     assert b"Segunda" not in racing.snapshot.body  # what was read is served once
     assert b"Segunda" in cache.get(SITE_SCOPE, FeedFormat.ATOM).snapshot.body
+
+
+@pytest.mark.parametrize("validator", ["If-None-Match", "If-Modified-Since"])
+def test_a_worker_behind_another_catches_up_instead_of_answering_from_old_bytes(
+    database_url: str, clock: FakeClock, validator: str
+) -> None:
+    """Each web worker refreshes on its own; a reader may hold bytes from a worker that saw
+    a render first. This worker must not call older bytes current (304) nor send them."""
+    app = create_app(
+        settings_for(database_url, server_feed_refresh_seconds=60), clock=clock, environ={}
+    )
+    services = app.extensions["broadsheet"]
+    try:
+        _publish(services, clock, "Primeira")
+        with (
+            serve(app) as server,
+            httpx.Client(base_url=server.url, headers={"Accept-Encoding": "identity"}) as client,
+        ):
+            client.get("/feed.atom")  # starts this worker's refresher
+            app.extensions["broadsheet_feeds"].refresh()
+            old = client.get("/feed.atom")  # now in this worker's memory
+            clock.advance(minutes=5)
+            _publish(services, clock, "Segunda")  # rendered; this worker has not refreshed
+            new = services.publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+            held = (
+                f'"{new.etag}"'
+                if validator == "If-None-Match"
+                else format_datetime(new.last_modified, usegmt=True)
+            )
+            answer = client.get("/feed.atom", headers={validator: held})
+            assert answer.headers["etag"] != old.headers["etag"]
+            assert answer.headers["etag"] == f'"{new.etag}"'
+            assert answer.status_code == 304
+    finally:
+        services.database.dispose()

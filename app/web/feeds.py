@@ -27,6 +27,7 @@ from flask import redirect
 from flask import request
 from werkzeug.exceptions import Gone
 from werkzeug.exceptions import TooManyRequests
+from werkzeug.http import parse_date
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.domain import SITE_SCOPE
@@ -168,16 +169,28 @@ class FeedFastPath:
             return self._app(environ, start_response)
         found = self._services
         now = found.clock()
-        status, headers, body = answer_feed(
-            prepared,
-            method=method,
-            accept=environ.get("HTTP_ACCEPT"),
-            accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
-            if_none_match=if_none_match,
-            if_modified_since=if_modified_since,
-            max_age=feed_max_age(found.settings, scope, prepared.snapshot, now),
-            links=links,
-        )
+
+        def answer(prepared: PreparedFeed) -> tuple[int, list[tuple[str, str]], bytes]:
+            return answer_feed(
+                prepared,
+                method=method,
+                accept=environ.get("HTTP_ACCEPT"),
+                accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
+                if_none_match=if_none_match,
+                if_modified_since=if_modified_since,
+                max_age=feed_max_age(found.settings, scope, prepared.snapshot, now),
+                links=links,
+            )
+
+        status, headers, body = answer(prepared)
+        if _may_be_behind(status, prepared, if_none_match, if_modified_since):
+            # The reader may hold bytes that another worker served before this one saw
+            # them: catch up first, or the reader would be told that older bytes are
+            # current (304) or be sent back to them (200).
+            caught_up = self._catch_up(scope, fmt)
+            if caught_up is not None and caught_up is not prepared:
+                prepared = caught_up
+                status, headers, body = answer(prepared)
         self._counters.recorder.record(
             prepared.snapshot.feed_key, status, len(body), environ.get("HTTP_USER_AGENT", ""), now
         )
@@ -200,8 +213,31 @@ class FeedFastPath:
             self._routes[path] = route
         return route
 
+    def _catch_up(self, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed | None:
+        """The feed after a refresh of this process's cache (one read of a counter when
+        nothing changed); None if the database cannot say."""
+        try:
+            self._cache.refresh()
+        except Exception:
+            return None
+        return self._cached(scope, fmt)
+
     def _cached(self, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed | None:
         try:
             return self._cache.get(scope, fmt)
         except Exception:
             return None
+
+
+def _may_be_behind(
+    status: int, prepared: PreparedFeed, if_none_match: str | None, if_modified_since: str | None
+) -> bool:
+    """Whether a conditional request suggests the reader has seen newer bytes than these:
+    a 200 to a reader who sent validators (its copy differs from ours: older, or newer),
+    or a 304 on a date later than our Last-Modified (RFC 9110 section 13.1.3)."""
+    if status == 200:
+        return bool(if_none_match or if_modified_since)
+    if status == 304 and if_none_match is None and if_modified_since:
+        since = parse_date(if_modified_since)
+        return since is not None and since > prepared.snapshot.last_modified
+    return False
