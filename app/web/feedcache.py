@@ -36,6 +36,10 @@ class FeedCache:
         self._max_bytes = max_bytes
         self._refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
+        # One refresh at a time: readers that ask for one while another runs wait for it,
+        # then find the generation unchanged (one cheap read) instead of each re-reading
+        # every ETag and the changed feeds.
+        self._refreshing = threading.Lock()
         self._entries: OrderedDict[str, PreparedFeed] = OrderedDict()
         self._bytes = 0
         self._generation: int | None = None
@@ -72,6 +76,10 @@ class FeedCache:
         Raises:
             StorageUnavailable: the database is down; the cache is left as it was.
         """
+        with self._refreshing:
+            self._refresh()
+
+    def _refresh(self) -> None:
         generation = self._publisher.snapshot_generation()
         if generation == self._generation:
             return
