@@ -672,12 +672,17 @@ class Publisher:
                 key = keys[fmt]
                 body = rendered[fmt]
                 before = previous.get(key)
-                last_modified = document.updated
+                # HTTP dates count whole seconds (RFC 9110 section 5.6.7).
+                last_modified = document.updated.replace(microsecond=0)
                 if before is not None and last_modified <= before[1]:
                     # The bytes changed but the newest entry did not (an entry left the
-                    # feed): Last-Modified must still move forward, or If-Modified-Since
-                    # would answer 304 for a changed document (RFC 9110 section 8.8.2).
-                    last_modified = max(now, before[1] + timedelta(seconds=1))
+                    # feed), or did within the same second: Last-Modified must still move
+                    # forward, or If-Modified-Since would answer 304 for a changed
+                    # document (RFC 9110 section 8.8.2). Two changes within a second put it
+                    # a second ahead of now; the web sends the Date until then (8.8.2.1).
+                    last_modified = max(
+                        now.replace(microsecond=0), before[1] + timedelta(seconds=1)
+                    )
                 snapshots.save(
                     FeedSnapshot(
                         feed_key=key,
@@ -685,7 +690,7 @@ class Publisher:
                         body=body,
                         body_gzip=compressed.result(),
                         etag=etag,
-                        last_modified=last_modified.replace(microsecond=0),
+                        last_modified=last_modified,
                         rendered_at=now,
                         fresh_until=next_change,
                     )

@@ -517,7 +517,14 @@ class Poller:
         etag = answer.headers.get("etag")
         if etag is not None and etag != self.etag:
             # The client keeps bytes with its ETag; a 304 tells it they are current.
-            tally.error("304 for bytes the client does not hold", f"{self.reader.path}: {etag}")
+            tally.error(
+                "304 for bytes the client does not hold",
+                f"{self.reader.path}: {etag}",
+                held_etag=self.etag,
+                if_none_match=sent_etag,
+                if_modified_since=sent_since,
+                last_modified=answer.headers.get("last-modified"),
+            )
 
 
 def check_body(fmt: str, raw: bytes, compressed: bool) -> tuple[str | None, bytes]:

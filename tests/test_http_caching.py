@@ -221,3 +221,29 @@ def test_a_closed_month_archive_is_cached_for_a_day(
     assert archive.headers["cache-control"] == "public, max-age=86400"
     current = live.request("GET", "/archive/2026-11/feed.atom")
     assert current.headers["cache-control"] == "public, max-age=120"
+
+
+def test_a_last_modified_ahead_of_the_clock_is_sent_as_now(
+    app: Flask, live: LiveServer, clock: FakeClock
+) -> None:
+    """Two changes within one second stamp the second a second ahead; until that second
+    comes, the answer carries the current time instead (RFC 9110 section 8.8.2.1), and the
+    date a client got with the first version does not match the second."""
+    first_etag, first_date = _validators(app, FeedFormat.ATOM)
+    publisher = app.extensions["broadsheet"].publisher
+    clock.now = parsedate_to_datetime(first_date).replace(microsecond=400_000)
+    publisher.create_article(article_input(title="Outra", published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    snapshot = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+    assert snapshot.last_modified > clock()
+    app.extensions["broadsheet_feeds"].refresh()
+    for path in ("/feed.atom", "/feed.rss"):
+        response = live.request("GET", path)
+        assert response.status == 200
+        assert response.headers["last-modified"] == first_date  # now, to the second
+    answer = live.request("GET", "/feed.atom", {"If-Modified-Since": first_date})
+    assert answer.status == 200
+    assert answer.headers["etag"] == f'"{snapshot.etag}"' != f'"{first_etag}"'
+    clock.advance(seconds=1)
+    later = live.request("GET", "/feed.atom")
+    assert later.headers["last-modified"] == format_datetime(snapshot.last_modified, usegmt=True)

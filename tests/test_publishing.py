@@ -207,6 +207,28 @@ def test_last_modified_moves_forward_when_an_entry_leaves(
     assert older.title.encode() in after.body
 
 
+def test_last_modified_moves_forward_when_the_feed_changes_within_a_second(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    clock.now = clock.now.replace(microsecond=100_000)
+    publisher.create_article(article_input(title="Primeira", published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    first = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+    clock.advance(seconds=0.5)  # the same second: HTTP dates cannot tell them apart
+    publisher.create_article(article_input(title="Segunda", published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    second = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+    assert second.etag != first.etag
+    # If-Modified-Since with the first version's date must not get a 304 for the second.
+    assert second.last_modified == first.last_modified + timedelta(seconds=1)
+    clock.advance(seconds=3)
+    publisher.create_article(article_input(title="Terceira", published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    third = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+    assert third.last_modified == clock().replace(microsecond=0)
+
+
 def test_only_significant_edits_move_the_updated_date(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
     article = publisher.create_article(article_input(published_at=clock()), clock())

@@ -141,13 +141,21 @@ def answer_feed(
     if_modified_since: str | None,
     max_age: int,
     links: tuple[str, ...],
+    now: datetime,
 ) -> tuple[int, Headers, bytes]:
-    """Status, headers and body for one request for a prepared feed."""
+    """Status, headers and body for one request for a prepared feed, answered at ``now``."""
     gzip = accepts_gzip(accept_encoding)
     chosen = prepared.plain_gzip if gzip else prepared.plain
     if prepared.browser is not None and prefers_html(accept, prepared.snapshot.media_type):
         chosen = (prepared.browser_gzip if gzip else prepared.browser) or chosen
     headers = list(chosen.headers)
+    if prepared.snapshot.last_modified > now:
+        # A feed that changed twice within a second is stamped with the next second, so
+        # that If-Modified-Since tells its versions apart; until then the message's own
+        # date stands in, never a later one (RFC 9110 section 8.8.2.1).
+        headers = [
+            (name, http_date(now) if name == "Last-Modified" else value) for name, value in headers
+        ]
     headers.append(("Cache-Control", f"public, max-age={max_age}"))
     headers.extend(("Link", link) for link in links)
     if not_modified(chosen.etag, prepared.snapshot.last_modified, if_none_match, if_modified_since):

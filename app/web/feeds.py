@@ -106,6 +106,7 @@ def _serve(scope: FeedScope, fmt: str) -> Response:
         if_modified_since=request.headers.get("If-Modified-Since"),
         max_age=feed_max_age(found.settings, prepared.scope, prepared.snapshot, now),
         links=feed_links(found, request.path),
+        now=now,
     )
     counters.recorder.record(key, status, len(body), user_agent, now)
     response = Response(body, status=status, headers=headers, direct_passthrough=True)
@@ -180,6 +181,7 @@ class FeedFastPath:
                 if_modified_since=if_modified_since,
                 max_age=feed_max_age(found.settings, scope, prepared.snapshot, now),
                 links=links,
+                now=now,
             )
 
         status, headers, body = answer(prepared)
