@@ -26,6 +26,7 @@ from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import ValidationError
 
+from app.domain import Article
 from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import Image
@@ -186,6 +187,34 @@ class ArticleCreate(Strict):
 
 
 ARTICLE_FIELDS = tuple(ArticleCreate.model_fields)
+
+
+def editable_fields(article: Article) -> dict[str, Any]:
+    """The fields an editor sends for ``article``, as ArticleCreate reads them (times,
+    slug and id left to the caller, which formats them for its own readers): what the API
+    answers and the export writes, so that either can be sent back in."""
+    image = article.image
+    return {
+        "title": article.title,
+        "summary": article.summary,
+        "body": article.body,
+        "body_format": article.body_format.value,
+        "authors": [{"name": a.name, "email": a.email, "url": a.url} for a in article.authors],
+        "categories": list(article.categories),
+        "tags": list(article.tags),
+        "language": article.language,
+        "image": None
+        if image is None
+        else {
+            "url": image.url,
+            "type": image.type,
+            "length": image.length,
+            "width": image.width,
+            "height": image.height,
+            "caption": image.caption,
+            "credit": image.credit,
+        },
+    }
 
 
 def article_errors(values: dict[str, Any]) -> list[FieldError]:

@@ -56,6 +56,7 @@ from app.inputs import ArticleCreate
 from app.inputs import Instant
 from app.inputs import SlugText
 from app.inputs import domain_values
+from app.inputs import editable_fields
 from app.inputs import parse_json
 from app.publishing import ArticleInput
 from app.publishing import Publisher
@@ -106,29 +107,10 @@ def export_lines(publisher: Publisher, page_size: int = DEFAULT_BATCH_SIZE) -> I
 
 def article_line(article: Article, former_slugs: Iterable[str] = ()) -> str:
     """One article in the export format: compact JSON, keys in the documented order."""
-    image = article.image
     record = {
         "id": article.id,
         "slug": article.slug,
-        "title": article.title,
-        "summary": article.summary,
-        "body": article.body,
-        "body_format": article.body_format.value,
-        "authors": [{"name": a.name, "email": a.email, "url": a.url} for a in article.authors],
-        "categories": list(article.categories),
-        "tags": list(article.tags),
-        "language": article.language,
-        "image": None
-        if image is None
-        else {
-            "url": image.url,
-            "type": image.type,
-            "length": image.length,
-            "width": image.width,
-            "height": image.height,
-            "caption": image.caption,
-            "credit": image.credit,
-        },
+        **editable_fields(article),
         "published_at": _time(article.published_at),
         "created_at": _time(article.created_at),
         "updated_at": _time(article.updated_at),

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import http.client
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask
 from werkzeug.serving import make_server
@@ -67,3 +71,35 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def service_environment(database_url: str, port: int, **settings: str) -> dict[str, str]:
+    """This process's environment for a `broadsheet` role serving ``database_url`` on
+    127.0.0.1:``port``: no inherited BROADSHEET_* variable, warnings-only logs, and
+    ``settings`` as further BROADSHEET_* variables (``SERVER_WORKERS="2"``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env.update(
+        BROADSHEET_DATABASE_URL=database_url,
+        BROADSHEET_SERVER_HOST="127.0.0.1",
+        BROADSHEET_SERVER_PORT=str(port),
+        BROADSHEET_SITE_BASE_URL=f"http://127.0.0.1:{port}",
+        BROADSHEET_LOG_LEVEL="WARNING",
+    )
+    env.update({f"BROADSHEET_{name}": value for name, value in settings.items()})
+    return env
+
+
+def run_cli(env: dict[str, str], cwd: Path, *args: str) -> str:
+    """Run `broadsheet ARGS` to completion; its standard output, or a failed assertion
+    that carries its standard error."""
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"broadsheet {' '.join(args)}: {result.stderr}"
+    return result.stdout

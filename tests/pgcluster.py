@@ -14,7 +14,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+
+from tests.live import free_port
 
 BIN_DIR = Path(os.environ.get("TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 OS_USER = "postgres"
@@ -135,13 +136,6 @@ class PostgresCluster:
                 f"{program} {' '.join(args[:1])} failed ({result.returncode}):\n"
                 f"{result.stdout}{result.stderr}\n{self.log_tail()}"
             )
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

@@ -65,6 +65,8 @@ from tests.feedcheck import assert_valid_atom
 from tests.feedcheck import assert_valid_json_feed
 from tests.feedcheck import assert_valid_rss
 from tests.live import free_port
+from tests.live import run_cli
+from tests.live import service_environment
 
 ARTICLES = int(os.environ.get("CRASH_ARTICLES", "10000"))
 CLIENTS = int(os.environ.get("CRASH_CLIENTS", "16"))
@@ -203,19 +205,6 @@ def _answers(client: httpx.Client, path: str) -> bool:
         return False
 
 
-def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return result.stdout
-
-
 @contextmanager
 def _roles(env: dict[str, str], cwd: Path) -> Iterator[tuple[Role, Role]]:
     """The web and scheduler roles, started; both stopped (and their groups killed) after."""
@@ -240,21 +229,17 @@ def _log_tail(cwd: Path, name: str) -> str:
 def test_crashes_lose_nothing_acknowledged(database_url: str, tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
-    env.update(
-        BROADSHEET_DATABASE_URL=database_url,
-        BROADSHEET_SERVER_HOST="127.0.0.1",
-        BROADSHEET_SERVER_PORT=str(port),
-        BROADSHEET_SITE_BASE_URL=base,
-        BROADSHEET_SERVER_WORKERS="2",
-        BROADSHEET_SERVER_THREADS="8",
-        BROADSHEET_FEED_ITEM_LIMIT=str(FEED_SIZE),
+    env = service_environment(
+        database_url,
+        port,
+        SERVER_WORKERS="2",
+        SERVER_THREADS="8",
+        FEED_ITEM_LIMIT=str(FEED_SIZE),
         # Every request checks for new snapshots first, so what one client sees never
         # goes back in time (the poller's no-truncation check relies on it).
-        BROADSHEET_SERVER_FEED_REFRESH_SECONDS="0",
-        BROADSHEET_LOG_LEVEL="WARNING",
+        SERVER_FEED_REFRESH_SECONDS="0",
     )
-    secret = _cli(env, tmp_path, "token", "create", "--name", "crash").strip()
+    secret = run_cli(env, tmp_path, "token", "create", "--name", "crash").strip()
     print(f"\ncrash test: seed {SEED}, {ARTICLES} articles, {CLIENTS} clients")
     rng = random.Random(SEED)
     first = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3 * ARTICLES + 24)

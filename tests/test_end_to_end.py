@@ -4,7 +4,6 @@ processes), a token from the CLI, an article over the API, feeds over real HTTP.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,36 +21,17 @@ from tests.feedcheck import assert_valid_atom
 from tests.feedcheck import assert_valid_json_feed
 from tests.feedcheck import assert_valid_rss
 from tests.live import free_port
+from tests.live import run_cli
+from tests.live import service_environment
 
 FEEDS = ("/feed.rss", "/feed.atom", "/feed.json")
 
 
 @pytest.fixture
 def environment(database_url: str, tmp_path: Path) -> dict[str, str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
-    env.update(
-        BROADSHEET_DATABASE_URL=database_url,
-        BROADSHEET_SERVER_PORT=str(port),
-        BROADSHEET_SITE_BASE_URL=f"http://127.0.0.1:{port}",
-        BROADSHEET_SERVER_WORKERS="2",
-        BROADSHEET_FEED_REGENERATE_SECONDS="30",
-        BROADSHEET_LOG_LEVEL="WARNING",
+    return service_environment(
+        database_url, free_port(), SERVER_WORKERS="2", FEED_REGENERATE_SECONDS="30"
     )
-    return env
-
-
-def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return result.stdout
 
 
 @contextmanager
@@ -94,7 +74,7 @@ def test_publish_poll_restart(environment: dict[str, str], tmp_path: Path) -> No
     with running_service(environment, tmp_path) as client:
         demo = assert_valid_json_feed(client.get("/feed.json").content)
         assert len(demo["items"]) == 10  # twelve demo articles: one draft, one scheduled
-        secret = _cli(environment, tmp_path, "token", "create", "--name", "e2e").strip()
+        secret = run_cli(environment, tmp_path, "token", "create", "--name", "e2e").strip()
 
         article = {
             "title": "Enchente atinge três bairros de São Lucas; prefeitura abre abrigos",

@@ -41,8 +41,10 @@ from tests.conftest import REQUIRE_POSTGRES
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.factories import article_input
+from tests.live import free_port
+from tests.live import run_cli
+from tests.live import service_environment
 from tests.pgcluster import PostgresCluster
-from tests.pgcluster import free_port
 from tests.pgcluster import missing_binaries
 from tests.pgcluster import running_cluster
 
@@ -86,34 +88,15 @@ class Roles:
 
 
 def _environment(cluster: PostgresCluster, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
-    env.update(
-        BROADSHEET_DATABASE_URL=cluster.url,
-        BROADSHEET_SERVER_HOST="127.0.0.1",
-        BROADSHEET_SERVER_PORT=str(port),
-        BROADSHEET_SITE_BASE_URL=f"http://127.0.0.1:{port}",
-        BROADSHEET_SERVER_WORKERS="1",
+    return service_environment(
+        cluster.url,
+        port,
+        SERVER_WORKERS="1",
         # No safety-net pass during the test: every render follows a write of the test.
-        BROADSHEET_FEED_REGENERATE_SECONDS="3600",
+        FEED_REGENERATE_SECONDS="3600",
         # Poll counts are written during the outage too.
-        BROADSHEET_STATS_FLUSH_SECONDS="1",
-        BROADSHEET_LOG_LEVEL="WARNING",
+        STATS_FLUSH_SECONDS="1",
     )
-    return env
-
-
-def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def _start(role: str, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -253,8 +236,8 @@ def _stored_titles(cluster: PostgresCluster) -> dict[str, int]:
 
 def test_database_outage_is_not_a_reader_outage(cluster: PostgresCluster, tmp_path: Path) -> None:
     env = _environment(cluster, free_port())
-    _cli(env, tmp_path, "migrate")
-    secret = _cli(env, tmp_path, "token", "create", "--name", "outage").strip()
+    run_cli(env, tmp_path, "migrate")
+    secret = run_cli(env, tmp_path, "token", "create", "--name", "outage").strip()
     auth = {"Authorization": f"Bearer {secret}"}
     base = env["BROADSHEET_SITE_BASE_URL"]
     # One connection per request: what is checked is each answer, and a kept-alive

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.live import free_port
+from tests.live import run_cli
+from tests.live import service_environment
 
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
 
@@ -24,15 +26,13 @@ REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r
 def web_server(tmp_path: Path, max_connections: int) -> Iterator[int]:
     """`broadsheet web` with one granian worker on a free port, until the block ends."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
-    env.update(
-        BROADSHEET_DATABASE_URL=f"sqlite:///{tmp_path / 'site.db'}",
-        BROADSHEET_SERVER_PORT=str(port),
-        BROADSHEET_SERVER_WORKERS="1",
-        BROADSHEET_SERVER_MAX_CONNECTIONS=str(max_connections),
-        BROADSHEET_LOG_LEVEL="WARNING",
+    env = service_environment(
+        f"sqlite:///{tmp_path / 'site.db'}",
+        port,
+        SERVER_WORKERS="1",
+        SERVER_MAX_CONNECTIONS=str(max_connections),
     )
-    subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env, check=True, timeout=60)
+    run_cli(env, tmp_path, "migrate")
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "web"], env=env, start_new_session=True
     )

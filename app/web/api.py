@@ -40,6 +40,7 @@ from app.inputs import Summary
 from app.inputs import Tags
 from app.inputs import Title
 from app.inputs import domain_values
+from app.inputs import editable_fields
 from app.inputs import parse_json
 from app.publishing import ArticleInput
 from app.web import services
@@ -296,30 +297,11 @@ def _int_arg(name: str, default: int, low: int, high: int, errors: list[FieldErr
 
 def _represent(article: Article) -> dict[str, Any]:
     found = services()
-    image = article.image
     return {
         "id": article.id,
-        "title": article.title,
         "slug": article.slug,
-        "summary": article.summary,
-        "body": article.body,
-        "body_format": article.body_format.value,
+        **editable_fields(article),
         "body_html": article.body_html,
-        "authors": [{"name": a.name, "email": a.email, "url": a.url} for a in article.authors],
-        "categories": list(article.categories),
-        "tags": list(article.tags),
-        "language": article.language,
-        "image": None
-        if image is None
-        else {
-            "url": image.url,
-            "type": image.type,
-            "length": image.length,
-            "width": image.width,
-            "height": image.height,
-            "caption": image.caption,
-            "credit": image.credit,
-        },
         "status": article.status(found.clock()).value,
         "url": permalink_url(found.settings.base_url, article.slug),
         "published_at": _time(article.published_at),

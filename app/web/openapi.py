@@ -76,17 +76,17 @@ class ArticleOut(_Out):
     """An article as the API represents it (``_represent`` in :mod:`app.web.api`)."""
 
     id: str = Field(description="Permanent entry id, a tag: URI (RFC 4151); never changes.")
-    title: str
     slug: str
+    title: str
     summary: str
     body: str = Field(description="The body as sent (characters XML 1.0 forbids removed).")
     body_format: BodyFormat
-    body_html: str = Field(description="The sanitised HTML readers see.")
     authors: list[AuthorOut]
     categories: list[str]
     tags: list[str]
     language: str
     image: ImageOut | None
+    body_html: str = Field(description="The sanitised HTML readers see.")
     status: ArticleStatus
     url: str = Field(description="Absolute URL of the article's page.")
     published_at: AwareDatetime | None = Field(
