@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from slugify import slugify
+
 
 class BodyFormat(StrEnum):
     """How the publisher wrote the body."""
@@ -238,6 +240,11 @@ def article_etag(article_id: str, revision: int) -> str:
     """A strong, opaque version tag for one revision of one article."""
     digest = hashlib.sha256(f"{article_id}\n{revision}".encode()).hexdigest()
     return f"{revision}-{digest[:16]}"
+
+
+def term_slug(name: str) -> str:
+    """The URL slug of a category, tag or author name (``/category/<slug>``)."""
+    return slugify(name, max_length=120, backend="text-unidecode") or "x"
 
 
 def permalink_path(slug: str) -> str:

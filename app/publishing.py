@@ -58,6 +58,7 @@ from app.domain import feed_key
 from app.domain import feed_path
 from app.domain import mint_article_id
 from app.domain import permalink_url
+from app.domain import term_slug
 from app.errors import ArticleNotFound
 from app.errors import AuthenticationFailed
 from app.errors import EditConflict
@@ -79,7 +80,6 @@ from app.storage.articles import ARCHIVE
 from app.storage.articles import ArticleRepository
 from app.storage.articles import archive_key
 from app.storage.articles import month_bounds
-from app.storage.articles import term_slug
 from app.storage.database import Database
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository

@@ -32,8 +32,8 @@ def expected_scopes(article: dict[str, Any], period: str) -> set[str]:
     """The feeds an article belongs to: site, its archive (``period``: the service's
     ``feed.archive_period``), its categories, tags and authors (scope keys as the
     service names them)."""
+    from app.domain import term_slug
     from app.storage.articles import archive_key
-    from app.storage.articles import term_slug
 
     published = datetime.fromisoformat(article["published_at"]).astimezone(UTC)
     keys = {"site", f"archive/{archive_key(published, period)}"}

@@ -135,7 +135,7 @@ class _Pool:
 
 
 def _pools() -> dict[str, _Pool]:
-    from app.storage.articles import term_slug
+    from app.domain import term_slug
 
     pools = make_pools()
     return {

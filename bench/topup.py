@@ -30,7 +30,7 @@ BATCH = 2000
 
 @lru_cache(maxsize=4096)
 def _slug(name: str) -> str:
-    from app.storage.articles import term_slug
+    from app.domain import term_slug
 
     return term_slug(name)
 

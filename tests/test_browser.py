@@ -48,8 +48,8 @@ from app import create_app
 from app.content import absolute_url
 from app.content import render_body
 from app.domain import BodyFormat
+from app.domain import term_slug
 from app.publishing import Publisher
-from app.storage.articles import term_slug
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.live import LiveServer

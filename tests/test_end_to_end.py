@@ -13,13 +13,19 @@ from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
 
+import feedparser
 import httpx
+import lxml.html
 import pytest
 
 from tests.feedcheck import assert_valid_atom
 from tests.feedcheck import assert_valid_json_feed
 from tests.feedcheck import assert_valid_rss
+from tests.hubstandin import HubRequest
+from tests.hubstandin import HubStandIn
 from tests.live import free_port
 from tests.live import run_cli
 from tests.live import service_environment
@@ -138,3 +144,187 @@ def test_publish_poll_restart(environment: dict[str, str], tmp_path: Path) -> No
         assert client.get("/feed.rss", headers=identity).headers["etag"] == identity_etag
         items = json.loads(client.get("/feed.json").content)["items"]
         assert [item["id"] for item in items].count(created["id"]) == 1
+
+
+# Articles of past months, so that the archive walk crosses several archive documents.
+BACK_ISSUES = [
+    ("Câmara aprova plano diretor após 14 audiências", "2026-08-14T10:00:00-03:00"),
+    ("Seca de agosto reduz vazão do rio Claro em 40%", "2026-08-30T18:30:00-03:00"),
+    ("Escolas municipais terão horta em 2027", "2026-09-02T07:15:00-03:00"),
+    ("Feira do livro recebe 30 mil visitantes", "2026-10-11T20:00:00-03:00"),
+]
+FEED_TYPES = {
+    "application/rss+xml": assert_valid_rss,
+    "application/atom+xml": assert_valid_atom,
+    "application/feed+json": assert_valid_json_feed,
+}
+HISTORY_RELATIONS = {"prev-archive", "next-archive", "current"}
+
+
+def test_scoped_feeds_archives_and_websub_on_the_demo_service(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    """What issue-level users try on the running demo: a category feed, a walk through
+    the archives that meets every published article once, a WebSub ping after a write,
+    and every feed document the site links to valid, advertising its hub and itself."""
+    with HubStandIn() as hub:
+        environment["BROADSHEET_WEBSUB_HUBS"] = hub.url
+        base = environment["BROADSHEET_SITE_BASE_URL"]
+        with running_service(environment, tmp_path) as client:
+            secret = run_cli(environment, tmp_path, "token", "create", "--name", "e2e").strip()
+            auth = {"Authorization": f"Bearer {secret}"}
+            for title, published_at in BACK_ISSUES:
+                response = client.post(
+                    "/api/v1/articles",
+                    json={
+                        "title": title,
+                        "body": "Texto.",
+                        "authors": [{"name": "Redação"}],
+                        "categories": ["Arquivo"],
+                        "published_at": published_at,
+                    },
+                    headers=auth,
+                )
+                assert response.status_code == 201, response.text
+            pinged_before = len(hub.requests)
+            created = client.post(
+                "/api/v1/articles",
+                json={
+                    "title": "Ponte do Mirante reabre com faixa para bicicletas",
+                    "body": "A ponte reabriu às 6h.",
+                    "authors": [{"name": "Marta Nogueira"}],
+                    "categories": ["Mobilidade", "Cidades"],
+                    "published_at": datetime.now(UTC).isoformat(),
+                },
+                headers=auth,
+            ).json()
+            published = _published_ids(client, auth)
+            assert created["id"] in published and len(published) == 10 + len(BACK_ISSUES) + 1
+
+            # The category feed: this category's articles only, under its own title.
+            category = _wait_for(client, "/category/mobilidade/feed.json", created["id"])
+            assert [item["id"] for item in category["items"]] == [created["id"]]
+            assert "Mobilidade" in category["title"]
+
+            # WebSub: the write reaches the hub for the site feed and the category feed.
+            topics = {f"{base}/feed.atom", f"{base}/category/mobilidade/feed.rss"}
+            deadline = time.monotonic() + 30
+            while topics - _pinged(hub.requests[pinged_before:]):
+                assert time.monotonic() < deadline, f"no ping for {topics} within 30 s"
+                time.sleep(0.2)
+            for ping in hub.requests[pinged_before:]:
+                assert ping.method == "POST"
+                assert ping.content_type == "application/x-www-form-urlencoded"
+                assert ping.field("hub.mode") == "publish"
+            _wait_for(client, "/feed.atom", created["id"])
+
+            # RFC 5005: from each subscription feed, the archives hold every article once.
+            for path in FEEDS:
+                walked = _walk_archives(client, path)
+                assert sorted(walked) == sorted(published), path
+                assert len(walked) >= 3, f"{path}: {walked}"
+
+            # Every feed document reachable from the pages is valid and says where it is.
+            checked = _crawl_feeds(client, base, hub.url)
+            assert len(checked) > 30, checked
+            assert {"/category/mobilidade/feed.atom", "/archive/2026-08/feed.rss"} <= checked
+
+
+def _published_ids(client: httpx.Client, auth: dict[str, str]) -> list[str]:
+    ids: list[str] = []
+    page = 1
+    while True:
+        answer = client.get(
+            "/api/v1/articles",
+            params={"status": "published", "page": page, "per_page": 10},
+            headers=auth,
+        ).json()
+        ids += [item["id"] for item in answer["items"]]
+        if len(ids) >= answer["total"]:
+            return ids
+        page += 1
+
+
+def _wait_for(client: httpx.Client, path: str, article_id: str) -> dict[str, Any]:
+    """The JSON or XML feed at ``path`` once it carries ``article_id`` (bounded)."""
+    deadline = time.monotonic() + 15
+    while True:
+        response = client.get(path)
+        if response.status_code == 200 and article_id in response.text:
+            return json.loads(response.content) if path.endswith(".json") else {}
+        assert time.monotonic() < deadline, f"{article_id} not in {path} within 15 s"
+        time.sleep(0.1)
+
+
+def _pinged(requests: list[HubRequest]) -> set[str]:
+    return {topic for request in requests if (topic := request.field("hub.url"))}
+
+
+def _walk_archives(client: httpx.Client, path: str) -> dict[str, str]:
+    """Follow prev-archive (next_url in JSON Feed) from a subscription feed to the oldest
+    archive; the id of every entry met in an archive, with the archive it was met in.
+    Fails on an entry met twice."""
+    seen: dict[str, str] = {}
+    url: str | None = _history_links(client.get(path))["prev-archive"]
+    visited: set[str] = set()
+    while url is not None:
+        assert url not in visited, f"archive loop at {url}"
+        visited.add(url)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        for entry_id in _entry_ids(response):
+            assert entry_id not in seen, f"{entry_id} in {seen.get(entry_id)} and {url}"
+            seen[entry_id] = url
+        url = _history_links(response).get("prev-archive")
+    return seen
+
+
+def _history_links(response: httpx.Response) -> dict[str, str | None]:
+    if response.headers["content-type"].startswith("application/feed+json"):
+        document = json.loads(response.content)
+        return {"prev-archive": document.get("next_url")}
+    parsed = feedparser.parse(response.content)
+    return {
+        link["rel"]: link["href"]
+        for link in parsed.feed.get("links", [])
+        if link.get("rel") in HISTORY_RELATIONS
+    }
+
+
+def _entry_ids(response: httpx.Response) -> list[str]:
+    if response.headers["content-type"].startswith("application/feed+json"):
+        return [item["id"] for item in json.loads(response.content)["items"]]
+    return [entry.id for entry in feedparser.parse(response.content).entries]
+
+
+def _crawl_feeds(client: httpx.Client, base: str, hub_url: str) -> set[str]:
+    """Visit the site's pages and the feeds they announce (and the archives those link),
+    checking each feed document with its validator and its WebSub Link headers; return
+    the feed paths checked."""
+    pending, visited, feeds = ["/"], set(), set()
+    while pending and len(visited) < 600:
+        path = pending.pop()
+        if path in visited:
+            continue
+        visited.add(path)
+        response = client.get(path)
+        assert response.status_code == 200, path
+        media_type = response.headers["content-type"].split(";")[0]
+        found: list[str] = []
+        if media_type == "text/html":
+            tree = lxml.html.fromstring(response.content)
+            found = [str(href) for href in tree.xpath("//a/@href | //link/@href")]
+        elif media_type in FEED_TYPES:
+            FEED_TYPES[media_type](response.content)
+            links = response.headers.get_list("link")
+            assert f'<{hub_url}>; rel="hub"' in links, path
+            assert f'<{base}{path}>; rel="self"' in links, path
+            feeds.add(path)
+            found = [href for href in _history_links(response).values() if href]
+        else:
+            raise AssertionError(f"{path}: unexpected {media_type}")
+        for href in found:
+            url = urljoin(base + path, href)
+            if url.startswith(base + "/") and "/static/" not in url and "/api/" not in url:
+                pending.append(url.removeprefix(base).split("#")[0])
+    return feeds

@@ -383,6 +383,28 @@ def test_each_category_tag_and_author_has_a_listing_with_its_feeds(
     assert client.get("/category/nada-aqui").status_code == 404
 
 
+def test_an_article_links_its_categories_tags_and_authors_to_their_listings(
+    client: FlaskClient, app: Flask, clock: FakeClock
+) -> None:
+    publisher = app.extensions["broadsheet"].publisher
+    article = publisher.create_article(article_input(published_at=clock()), clock())
+    tree = lxml.html.fromstring(client.get(f"/articles/{article.slug}").data)
+    listings = {
+        "kicker": tree.xpath("//p[@class='kicker']/a/@href"),
+        "byline": tree.xpath("//p[@class='byline']/a/@href"),
+        "categories": tree.xpath("//ul[contains(@class, 'categories')]//a/@href"),
+        "tags": tree.xpath("//ul[contains(@class, 'tags')]//a/@href"),
+    }
+    assert listings == {
+        "kicker": [f"{BASE_URL}/category/politica"],
+        "byline": [f"{BASE_URL}/author/ana-souza", f"{BASE_URL}/author/bruno-lima"],
+        "categories": [f"{BASE_URL}/category/politica", f"{BASE_URL}/category/cidades"],
+        "tags": [f"{BASE_URL}/tag/orcamento", f"{BASE_URL}/tag/saude"],
+    }
+    for url in (href for hrefs in listings.values() for href in hrefs):
+        assert client.get(url.removeprefix(BASE_URL)).status_code == 200, url
+
+
 def test_an_old_permalink_redirects_to_the_new_one(
     client: FlaskClient, app: Flask, clock: FakeClock
 ) -> None:

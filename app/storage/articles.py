@@ -8,7 +8,6 @@ from datetime import datetime
 from datetime import timedelta
 from typing import TypeVarTuple
 
-from slugify import slugify
 from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
@@ -23,6 +22,7 @@ from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import FeedScope
 from app.domain import Image
+from app.domain import term_slug
 from app.errors import ArticleGone
 from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
@@ -325,11 +325,6 @@ def month_bounds(period: str) -> tuple[datetime, datetime]:
     if (start.year, start.month) == (last.year, last.month):
         return start, last
     return start, (start + timedelta(days=32)).replace(day=1)
-
-
-def term_slug(name: str) -> str:
-    """The URL slug of a category, tag or author name."""
-    return slugify(name, max_length=120, backend="text-unidecode") or "x"
 
 
 def _fill_row(row: ArticleRow, article: Article) -> None:

@@ -28,10 +28,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.domain import Article
+from app.domain import term_slug
 from app.errors import BroadsheetError
 from app.storage.articles import CATEGORY
 from app.storage.articles import TAG
-from app.storage.articles import term_slug
 from app.storage.tables import ArticleAuthorRow
 from app.storage.tables import ArticleRow
 from app.storage.tables import ArticleSlugRow

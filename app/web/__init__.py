@@ -10,6 +10,7 @@ from flask import current_app
 
 from app.domain import Article
 from app.domain import permalink_url
+from app.domain import term_slug
 from app.services import Services
 from app.web.feedcache import FeedCache
 from app.web.polling import PollLimiter
@@ -65,9 +66,14 @@ def register_web(app: Flask, services: Services) -> None:
     def permalink(article: Article) -> str:
         return permalink_url(settings.base_url, article.slug)
 
+    def scope_url(kind: str, name: str) -> str:
+        """The listing page of the category, tag or author ``name``."""
+        return f"{settings.base_url}/{kind}/{term_slug(name)}"
+
     app.add_template_filter(localdate, "localdate")
     app.add_template_filter(isodate, "isodate")
     app.add_template_global(permalink, "permalink")
+    app.add_template_global(scope_url, "scope_url")
 
 
 _MONTHS_PT = (
