@@ -503,10 +503,11 @@ class Publisher:
         with self.db.read() as session:
             return SnapshotRepository(session).generation()
 
-    def snapshot_etags(self) -> dict[str, str]:
-        """The ETag of every stored feed document, by feed key (bodies are not read)."""
+    def snapshot_versions(self) -> dict[str, tuple[str, datetime | None]]:
+        """The ETag and fresh-until of every stored feed document, by feed key (bodies are
+        not read): what a cache of snapshots compares to learn which it must read again."""
         with self.db.read() as session:
-            return SnapshotRepository(session).etags()
+            return SnapshotRepository(session).versions()
 
     def render_due_feeds(self, now: datetime, budget_seconds: float | None = None) -> RenderReport:
         """Render every feed with unrendered writes or newly public articles.
@@ -664,6 +665,14 @@ class Publisher:
                     if feed_key(neighbour, FeedFormat.ATOM) in stored
                 )
             changed_topics: list[str] = []
+            refreshed = False
+            for fmt in rendered.keys() - changed.keys():
+                kept = previous.get(keys[fmt])
+                if kept is not None and kept[2] != next_change:
+                    # Same bytes, but a publication was scheduled or moved: caches must
+                    # learn the new max-age (RFC 9111 section 5.2.2.1) before it comes.
+                    snapshots.set_fresh_until(keys[fmt], next_change)
+                    refreshed = True
             if not rendered:
                 for key in previous:
                     snapshots.delete(key)
@@ -700,7 +709,7 @@ class Publisher:
             # WebSub section 6: each hub must hear of every changed topic. Only an outbox
             # row here, committed with the new snapshot; the deliver-websub job sends it.
             enqueue_notifications(session, self.settings.hubs, changed_topics, now)
-            if changed_topics or (not rendered and previous):
+            if changed_topics or refreshed or (not rendered and previous):
                 snapshots.bump_generation()
             states.mark_rendered(scope.key, version, next_change, now)
 

@@ -247,3 +247,25 @@ def test_a_last_modified_ahead_of_the_clock_is_sent_as_now(
     clock.advance(seconds=1)
     later = live.request("GET", "/feed.atom")
     assert later.headers["last-modified"] == format_datetime(snapshot.last_modified, usegmt=True)
+
+
+def test_scheduling_an_article_shortens_max_age_of_unchanged_feeds(
+    app: Flask, live: LiveServer, clock: FakeClock
+) -> None:
+    """A scheduled article leaves the feed's bytes alone until its time, but caches must not
+    keep the feed past that time (RFC 9111 section 5.2.2.1): the served max-age shrinks as
+    soon as the article is scheduled, with the same ETag."""
+    before = live.request("GET", "/feed.atom")
+    assert before.headers["cache-control"] == "public, max-age=120"
+    publisher = app.extensions["broadsheet"].publisher
+    publisher.create_article(
+        article_input(title="Em breve", published_at=clock() + timedelta(seconds=45)), clock()
+    )
+    publisher.render_due_feeds(clock())
+    app.extensions["broadsheet_feeds"].refresh()
+    after = live.request("GET", "/feed.atom")
+    assert after.headers["etag"] == before.headers["etag"]
+    assert after.headers["cache-control"] == "public, max-age=45"
+    revalidated = live.request("GET", "/feed.atom", {"If-None-Match": before.headers["etag"]})
+    assert revalidated.status == 304
+    assert revalidated.headers["cache-control"] == "public, max-age=45"

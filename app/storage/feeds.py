@@ -47,19 +47,40 @@ class SnapshotRepository:
         )
         return {row.feed_key: _snapshot(row) for row in rows}
 
-    def validators(self, feed_keys: Iterable[str]) -> dict[str, tuple[str, datetime]]:
-        """ETag and Last-Modified of the stored snapshots under these keys (no bodies)."""
+    def validators(
+        self, feed_keys: Iterable[str]
+    ) -> dict[str, tuple[str, datetime, datetime | None]]:
+        """ETag, Last-Modified and fresh-until of the snapshots under these keys (no bodies)."""
         rows = self.session.execute(
             select(
-                FeedSnapshotRow.feed_key, FeedSnapshotRow.etag, FeedSnapshotRow.last_modified
+                FeedSnapshotRow.feed_key,
+                FeedSnapshotRow.etag,
+                FeedSnapshotRow.last_modified,
+                FeedSnapshotRow.fresh_until,
             ).where(FeedSnapshotRow.feed_key.in_(list(feed_keys)))
         )
-        return {key: (etag, last_modified) for key, etag, last_modified in rows}
+        return {key: (etag, modified, fresh) for key, etag, modified, fresh in rows}
+
+    def versions(self) -> dict[str, tuple[str, datetime | None]]:
+        """ETag and fresh-until of every stored snapshot, by key: a cheap way to see what
+        changed, the bytes or only how long they stay fresh."""
+        rows = self.session.execute(
+            select(FeedSnapshotRow.feed_key, FeedSnapshotRow.etag, FeedSnapshotRow.fresh_until)
+        )
+        return {key: (etag, fresh_until) for key, etag, fresh_until in rows}
 
     def etags(self) -> dict[str, str]:
-        """The ETag of every stored snapshot, by key: a cheap way to see what changed."""
+        """The ETag of every stored snapshot, by key."""
         rows = self.session.execute(select(FeedSnapshotRow.feed_key, FeedSnapshotRow.etag))
         return {key: etag for key, etag in rows}
+
+    def set_fresh_until(self, feed_key: str, fresh_until: datetime | None) -> None:
+        """Change only how long the snapshot under ``feed_key`` stays fresh."""
+        self.session.execute(
+            update(FeedSnapshotRow)
+            .where(FeedSnapshotRow.feed_key == feed_key)
+            .values(fresh_until=fresh_until)
+        )
 
     def save(self, snapshot: FeedSnapshot) -> None:
         """Store ``snapshot``, replacing the one under the same key (in this transaction)."""

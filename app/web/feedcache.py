@@ -83,18 +83,18 @@ class FeedCache:
         generation = self._publisher.snapshot_generation()
         if generation == self._generation:
             return
-        etags = self._publisher.snapshot_etags()
+        versions = self._publisher.snapshot_versions()
         with self._lock:
             changed = {
                 key: entry
                 for key, entry in self._entries.items()
-                if etags.get(key) != entry.snapshot.etag
+                if versions.get(key) != (entry.snapshot.etag, entry.snapshot.fresh_until)
             }
             # From here a request that read a snapshot before this refresh does not keep it
             # (see _store): this refresh cannot update what it has not seen.
             self._generation = generation
         try:
-            snapshots = self._publisher.feed_snapshots(key for key in changed if key in etags)
+            snapshots = self._publisher.feed_snapshots(key for key in changed if key in versions)
         except Exception:
             with self._lock:
                 self._generation = None  # not brought up to date: the next refresh redoes it
