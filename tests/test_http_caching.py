@@ -47,7 +47,7 @@ def _validators(app: Flask, fmt: FeedFormat) -> tuple[str, str]:
     return snapshot.etag, format_datetime(snapshot.last_modified, usegmt=True)
 
 
-# (case, method, request headers with {etag} / {lm} / {lm_before} placeholders,
+# (case, method, request headers with {etag} / {lm} / {lm_before} / {future} placeholders,
 #  expected status, expected encoding, expected ETag suffix)
 CASES = [
     ("plain GET", "GET", {}, 200, None, ""),
@@ -60,6 +60,7 @@ CASES = [
     ("other If-None-Match", "GET", {"If-None-Match": '"nope"'}, 200, None, ""),
     ("If-Modified-Since equal", "GET", {"If-Modified-Since": "{lm}"}, 304, None, ""),
     ("If-Modified-Since older", "GET", {"If-Modified-Since": "{lm_before}"}, 200, None, ""),
+    ("If-Modified-Since later than now", "GET", {"If-Modified-Since": "{future}"}, 200, None, ""),
     (
         "If-None-Match wins over If-Modified-Since",
         "GET",
@@ -87,6 +88,7 @@ CASES = [
 def test_feed_caching_table(
     app: Flask,
     live: LiveServer,
+    clock: FakeClock,
     fmt: FeedFormat,
     case: str,
     method: str,
@@ -97,8 +99,9 @@ def test_feed_caching_table(
 ) -> None:
     etag, last_modified = _validators(app, fmt)
     before = format_datetime(parsedate_to_datetime(last_modified) - timedelta(seconds=1), True)
+    future = format_datetime(clock() + timedelta(days=1), usegmt=True)
     sent = {
-        name: value.format(etag=etag, lm=last_modified, lm_before=before)
+        name: value.format(etag=etag, lm=last_modified, lm_before=before, future=future)
         for name, value in headers.items()
     }
     response = live.request(method, PATHS[fmt], sent)

@@ -117,9 +117,13 @@ def prefers_html(accept: str | None, media_type: str) -> bool:
 
 
 def not_modified(
-    etag: str, last_modified: datetime, if_none_match: str | None, if_modified_since: str | None
+    etag: str,
+    last_modified: datetime,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    now: datetime,
 ) -> bool:
-    """Whether a conditional GET or HEAD may be answered with 304 (RFC 9110 13.1)."""
+    """Whether a conditional GET or HEAD at ``now`` may be answered with 304 (RFC 9110 13.1)."""
     if if_none_match is not None:
         candidate = if_none_match.strip()
         if candidate in (etag, "W/" + etag, "*"):
@@ -127,7 +131,9 @@ def not_modified(
         return parse_etags(candidate).contains_weak(etag.strip('"'))
     if if_modified_since:
         since = parse_date(if_modified_since)
-        return since is not None and last_modified.replace(microsecond=0) <= since
+        # A date later than our clock was never a Last-Modified of ours: it is invalid
+        # (RFC 2616 section 14.25) and would hide every change made before it.
+        return since is not None and last_modified.replace(microsecond=0) <= since <= now
     return False
 
 
@@ -158,7 +164,9 @@ def answer_feed(
         ]
     headers.append(("Cache-Control", f"public, max-age={max_age}"))
     headers.extend(("Link", link) for link in links)
-    if not_modified(chosen.etag, prepared.snapshot.last_modified, if_none_match, if_modified_since):
+    if not_modified(
+        chosen.etag, prepared.snapshot.last_modified, if_none_match, if_modified_since, now
+    ):
         return 304, [h for h in headers if h[0] not in _CONTENT_HEADERS], b""
     return 200, headers, b"" if method == "HEAD" else chosen.body
 
