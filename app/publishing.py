@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -779,7 +780,7 @@ class Publisher:
             description=settings.site_description,
             site_url=site_url,
             home_url=base + "/",
-            language=settings.site_language,
+            language=_feed_language(scope, entries, settings.site_language),
             updated=updated,
             self_urls=_feed_urls(base, scope),
             entries=entries,
@@ -843,6 +844,16 @@ def feed_max_age(
         remaining = math.ceil((snapshot.fresh_until - now).total_seconds())
         lifetime = max(0, min(lifetime, remaining))
     return lifetime
+
+
+def _feed_language(scope: FeedScope, entries: Sequence[FeedEntry], site_language: str) -> str:
+    """The language a feed declares: the site's, except for a section, tag, author or
+    archive whose entries all share another (an English columnist's feed on a Portuguese
+    site is English)."""
+    languages = {entry.language for entry in entries if entry.language}
+    if scope != SITE_SCOPE and len(languages) == 1:
+        return languages.pop()
+    return site_language
 
 
 def _feed_urls(base: str, scope: FeedScope) -> dict[FeedFormat, str]:

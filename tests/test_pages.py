@@ -368,6 +368,7 @@ def test_each_category_tag_and_author_has_a_listing_with_its_feeds(
     assert page.status_code == 200
     tree = lxml.html.fromstring(page.data)
     assert tree.findtext(".//h1") == "Política"
+    assert tree.findtext(".//title") == "Política · Gazeta de Teste"
     titles = [a.text_content() for a in tree.iterfind(".//h2/a")]
     assert titles == ["Câmara aprova orçamento de R$ 1,6 bilhão para a saúde"]
     alternates = {

@@ -9,6 +9,7 @@ import pytest
 
 from app.domain import SITE_SCOPE
 from app.domain import ArticleStatus
+from app.domain import Author
 from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.errors import ArticleGone
@@ -227,6 +228,30 @@ def test_last_modified_moves_forward_when_the_feed_changes_within_a_second(
     publisher.render_due_feeds(clock())
     third = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     assert third.last_modified == clock().replace(microsecond=0)
+
+
+def test_a_section_whose_articles_share_a_language_declares_it(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    english = (Author("Nora Whitfield"),)
+    publisher.create_article(
+        article_input(title="Tides", authors=english, language="en", published_at=clock()),
+        clock(),
+    )
+    publisher.create_article(article_input(published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    nora = FeedScope("author", "nora-whitfield")
+    assert (
+        assert_valid_json_feed(publisher.feed_snapshot(nora, FeedFormat.JSON).body)["language"]
+        == "en"
+    )
+    assert b"<language>en</language>" in publisher.feed_snapshot(nora, FeedFormat.RSS).body
+    assert b'xml:lang="en"' in publisher.feed_snapshot(nora, FeedFormat.ATOM).body
+    # Mixed languages, and the site feed always: the site's language.
+    for scope in (SITE_SCOPE, FeedScope("category", "politica")):
+        rss = assert_valid_rss(publisher.feed_snapshot(scope, FeedFormat.RSS).body)
+        assert rss.feed.language == "pt-BR", scope
 
 
 def test_only_significant_edits_move_the_updated_date(services: Services, clock: FakeClock) -> None:

@@ -584,6 +584,20 @@ def test_rss_bylines_are_dc_creators_even_without_email() -> None:
     assert all(item.find("author") is None for item in items)
 
 
+def test_rss_items_name_their_language_only_when_it_is_not_the_channels() -> None:
+    document = site_document()
+    items = _xml(render_feed(document, FeedFormat.RSS)).findall("channel/item")
+    languages = [item.findtext(f"{{{DC}}}language") for item in items]
+    expected = [
+        entry.language if entry.language != document.language else None
+        for entry in document.entries
+    ]
+    assert languages == expected
+    assert "en" in languages and None in languages
+    parsed = assert_valid_rss(render_feed(document, FeedFormat.RSS))
+    assert parsed.entries[languages.index("en")].language == "en"
+
+
 def test_atom_authors_keep_email_and_uri() -> None:
     entry = _xml(render_feed(site_document(), FeedFormat.ATOM)).find(f"{{{ATOM}}}entry")
     assert entry is not None

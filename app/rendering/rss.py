@@ -92,6 +92,10 @@ def _fill_item(item: Any, document: FeedDocument, entry: FeedEntry) -> None:
         item.category(categories)
     for author in entry.authors:
         item.dc.dc_creator(author.name)
+    if entry.language and entry.language != document.language:
+        # RSS 2.0 gives an item no language of its own; Dublin Core does (as Atom's
+        # xml:lang and JSON Feed's language do in the other formats).
+        item.dc.dc_language(entry.language)
     image = entry.image
     if image is not None and image.type:
         # RSS requires length; "0" is what the RSS profile allows when it is unknown.
