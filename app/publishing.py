@@ -186,9 +186,14 @@ class Publisher:
             SlugTaken: the slug (given or made from the title) is in use.
         """
         slug_given = data.slug is not None
+        # An article that arrives already published (an import, a story first run
+        # elsewhere) was last changed when it was published, not when it reached us:
+        # readers must not be told it was updated (RFC 4287 section 4.2.15).
+        published = data.published_at
+        updated_at = published if published is not None and published <= now else now
         article = self._build_article(
             data, article_id=mint_article_id(self.settings.id_authority, now), created_at=now,
-            updated_at=now, revision=1,
+            updated_at=updated_at, revision=1,
         )  # fmt: skip
         with self.db.write() as session:
             repo = ArticleRepository(session)

@@ -178,6 +178,24 @@ def test_a_scheduled_article_appears_at_its_time(services: Services, clock: Fake
     assert b"Embargo" in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
 
 
+def test_an_article_published_before_it_arrives_was_last_updated_then(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    earlier = clock() - timedelta(hours=9)
+    backdated = publisher.create_article(article_input(published_at=earlier), clock())
+    assert (backdated.created_at, backdated.updated_at) == (clock(), earlier)
+    scheduled = publisher.create_article(
+        article_input(title="Amanhã", published_at=clock() + timedelta(days=1)), clock()
+    )
+    assert scheduled.updated_at == clock()
+    draft = publisher.create_article(article_input(title="Rascunho"), clock())
+    assert draft.updated_at == clock()
+    publisher.render_due_feeds(clock())
+    entry = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body).entries[0]
+    assert entry.updated == entry.published
+
+
 def test_an_empty_scope_has_no_feed(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
     article = publisher.create_article(article_input(published_at=clock()), clock())
