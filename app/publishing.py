@@ -618,10 +618,25 @@ class Publisher:
             # The version first: a write committed after this read leaves the scope dirty.
             version = FeedStateRepository(session).dirty_version(scope.key)
             articles_repo = ArticleRepository(session)
-            limit = None if scope.kind == ARCHIVE else self.settings.feed_item_limit
-            entries = self._current_entries(articles_repo, scope, now, limit)
-            next_change = articles_repo.next_publication(scope, now)
-            history = self._history(articles_repo, scope, now)
+            open_start, open_end = month_bounds(archive_key(now, self.settings.feed_archive_period))
+            entries: tuple[FeedEntry, ...] = ()
+            if scope.kind == ARCHIVE and month_bounds(scope.value)[1] > now:
+                # RFC 5005 section 4: the entries of an archive do not change, so a period
+                # still open is no archive yet (the subscription feeds carry its articles);
+                # it is rendered when it ends.
+                next_change: datetime | None = month_bounds(scope.value)[1]
+            else:
+                limit = None if scope.kind == ARCHIVE else self.settings.feed_item_limit
+                if scope == SITE_SCOPE and limit is not None:
+                    # Every article after the newest archive stays in the subscription
+                    # feed, or an archive walk would miss it.
+                    limit = max(limit, articles_repo.public_count_since(open_start, now))
+                entries = self._current_entries(articles_repo, scope, now, limit)
+                next_change = articles_repo.next_publication(scope, now)
+                if scope == SITE_SCOPE:
+                    # When the period ends, its articles leave for their archive.
+                    next_change = min(next_change or open_end, open_end)
+            history = self._history(articles_repo, scope, now, open_start)
             previous = SnapshotRepository(session).validators(keys.values())
         rendered: dict[FeedFormat, bytes] = {}
         changed: dict[FeedFormat, tuple[str, Future[bytes]]] = {}
@@ -670,6 +685,11 @@ class Publisher:
                     for neighbour in neighbours
                     if feed_key(neighbour, FeedFormat.ATOM) in stored
                 )
+            if scope == SITE_SCOPE and history.older is not None:
+                # A period just ended: its archive is rendered now, not at the next write.
+                newest = FeedScope(ARCHIVE, history.older)
+                if not snapshots.validators([feed_key(newest, FeedFormat.ATOM)]):
+                    states.mark_dirty([newest.key])
             changed_topics: list[str] = []
             refreshed = False
             for fmt in rendered.keys() - changed.keys():
@@ -734,16 +754,21 @@ class Publisher:
         # Read in one transaction, so every version listed was found.
         return tuple(entry for entry in (known[version] for version in versions) if entry)
 
-    def _history(self, repo: ArticleRepository, scope: FeedScope, now: datetime) -> History:
-        """The neighbouring archive months of a site or archive feed (RFC 5005)."""
+    def _history(
+        self, repo: ArticleRepository, scope: FeedScope, now: datetime, open_start: datetime
+    ) -> History:
+        """The neighbouring archives of a site or archive feed (RFC 5005): periods that
+        have ended and hold public articles; ``open_start`` is when the current one began."""
         if scope == SITE_SCOPE:
-            newest = repo.public_month_before(datetime.max.replace(tzinfo=UTC), now)
+            newest = repo.public_month_before(open_start, now)
             return History(older=self._archive(newest), newer=None)
         if scope.kind != ARCHIVE:
             return History(None, None)
         start, end = month_bounds(scope.value)
         older = repo.public_month_before(start, now)
         newer = repo.public_month_from(end, now)
+        if newer is not None and newer >= open_start:
+            newer = None
         return History(
             older=self._archive(older),
             newer=self._archive(newer),

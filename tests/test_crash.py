@@ -242,7 +242,10 @@ def test_crashes_lose_nothing_acknowledged(database_url: str, tmp_path: Path) ->
     secret = run_cli(env, tmp_path, "token", "create", "--name", "crash").strip()
     print(f"\ncrash test: seed {SEED}, {ARTICLES} articles, {CLIENTS} clients")
     rng = random.Random(SEED)
-    first = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3 * ARTICLES + 24)
+    # Every article before this month, so each is in an archive and the site feed holds
+    # exactly the newest FEED_SIZE (it would also hold every article of the open month).
+    month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    first = month_start - timedelta(hours=3 * ARTICLES + 24)
     ingest = Ingest()
     polls = Polls()
     stop = threading.Event()

@@ -4,6 +4,7 @@ processes), a token from the CLI, an article over the API, feeds over real HTTP.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -159,6 +160,7 @@ FEED_TYPES = {
     "application/feed+json": assert_valid_json_feed,
 }
 HISTORY_RELATIONS = {"prev-archive", "next-archive", "current"}
+FEED_PATH = re.compile(r"/feed\.(rss|atom|json)$")
 
 
 def test_scoped_feeds_archives_and_websub_on_the_demo_service(
@@ -218,11 +220,13 @@ def test_scoped_feeds_archives_and_websub_on_the_demo_service(
                 assert ping.field("hub.mode") == "publish"
             _wait_for(client, "/feed.atom", created["id"])
 
-            # RFC 5005: from each subscription feed, the archives hold every article once.
+            # RFC 5005: from each subscription feed, the feed and its archives hold every
+            # article, each archive its own (the month still open is in no archive yet).
             for path in FEEDS:
                 walked = _walk_archives(client, path)
-                assert sorted(walked) == sorted(published), path
-                assert len(walked) >= 3, f"{path}: {walked}"
+                subscription = _entry_ids(client.get(path))
+                assert set(walked) | set(subscription) == set(published), path
+                assert len(set(walked.values())) >= 3, f"{path}: {walked}"
 
             # Every feed document reachable from the pages is valid and says where it is.
             checked = _crawl_feeds(client, base, hub.url)
@@ -308,6 +312,12 @@ def _crawl_feeds(client: httpx.Client, base: str, hub_url: str) -> set[str]:
             continue
         visited.add(path)
         response = client.get(path)
+        deadline = time.monotonic() + 20
+        while response.status_code == 404 and FEED_PATH.search(path):
+            # A feed whose page is up may still wait for its first render on a busy machine.
+            assert time.monotonic() < deadline, f"{path}: not rendered within 20 s"
+            time.sleep(0.2)
+            response = client.get(path)
         assert response.status_code == 200, path
         media_type = response.headers["content-type"].split(";")[0]
         found: list[str] = []

@@ -21,6 +21,7 @@ from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import SlugTaken
 from app.publishing import RENDER_LEASE_SECONDS
+from app.publishing import Publisher
 from app.publishing import feed_max_age
 from app.services import Services
 from app.services import build_services
@@ -311,33 +312,100 @@ def test_an_old_slug_leads_to_the_new_one(services: Services, clock: FakeClock) 
         publisher.public_article("terceiro", clock())
 
 
-def test_archives_hold_every_article_once(services: Services, clock: FakeClock) -> None:
+def _archive_walk(publisher: Publisher, fmt: FeedFormat = FeedFormat.ATOM) -> list[str]:
+    """The periods met following prev-archive from the subscription feed, newest first;
+    checks each archive document on the way."""
+    subscription = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, fmt).body)
+    link = {link.rel: link.href for link in subscription.feed.links}.get("prev-archive")
+    periods = []
+    while link:
+        period = link.split("/archive/")[1].split("/")[0]
+        periods.append(period)
+        body = publisher.feed_snapshot(FeedScope("archive", period), fmt).body
+        assert b"<fh:archive" in body
+        links = {link.rel: link.href for link in assert_valid_atom(body).feed.links}
+        assert links["current"] == "https://news.example.org/feed.atom"
+        link = links.get("prev-archive")
+    return periods
+
+
+def _entry_ids(publisher: Publisher, scope: FeedScope) -> list[str]:
+    body = publisher.feed_snapshot(scope, FeedFormat.ATOM).body
+    return [entry.id for entry in assert_valid_atom(body).entries]
+
+
+def test_archives_hold_every_article_of_ended_months_once(
+    services: Services, clock: FakeClock
+) -> None:
     publisher = services.publisher
-    ids = set()
+    ids: dict[int, set[str]] = {}
     for month in (1, 3, 4, 9, 11):
         when = clock.now.replace(month=month, day=1)
         for number in range(3):
             article = publisher.create_article(
                 article_input(title=f"Mês {month} nº {number}", published_at=when), clock()
             )
-            ids.add(article.id)
+            ids.setdefault(month, set()).add(article.id)
     publisher.render_due_feeds(clock())
-    subscription = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
-    link = {link.rel: link.href for link in subscription.feed.links}["prev-archive"]
-    seen: list[str] = []
-    months = []
-    while link:
-        month = link.split("/archive/")[1].split("/")[0]
-        months.append(month)
-        body = publisher.feed_snapshot(FeedScope("archive", month), FeedFormat.ATOM).body
-        document = assert_valid_atom(body)
-        assert b"<fh:archive" in body
-        links = {link.rel: link.href for link in document.feed.links}
-        assert links["current"] == "https://news.example.org/feed.atom"
-        seen.extend(entry.id for entry in document.entries)
-        link = links.get("prev-archive")
-    assert months == ["2026-11", "2026-09", "2026-04", "2026-03", "2026-01"]
-    assert sorted(seen) == sorted(ids)
+    # November is not over: no archive yet, its articles are in the subscription feed.
+    assert _archive_walk(publisher) == ["2026-09", "2026-04", "2026-03", "2026-01"]
+    with pytest.raises(FeedNotFound):
+        publisher.feed_snapshot(FeedScope("archive", "2026-11"), FeedFormat.ATOM)
+    archived = [
+        entry_id
+        for period in ("2026-09", "2026-04", "2026-03", "2026-01")
+        for entry_id in _entry_ids(publisher, FeedScope("archive", period))
+    ]
+    assert sorted(archived) == sorted(set().union(*(ids[m] for m in (1, 3, 4, 9))))
+    assert ids[11] <= set(_entry_ids(publisher, SITE_SCOPE))
+
+    # When November ends its archive appears, linked from the subscription feed.
+    clock.now = clock.now.replace(month=12, day=1, hour=0, minute=0, second=1)
+    publisher.render_due_feeds(clock())
+    assert _archive_walk(publisher) == ["2026-11", "2026-09", "2026-04", "2026-03", "2026-01"]
+    assert set(_entry_ids(publisher, FeedScope("archive", "2026-11"))) == ids[11]
+    september = _entry_ids(publisher, FeedScope("archive", "2026-09"))
+    links = publisher.feed_snapshot(FeedScope("archive", "2026-09"), FeedFormat.ATOM).body
+    assert b"https://news.example.org/archive/2026-11/feed.atom" in links
+    assert sorted(september) == sorted(ids[9])
+
+
+def test_the_subscription_feed_keeps_every_article_since_the_newest_archive(
+    database_url: str, clock: FakeClock
+) -> None:
+    """With more articles in the open month than the item limit, the subscription feed
+    holds them all: an archive walk must meet every article, and the month's archive does
+    not exist until the month ends."""
+    built = build_services(settings_for(database_url, feed_item_limit=2), clock=clock, environ={})
+    try:
+        publisher = built.publisher
+        october = publisher.create_article(
+            article_input(title="Outubro", published_at=clock.now.replace(month=10)), clock()
+        )
+        november = [
+            publisher.create_article(
+                article_input(title=f"Novembro {day}", published_at=clock.now.replace(day=day)),
+                clock(),
+            ).id
+            for day in (1, 2)
+        ]
+        publisher.create_article(
+            article_input(title="Novembro 0", published_at=clock.now.replace(day=1, hour=0)),
+            clock(),
+        )
+        publisher.render_due_feeds(clock())
+        assert len(_entry_ids(built.publisher, SITE_SCOPE)) == 3
+        assert set(november) <= set(_entry_ids(publisher, SITE_SCOPE))
+        assert _archive_walk(publisher) == ["2026-10"]
+        assert _entry_ids(publisher, FeedScope("archive", "2026-10")) == [october.id]
+        # After the month: back to the limit, the rest in the new archive.
+        clock.now = clock.now.replace(month=12, day=1, hour=0, minute=0, second=1)
+        publisher.render_due_feeds(clock())
+        assert len(_entry_ids(publisher, SITE_SCOPE)) == 2
+        assert _archive_walk(publisher) == ["2026-11", "2026-10"]
+        assert len(_entry_ids(publisher, FeedScope("archive", "2026-11"))) == 3
+    finally:
+        built.database.dispose()
 
 
 def test_a_new_month_links_itself_to_its_neighbours(services: Services, clock: FakeClock) -> None:
@@ -377,8 +445,10 @@ def test_an_archive_rendered_first_marks_only_stored_neighbours(
     publisher = daily.publisher
     afternoon = midnight - timedelta(days=4, hours=-18)
     publisher.create_article(article_input(title="Tarde", published_at=afternoon), clock())
-    archives = [key for key in publisher.render_due_feeds(clock()).scopes if "archive/" in key]
-    assert archives == [f"archive/{afternoon:%Y-%m-%d}"]
+    archives = {key for key in publisher.render_due_feeds(clock()).scopes if "archive/" in key}
+    # Its own day, and the newest day that has ended, which the site feed links to.
+    yesterday = midnight - timedelta(days=1)
+    assert archives == {f"archive/{afternoon:%Y-%m-%d}", f"archive/{yesterday:%Y-%m-%d}"}
 
 
 def test_max_age_never_outlives_the_next_publication(services: Services, clock: FakeClock) -> None:
@@ -407,17 +477,20 @@ def daily(database_url: str, clock: FakeClock) -> Iterator[Services]:
 
 def test_daily_archives_hold_one_day_each(daily: Services, clock: FakeClock) -> None:
     publisher = daily.publisher
-    for day in (1, 2):
+    for day in (1, 2, 3):
         publisher.create_article(
             article_input(title=f"Dia {day}", published_at=clock.now.replace(day=day, hour=1)),
             clock(),
         )
+    clock.now = clock.now.replace(day=3)
     publisher.render_due_feeds(clock())
     body = publisher.feed_snapshot(FeedScope("archive", "2026-11-02"), FeedFormat.ATOM).body
     document = assert_valid_atom(body)
     assert [entry.title for entry in document.entries] == ["Dia 2"]
     links = {link.rel: link.href for link in document.feed.links}
     assert links["prev-archive"] == "https://news.example.org/archive/2026-11-01/feed.atom"
+    assert "next-archive" not in links  # the 3rd has not ended
+    assert _archive_walk(publisher) == ["2026-11-02", "2026-11-01"]
 
 
 def test_kept_entries_never_make_a_feed_differ_from_a_fresh_render(

@@ -188,6 +188,17 @@ class ArticleRepository:
             found.update((row.public_id, _to_domain(row)) for row in rows)
         return found
 
+    def public_count_since(self, start: datetime, now: datetime) -> int:
+        """How many articles published at or after ``start`` are public at ``now``."""
+        count = self.session.scalar(
+            select(func.count()).where(
+                ArticleRow.deleted_at.is_(None),
+                ArticleRow.published_at >= start,
+                ArticleRow.published_at <= now,
+            )
+        )
+        return int(count or 0)
+
     def public_month_before(self, month_start: datetime, now: datetime) -> datetime | None:
         """The publish time of the newest public article before ``month_start``."""
         return self.session.scalar(
