@@ -1,5 +1,6 @@
 # One image, three roles:
-#   docker run IMAGE              -> web server (gunicorn, gthread)
+#   docker run IMAGE              -> the web role: granian, or gunicorn gthread workers with
+#                                    -e BROADSHEET_SERVER_KIND=gunicorn (README "Running it")
 #   docker run IMAGE scheduler    -> the scheduler role (run one or two per site)
 #   docker run IMAGE migrate      -> schema migrations (run once per deploy)
 # HEALTHCHECK runs `broadsheet health`, which checks whichever role this container runs:
@@ -11,7 +12,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
 RUN python -m venv /opt/broadsheet \
-    && /opt/broadsheet/bin/pip install --no-cache-dir .
+    && /opt/broadsheet/bin/pip install --no-cache-dir . \
+    && /opt/broadsheet/bin/python -c "import granian, gunicorn"
 
 FROM python:3.11-slim
 LABEL org.opencontainers.image.title="Broadsheet" \
