@@ -1,13 +1,19 @@
 # One image, three roles:
-#   docker run IMAGE              -> web server (gunicorn, gthread)
+#   docker run IMAGE              -> the web role: granian, or gunicorn gthread workers with
+#                                    -e BROADSHEET_SERVER_KIND=gunicorn (README "Running it")
 #   docker run IMAGE scheduler    -> the scheduler role (run one or two per site)
 #   docker run IMAGE migrate      -> schema migrations (run once per deploy)
+# HEALTHCHECK runs `broadsheet health`, which checks whichever role this container runs:
+# each role leaves a mark in /tmp/broadsheet-10001 (setting health.dir, per container),
+# the web role its /healthz URL (on 127.0.0.1, at BROADSHEET_SERVER_PORT), the scheduler
+# a heartbeat file it touches every 5 s. A migrate container exits instead.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
 RUN python -m venv /opt/broadsheet \
-    && /opt/broadsheet/bin/pip install --no-cache-dir .
+    && /opt/broadsheet/bin/pip install --no-cache-dir . \
+    && /opt/broadsheet/bin/python -c "import granian, gunicorn"
 
 FROM python:3.11-slim
 LABEL org.opencontainers.image.title="Broadsheet" \
@@ -29,6 +35,7 @@ WORKDIR /srv/broadsheet
 USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+# The check starts Python and imports the app (about a second) before its 2 s request.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["broadsheet", "health"]
 ENTRYPOINT ["broadsheet"]
 CMD ["web"]

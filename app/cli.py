@@ -1,5 +1,5 @@
-"""The ``broadsheet`` command: serve, scheduler, migrate, demo, token, regenerate, import,
-export."""
+"""The ``broadsheet`` command: serve, web, scheduler, health, migrate, demo, token,
+regenerate, import, export, stats."""
 
 from __future__ import annotations
 
@@ -23,12 +23,15 @@ from typing import BinaryIO
 
 import click
 
+from app import liveness
 from app.errors import BroadsheetError
 from app.errors import InvalidInput
+from app.errors import SettingsError
 from app.logs import configure_logging
 from app.services import Services
 from app.services import build_services
 from app.settings import Settings
+from app.settings import load_settings
 
 
 @contextlib.contextmanager
@@ -190,11 +193,24 @@ def import_command(source: BinaryIO, batch_size: int, jobs: int | None) -> None:
 @main.command()
 def scheduler() -> None:
     """Run the scheduler role (renders feeds); one or two per site, never per web worker."""
+    from app.jobs import add_heartbeat
     from app.jobs import build_scheduler
 
     with _services() as services, contextlib.suppress(KeyboardInterrupt, SystemExit):
-        click.echo("scheduler running; Ctrl-C stops it", err=True)
-        build_scheduler(services).start()
+        scheduler = build_scheduler(services)
+        add_heartbeat(scheduler, services)
+        click.echo("scheduler running; Ctrl-C or SIGTERM stops it", err=True)
+        # SIGTERM (docker stop, serve) stops it as Ctrl-C does. As a container's PID 1 it
+        # would otherwise be ignored (the kernel sends PID 1 no signal it does not handle)
+        # until the SIGKILL 10 s later, which leaves the heartbeat behind.
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            scheduler.start()
+        finally:
+            if scheduler.running:
+                scheduler.shutdown()  # lets running jobs end: no heartbeat after the withdraw
+            # Stopped on purpose: `broadsheet health` must not take it for a stuck one.
+            liveness.withdraw(services.settings, liveness.SCHEDULER)
 
 
 @main.command()
@@ -202,7 +218,43 @@ def web() -> None:
     """Run the web role: granian (or gunicorn, with server.kind = "gunicorn")."""
     with _services() as services:
         command = _web_command(services.settings)
+        _announce_web(services.settings)
     os.execvp(sys.executable, command)  # noqa: S606 - a fixed argument list, no shell
+
+
+def _announce_web(settings: Settings) -> None:
+    """Leave the web role's mark for ``broadsheet health``, or stop: a server that its
+    health check cannot find would be restarted over and over."""
+    try:
+        liveness.announce_web(settings)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot write the health mark in {liveness.health_directory(settings)} "
+            f"(setting health_dir, BROADSHEET_HEALTH_DIR): {error}"
+        ) from None
+
+
+@main.command()
+def health() -> None:
+    """Exit 0 if the roles running on this machine are healthy, 1 if not (for HEALTHCHECK).
+
+    The web role is healthy while its /healthz answers 200 within 2 s; the scheduler while
+    its heartbeat is under 30 s old. No role running here is unhealthy.
+    """
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    roles = liveness.check_roles(settings)
+    if not roles:
+        raise click.ClickException(
+            f"no web or scheduler role has started here "
+            f"(no mark in {liveness.health_directory(settings)})"
+        )
+    for role in roles:
+        click.echo(f"{role.role}: {'ok' if role.healthy else 'FAILING'}: {role.detail}")
+    if not all(role.healthy for role in roles):
+        raise SystemExit(1)
 
 
 def _exit_with_parent() -> None:
@@ -264,6 +316,7 @@ def serve(with_demo: bool) -> None:
             added = load_demo(services.publisher, services.clock())
             click.echo(f"demo articles added: {added}", err=True)
         settings = services.settings
+        _announce_web(settings)
     # Each child in a session of its own: granian signals its whole process group when it
     # stops, and Ctrl-C reaches the children through us, in order.
     children = {

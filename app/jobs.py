@@ -28,6 +28,7 @@ import httpx
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from app import liveness
 from app.errors import StorageUnavailable
 from app.notifying import deliver_due
 from app.notifying import hub_client
@@ -41,6 +42,7 @@ RENDER_ALL_JOB = "render-all-feeds"
 RENDER_ALL_AT_START_JOB = "render-all-feeds-at-start"
 DELIVER_WEBSUB_JOB = "deliver-websub"
 DELIVER_WEBSUB_SECONDS = 2.0
+HEARTBEAT_JOB = "heartbeat"
 # Missed ticks collapse into one run, a run never overlaps the previous one, and a tick
 # late by up to 30 s still runs.
 _NEVER_OVERLAP = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
@@ -122,6 +124,31 @@ def add_jobs(scheduler: BaseScheduler, services: Services) -> None:
             replace_existing=True,
             **_NEVER_OVERLAP,
         )
+
+
+def heartbeat(services: Services) -> None:
+    """Job: record that this scheduler still runs jobs (``broadsheet health`` checks it).
+    Logs failures instead of dying."""
+    with _next_tick_retries(HEARTBEAT_JOB):
+        liveness.beat(services.settings)
+
+
+def add_heartbeat(scheduler: BaseScheduler, services: Services) -> None:
+    """Register the heartbeat of the scheduler role: at once, then every
+    :data:`app.liveness.HEARTBEAT_SECONDS`. It runs on its own thread, so a long render
+    does not hold it back; it proves the scheduler is running, not that renders succeed
+    (while the database is away the scheduler is alive and waiting, and must not be
+    restarted)."""
+    scheduler.add_job(
+        heartbeat,
+        "interval",
+        seconds=liveness.HEARTBEAT_SECONDS,
+        id=HEARTBEAT_JOB,
+        args=[services],
+        next_run_time=services.clock(),
+        replace_existing=True,
+        **_NEVER_OVERLAP,
+    )
 
 
 def build_scheduler(services: Services) -> BlockingScheduler:

@@ -77,6 +77,8 @@ class Settings:
     server_feed_refresh_seconds: float = 0.25
     server_page_memory_bytes: int = 16 * 1024 * 1024
 
+    health_dir: str = ""
+
     log_level: str = "INFO"
     log_format: str = "text"
 
