@@ -124,3 +124,31 @@ def test_the_stats_endpoint_needs_a_token(
     assert feed["requests"] == 1
     assert feed["subscribers"] == 120
     assert feed["clients"][0]["family"] == "Feedly"
+
+
+def _publish(app: Flask, clock: FakeClock, title: str) -> None:
+    publisher = app.extensions["broadsheet"].publisher
+    publisher.create_article(article_input(title=title, published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+
+
+def test_a_feed_that_changed_is_never_throttled(
+    app: Flask, live: LiveServer, clock: FakeClock
+) -> None:
+    # A WebSub hub fetches unconditionally each time it is pinged; two changes within the
+    # interval must both reach it.
+    hub = {"User-Agent": "WebSub hub stand-in/1.0"}
+    first = live.request("GET", "/feed.atom", hub)
+    clock.advance(seconds=1)
+    assert live.request("GET", "/feed.atom", hub).status == 429  # same bytes
+    _publish(app, clock, "Primeira mudança")
+    second = live.request("GET", "/feed.atom", hub)
+    assert second.status == 200
+    assert second.headers["etag"] != first.headers["etag"]
+    clock.advance(seconds=1)
+    assert live.request("GET", "/feed.atom", hub).status == 429  # second's bytes again
+    _publish(app, clock, "Segunda mudança")
+    third = live.request("GET", "/feed.atom", hub)
+    assert third.status == 200
+    assert third.headers["etag"] not in (first.headers["etag"], second.headers["etag"])
+    assert b"Segunda" in third.body

@@ -93,7 +93,7 @@ def _serve(scope: FeedScope, fmt: str) -> Response:
     conditional = "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
     if counters.limiter is not None and not conditional:
         client = f"{request.remote_addr}\n{user_agent}"
-        wait = counters.limiter.wait_seconds(client, key, now)
+        wait = counters.limiter.wait_seconds(client, key, prepared.snapshot.etag, now)
         if wait > 0:
             counters.recorder.record(key, 429, 0, user_agent, now)
             raise TooManyUnconditionalRequests(retry_after=math.ceil(wait))

@@ -189,24 +189,35 @@ class _ClientTally:
 
 
 class PollLimiter:
-    """Allows one unconditional fetch of a feed per client per ``min_interval_seconds``."""
+    """Allows one unconditional fetch of each version of a feed per client per
+    ``min_interval_seconds``.
+
+    It remembers, per (client, feed), when the client last fetched the feed
+    unconditionally and the ETag of the bytes it got then. A client is throttled only if
+    that fetch was recent *and* got the bytes that are current now: once the feed
+    changed, the next unconditional fetch always gets its 200, so a WebSub hub (hubs
+    usually fetch unconditionally) that was pinged twice within the interval fetches the
+    second change too.
+    """
 
     def __init__(self, min_interval_seconds: float, capacity: int = 100_000) -> None:
         self._interval = min_interval_seconds
         self._capacity = capacity
         self._lock = threading.Lock()
-        self._last: OrderedDict[tuple[str, str], datetime] = OrderedDict()
+        self._last: OrderedDict[tuple[str, str], tuple[datetime, str]] = OrderedDict()
 
-    def wait_seconds(self, client: str, feed_key: str, now: datetime) -> float:
-        """0 when the fetch is allowed (and counted), else how long the client must wait."""
+    def wait_seconds(self, client: str, feed_key: str, etag: str, now: datetime) -> float:
+        """0 when the fetch of the feed whose current bytes have ``etag`` is allowed (and
+        then remembered), else how long the client must wait before the interval ends."""
         key = (client, feed_key)
         with self._lock:
             last = self._last.get(key)
             if last is not None:
-                waited = (now - last).total_seconds()
-                if 0 <= waited < self._interval:
+                last_fetch, last_etag = last
+                waited = (now - last_fetch).total_seconds()
+                if last_etag == etag and 0 <= waited < self._interval:
                     return self._interval - waited
-            self._last[key] = now
+            self._last[key] = (now, etag)
             self._last.move_to_end(key)
             while len(self._last) > self._capacity:
                 self._last.popitem(last=False)
