@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
+from app import create_app
 from app.cli import main
 from app.web.polling import client_family
 from app.web.polling import reported_subscribers
@@ -71,6 +72,8 @@ def test_a_rude_poller_gets_429_and_a_polite_one_never(live: LiveServer, clock: 
     clock.advance(seconds=20)
     second = live.request("GET", "/feed.rss", rude)
     assert second.status == 429
+    # The feed may change in 120 s (its max-age, the regeneration interval), but the
+    # client's interval ends sooner: 60 - 20 s.
     assert second.headers["retry-after"] == "40"
     conditional = {**rude, "If-None-Match": first.headers["etag"]}
     for _ in range(5):
@@ -152,3 +155,52 @@ def test_a_feed_that_changed_is_never_throttled(
     assert third.status == 200
     assert third.headers["etag"] not in (first.headers["etag"], second.headers["etag"])
     assert b"Segunda" in third.body
+
+
+@pytest.mark.parametrize(
+    ("regenerate_seconds", "expected"),
+    [
+        (120, "40"),  # the feed may change in 120 s; the client's interval ends in 40 s
+        (30, "30"),  # the feed may change (is regenerated) within 30 s: come back then
+    ],
+)
+def test_retry_after_is_the_time_until_the_feed_can_next_change(
+    database_url: str, clock: FakeClock, regenerate_seconds: int, expected: str
+) -> None:
+    overrides = settings_for(
+        database_url,
+        polite_enabled=True,
+        polite_min_interval_seconds=60,
+        feed_regenerate_seconds=regenerate_seconds,
+    )
+    app = create_app(overrides, clock=clock, environ={})
+    try:
+        _publish(app, clock, "Publicada")
+        with serve(app) as server:
+            assert server.request("GET", "/feed.rss").status == 200
+            clock.advance(seconds=20)
+            throttled = server.request("GET", "/feed.rss")
+            assert throttled.status == 429
+            assert throttled.headers["retry-after"] == expected
+    finally:
+        app.extensions["broadsheet"].database.dispose()
+
+
+def test_retry_after_ends_at_the_next_scheduled_publication(
+    app: Flask, live: LiveServer, clock: FakeClock
+) -> None:
+    publisher = app.extensions["broadsheet"].publisher
+    scheduled = article_input(title="Agendada", published_at=clock() + timedelta(seconds=25))
+    publisher.create_article(scheduled, clock())
+    _publish(app, clock, "Publicada agora")  # a render that changes the feed's bytes
+    assert live.request("GET", "/feed.rss").status == 200
+    clock.advance(seconds=5)
+    throttled = live.request("GET", "/feed.rss")
+    assert throttled.status == 429
+    # The feed changes when the article is published, 20 s from now (not 55 s).
+    assert throttled.headers["retry-after"] == "20"
+    clock.advance(seconds=25)
+    publisher.render_due_feeds(clock())
+    published = live.request("GET", "/feed.rss")
+    assert published.status == 200
+    assert b"Agendada" in published.body
