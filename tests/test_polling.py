@@ -204,3 +204,38 @@ def test_retry_after_ends_at_the_next_scheduled_publication(
     published = live.request("GET", "/feed.rss")
     assert published.status == 200
     assert b"Agendada" in published.body
+
+
+@pytest.mark.parametrize(
+    ("trusted_proxies", "second_client_status"),
+    [
+        (1, 200),  # each reader behind the proxy has a budget of its own
+        (0, 429),  # X-Forwarded-For is not trusted: one address, one budget
+    ],
+)
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
+    database_url: str, clock: FakeClock, trusted_proxies: int, second_client_status: int
+) -> None:
+    overrides = settings_for(
+        database_url,
+        polite_enabled=True,
+        polite_min_interval_seconds=60,
+        server_trusted_proxies=trusted_proxies,
+    )
+    app = create_app(overrides, clock=clock, environ={})
+    try:
+        _publish(app, clock, "Publicada")
+        with serve(app) as server:
+            # A proxy on 127.0.0.1 appends each reader's address; the readers send the
+            # same common User-Agent.
+            def fetch(forwarded_for: str) -> int:
+                headers = {"User-Agent": "Mozilla/5.0", "X-Forwarded-For": forwarded_for}
+                return server.request("GET", "/feed.rss", headers).status
+
+            assert fetch("203.0.113.7") == 200
+            assert fetch("198.51.100.9") == second_client_status
+            # Only the entry the trusted proxy wrote counts: a forged earlier one does not
+            # buy a reader another budget.
+            assert fetch("192.0.2.1, 203.0.113.7") == 429
+    finally:
+        app.extensions["broadsheet"].database.dispose()
