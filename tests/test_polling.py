@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -33,6 +34,17 @@ NEWSBLUR = "NewsBlur Feed Fetcher - 31 subscribers - https://www.newsblur.com/si
         ("Mozilla/5.0 (compatible; Miniflux/2.1.0; +https://miniflux.app)", "Miniflux", None),
         ("FreshRSS/1.24.0 (Linux; https://freshrss.org)", "FreshRSS", None),
         ("Inoreader/1.0 (+http://www.inoreader.com/feed-fetcher; 4 subscribers; )", "Inoreader", 4),
+        ("Feedbin feed-id:1373711 - 142 subscribers", "Feedbin", 142),
+        (
+            "Mozilla/5.0 (compatible; theoldreader.com; 1 subscriber; feed-id=9)",
+            "The Old Reader",
+            1,
+        ),
+        (
+            "PlainFeeder v0.0.1 (+http://plainfeeder.com/about ; Subscriber Count: 12)",
+            "PlainFeeder",
+            12,
+        ),
         ("NetNewsWire (RSS Reader; https://netnewswire.com/)", "NetNewsWire", None),
         ("curl/8.5.0", "curl", None),
         ("SomeBot/3.2 (+https://bot.example)", "SomeBot", None),
@@ -44,11 +56,6 @@ def test_user_agents_are_named_and_their_subscribers_read(
 ) -> None:
     assert client_family(agent) == family
     assert reported_subscribers(agent) == subscribers
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    return sqlite_url
 
 
 @pytest.fixture
@@ -239,3 +246,44 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
             assert fetch("192.0.2.1, 203.0.113.7") == 429
     finally:
         app.extensions["broadsheet"].database.dispose()
+
+
+def flush_counts(app: Flask) -> None:
+    """Write every count so far, including those a background flush is writing (a poll
+    after the fake clock moved past stats.flush_seconds starts one)."""
+    for thread in threading.enumerate():
+        if thread.name == "poll-stats-flush":
+            thread.join(timeout=10)
+    app.extensions["broadsheet_polls"].recorder.flush()
+
+
+def test_subscribers_are_summed_over_an_aggregators_records_each_at_its_latest_count(
+    app: Flask, live: LiveServer, clock: FakeClock
+) -> None:
+    def poll(agent: str) -> None:
+        # Conditional: these tests are about counting, not politeness.
+        live.request("GET", "/feed.rss", {"User-Agent": agent, "If-None-Match": '"x"'})
+
+    # Feedly polls this feed for two of its feed records, each with its own readers.
+    poll("Feedly/1.0 (+http://www.feedly.com/fetcher.html; 120 subscribers; feed-id=1)")
+    poll("Feedly/1.0 (+http://www.feedly.com/fetcher.html; 7 subscribers; feed-id=2)")
+    poll("Feedly/1.0 (+http://www.feedly.com/fetcher.html; 118 subscribers; feed-id=1)")
+    flush_counts(app)
+    clock.advance(hours=1)
+    poll("Feedly/1.0 (+http://www.feedly.com/fetcher.html; 121 subscribers; feed-id=1)")
+    poll("Feedbin feed-id:1373711 - 142 subscribers")
+    flush_counts(app)
+
+    stats = app.extensions["broadsheet"].publisher.poll_stats(clock())
+    rss = next(feed for feed in stats if feed.feed_key == "site:rss")
+    by_family = {client.family: client.subscribers for client in rss.clients}
+    assert by_family == {"Feedly": 121 + 7, "Feedbin": 142}
+    assert rss.subscribers == 121 + 7 + 142
+
+    # A record that stopped polling stops counting once it falls out of the period.
+    clock.advance(days=3)
+    poll("Feedly/1.0 (+http://www.feedly.com/fetcher.html; 122 subscribers; feed-id=1)")
+    flush_counts(app)
+    recent = app.extensions["broadsheet"].publisher.poll_stats(clock(), days=2)
+    rss = next(feed for feed in recent if feed.feed_key == "site:rss")
+    assert {client.family: client.subscribers for client in rss.clients}["Feedly"] == 122

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 from app.domain import ClientCount
 from app.domain import PollCount
+from app.domain import SubscriberReport
 from app.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -48,15 +49,42 @@ _FAMILIES = [
         (r"mozilla/.*(chrome|safari|firefox)", "Browser"),
     )
 ]
-# "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 120 subscribers; feed-id=...)",
-# "NewsBlur Feed Fetcher - 31 subscribers - https://...".
-_SUBSCRIBERS = re.compile(r"(\d{1,9})\s+(?:subscribers?|readers?)\b", re.IGNORECASE)
+# How aggregators report subscribers in their User-Agent (each polls once for all of them):
+#   Feedly/1.0 (+http://www.feedly.com/fetcher.html; 120 subscribers; feed-id=...)
+#   Inoreader/1.0 (+http://www.inoreader.com/feed-fetcher; 3 subscribers; )
+#   NewsBlur Feed Fetcher - 31 subscribers - https://www.newsblur.com/site/1/x (...)
+#   Feedbin feed-id:1373711 - 142 subscribers
+#   Mozilla/5.0 (compatible; theoldreader.com; 25 subscribers; feed-id=...)
+#   PlainFeeder v0.0.1 (+http://plainfeeder.com/about ; Subscriber Count: 12)
+# Self-hosted readers (Miniflux, FreshRSS, Tiny Tiny RSS, NetNewsWire) report none.
+_SUBSCRIBERS = re.compile(
+    r"(\d{1,9})\s+(?:subscribers?|readers?)\b|subscriber count:\s*(\d{1,9})", re.IGNORECASE
+)
+# Longest reporter key kept (the column's width).
+_REPORTER_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class UserAgentInfo:
+    """What a User-Agent says about the client: its family and, for an aggregator, the
+    subscribers it reports and the reporter they belong to (the User-Agent with the count
+    blanked out, which tells apart the records of one aggregator, e.g. Feedly's feed-ids)."""
+
+    family: str
+    subscribers: int | None = None
+    reporter: str | None = None
 
 
 @lru_cache(maxsize=4096)
-def classify_user_agent(user_agent: str) -> tuple[str, int | None]:
+def classify_user_agent(user_agent: str) -> UserAgentInfo:
     """The family and reported subscribers of a User-Agent (cached: pollers repeat)."""
-    return client_family(user_agent), reported_subscribers(user_agent)
+    family = client_family(user_agent)
+    match = _SUBSCRIBERS.search(user_agent)
+    if match is None:
+        return UserAgentInfo(family)
+    group = 1 if match.group(1) is not None else 2
+    reporter = user_agent[: match.start(group)] + "N" + user_agent[match.end(group) :]
+    return UserAgentInfo(family, int(match.group(group)), reporter[:_REPORTER_CHARS])
 
 
 def client_family(user_agent: str) -> str:
@@ -70,11 +98,10 @@ def client_family(user_agent: str) -> str:
 
 def reported_subscribers(user_agent: str) -> int | None:
     """The subscriber count an aggregator reports in its User-Agent, if any."""
-    match = _SUBSCRIBERS.search(user_agent)
-    return int(match.group(1)) if match else None
+    return classify_user_agent(user_agent).subscribers
 
 
-Sink = Callable[[list[PollCount], list[ClientCount]], None]
+Sink = Callable[[list[PollCount], list[ClientCount], list[SubscriberReport]], None]
 
 
 class PollRecorder:
@@ -86,13 +113,15 @@ class PollRecorder:
         self._lock = threading.Lock()
         self._polls: dict[tuple[str, str], _Tally] = {}
         self._clients: dict[tuple[str, str], _ClientTally] = {}
+        self._reports: dict[tuple[str, str, str], tuple[int, datetime]] = {}
         self._last_flush: datetime | None = None
 
     def record(
         self, feed_key: str, status: int, bytes_sent: int, user_agent: str, now: datetime
     ) -> None:
         """Count one request; start a background flush when one is due."""
-        family, subscribers = classify_user_agent(user_agent)
+        agent = classify_user_agent(user_agent)
+        family = agent.family
         day = now.date().isoformat()
         with self._lock:
             tally = self._polls.setdefault((feed_key, day), _Tally())
@@ -103,8 +132,8 @@ class PollRecorder:
             client = self._clients.setdefault((feed_key, family), _ClientTally(now))
             client.requests += 1
             client.last_seen = now
-            if subscribers is not None:
-                client.subscribers = subscribers
+            if agent.reporter is not None and agent.subscribers is not None:
+                self._reports[(feed_key, family, agent.reporter)] = (agent.subscribers, now)
             if self._last_flush is None:
                 self._last_flush = now
             due = (now - self._last_flush).total_seconds() >= self._flush_seconds
@@ -124,7 +153,8 @@ class PollRecorder:
         with self._lock:
             polls, self._polls = self._polls, {}
             clients, self._clients = self._clients, {}
-        if not polls and not clients:
+            reports, self._reports = self._reports, {}
+        if not polls and not clients and not reports:
             return
         try:
             self._sink(
@@ -133,12 +163,16 @@ class PollRecorder:
                     for (key, day), t in polls.items()
                 ],
                 [
-                    ClientCount(key, family, c.requests, c.subscribers, c.last_seen)
+                    ClientCount(key, family, c.requests, None, c.last_seen)
                     for (key, family), c in clients.items()
+                ],
+                [
+                    SubscriberReport(key, family, reporter, subscribers, seen)
+                    for (key, family, reporter), (subscribers, seen) in reports.items()
                 ],
             )
         except StorageUnavailable:
-            self._keep(polls, clients)
+            self._keep(polls, clients, reports)
             raise
 
     def _flush_in_background(self) -> None:
@@ -153,9 +187,12 @@ class PollRecorder:
         self,
         polls: dict[tuple[str, str], _Tally],
         clients: dict[tuple[str, str], _ClientTally],
+        reports: dict[tuple[str, str, str], tuple[int, datetime]],
     ) -> None:
         """Add counts that could not be written back to those counted since."""
         with self._lock:
+            for reporter, report in reports.items():
+                self._reports.setdefault(reporter, report)  # a newer report wins
             for key, tally in polls.items():
                 current = self._polls.setdefault(key, _Tally())
                 current.requests += tally.requests
@@ -169,8 +206,6 @@ class PollRecorder:
                     continue
                 newer.requests += client.requests
                 newer.last_seen = max(newer.last_seen, client.last_seen)
-                if newer.subscribers is None:
-                    newer.subscribers = client.subscribers
 
 
 @dataclass(slots=True)
@@ -185,7 +220,6 @@ class _Tally:
 class _ClientTally:
     last_seen: datetime
     requests: int = 0
-    subscribers: int | None = None
 
 
 class PollLimiter:
