@@ -14,6 +14,7 @@ from flask import Flask
 
 from app import create_app
 from app.cli import main
+from app.web.polling import UNKNOWN_FAMILIES_PER_FEED_DAY
 from app.web.polling import client_family
 from app.web.polling import reported_subscribers
 from tests.conftest import FakeClock
@@ -287,3 +288,62 @@ def test_subscribers_are_summed_over_an_aggregators_records_each_at_its_latest_c
     recent = app.extensions["broadsheet"].publisher.poll_stats(clock(), days=2)
     rss = next(feed for feed in recent if feed.feed_key == "site:rss")
     assert {client.family: client.subscribers for client in rss.clients}["Feedly"] == 122
+
+
+def test_client_families_are_counted_per_day_like_the_totals(
+    app: Flask, live: LiveServer, clock: FakeClock, auth: dict[str, str]
+) -> None:
+    def poll(agent: str) -> None:
+        live.request("GET", "/feed.rss", {"User-Agent": agent, "If-None-Match": '"x"'})
+
+    poll(FEEDLY)
+    poll(FEEDLY)
+    clock.advance(days=3)
+    poll(NEWSBLUR)
+    poll(FEEDLY)
+    flush_counts(app)
+
+    def families(days: int) -> dict[str, int]:
+        body = json.loads(live.request("GET", f"/api/v1/stats?days={days}", auth).body)
+        feed = next(item for item in body["feeds"] if item["feed"] == "site:rss")
+        assert sum(client["requests"] for client in feed["clients"]) == feed["requests"]
+        return {client["family"]: client["requests"] for client in feed["clients"]}
+
+    assert families(2) == {"NewsBlur": 1, "Feedly": 1}
+    assert families(30) == {"Feedly": 3, "NewsBlur": 1}
+
+
+def test_rare_families_beyond_a_bound_per_feed_and_day_count_as_other(
+    app: Flask, live: LiveServer, clock: FakeClock
+) -> None:
+    def poll(agent: str) -> None:
+        live.request("GET", "/feed.rss", {"User-Agent": agent, "If-None-Match": '"x"'})
+
+    for number in range(UNKNOWN_FAMILIES_PER_FEED_DAY + 5):
+        poll(f"Bot{number}/1.0")
+    poll("Bot0/1.0")  # admitted already: keeps its name
+    poll(FEEDLY)  # a known family is always named
+    flush_counts(app)
+
+    [rss] = [
+        f
+        for f in app.extensions["broadsheet"].publisher.poll_stats(clock())
+        if f.feed_key == "site:rss"
+    ]
+    families = {client.family: client.requests for client in rss.clients}
+    assert len(families) == UNKNOWN_FAMILIES_PER_FEED_DAY + 2
+    assert families["other"] == 5
+    assert families["Bot0"] == 2
+    assert families["Feedly"] == 1
+    assert rss.subscribers == 120
+
+    # The next day every family gets its chance again.
+    clock.advance(days=1)
+    poll(f"Bot{UNKNOWN_FAMILIES_PER_FEED_DAY + 4}/1.0")
+    flush_counts(app)
+    [rss] = [
+        f
+        for f in app.extensions["broadsheet"].publisher.poll_stats(clock(), days=1)
+        if f.feed_key == "site:rss"
+    ]
+    assert {client.family for client in rss.clients} == {f"Bot{UNKNOWN_FAMILIES_PER_FEED_DAY + 4}"}

@@ -7,6 +7,7 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
@@ -55,10 +56,12 @@ class StatsRepository:
             )
 
     def add_clients(self, counts: Iterable[ClientCount]) -> None:
-        """Add per-client-family requests."""
+        """Add per-client-family requests to those of the UTC day of their ``last_seen``
+        (the recorder counts each day apart)."""
         for count in counts:
             statement = self._insert(FeedClientRow).values(
                 feed_key=count.feed_key,
+                day=count.last_seen.astimezone(UTC).date().isoformat(),
                 family=count.family,
                 requests=count.requests,
                 last_seen=count.last_seen,
@@ -66,10 +69,17 @@ class StatsRepository:
             table = FeedClientRow.__table__.c
             self.session.execute(
                 statement.on_conflict_do_update(
-                    index_elements=[table.feed_key, table.family],
+                    index_elements=[table.feed_key, table.day, table.family],
                     set_={
                         "requests": table.requests + count.requests,
-                        "last_seen": statement.excluded.last_seen,
+                        # A process that flushes late must not move last_seen back.
+                        "last_seen": case(
+                            (
+                                statement.excluded.last_seen > table.last_seen,
+                                statement.excluded.last_seen,
+                            ),
+                            else_=table.last_seen,
+                        ),
                     },
                 )
             )
@@ -129,17 +139,21 @@ class StatsRepository:
             )
         }
         clients: dict[str, list[tuple[str, int, int | None, datetime]]] = {}
+        requests = func.sum(FeedClientRow.requests)
         rows = self.session.execute(
             select(
                 FeedClientRow.feed_key,
                 FeedClientRow.family,
-                FeedClientRow.requests,
-                FeedClientRow.last_seen,
-            ).order_by(FeedClientRow.feed_key, FeedClientRow.requests.desc())
+                requests,
+                func.max(FeedClientRow.last_seen),
+            )
+            .where(FeedClientRow.day >= since_day)
+            .group_by(FeedClientRow.feed_key, FeedClientRow.family)
+            .order_by(FeedClientRow.feed_key, requests.desc(), FeedClientRow.family)
         )
-        for key, family, requests, last_seen in rows:
+        for key, family, count, last_seen in rows:
             reported = subscribers.get((key, family))
-            clients.setdefault(key, []).append((family, requests, reported, last_seen))
+            clients.setdefault(key, []).append((family, int(count), reported, last_seen))
         return [
             FeedPolls(
                 feed_key=key,

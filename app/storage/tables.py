@@ -250,11 +250,12 @@ class FeedStatsRow(Base):
 
 
 class FeedClientRow(Base):
-    """Per feed and client family (e.g. "Feedly"): requests."""
+    """Per feed, UTC day and client family (e.g. "Feedly"): requests."""
 
-    __tablename__ = "feed_clients"
+    __tablename__ = "feed_client_days"
 
     feed_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
     family: Mapped[str] = mapped_column(String(100), primary_key=True)
     requests: Mapped[int] = mapped_column(BigInteger, default=0)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -106,7 +106,11 @@ class ArticleList(_Out):
 
 
 class ClientPolls(_Out):
-    family: str = Field(description="Client family, from the user agent.")
+    family: str = Field(
+        description=(
+            'Client family, from the user agent; "other" for rare ones beyond 20 per feed and day.'
+        )
+    )
     requests: Annotated[int, Field(ge=0)]
     subscribers: Annotated[int, Field(ge=0)] | None = Field(
         description=(

@@ -103,6 +103,16 @@ def reported_subscribers(user_agent: str) -> int | None:
 
 Sink = Callable[[list[PollCount], list[ClientCount], list[SubscriberReport]], None]
 
+# Families named by _FAMILIES are always counted under their name. Any other is named by
+# its first product token, which anyone can make up: per feed and UTC day only this many
+# such names are kept (by each web process), later ones count as OTHER_FAMILY, so that odd
+# or forged user agents cannot grow the statistics without bound. Subscriber reports are
+# bounded the same way.
+UNKNOWN_FAMILIES_PER_FEED_DAY = 20
+REPORTERS_PER_FEED_DAY = 50
+OTHER_FAMILY = "other"
+_KNOWN_FAMILIES = frozenset(name for _, name in _FAMILIES) | {"unknown"}
+
 
 class PollRecorder:
     """Counts feed requests in memory; flushes them to ``sink`` every ``flush_seconds``."""
@@ -112,8 +122,13 @@ class PollRecorder:
         self._flush_seconds = flush_seconds
         self._lock = threading.Lock()
         self._polls: dict[tuple[str, str], _Tally] = {}
-        self._clients: dict[tuple[str, str], _ClientTally] = {}
+        self._clients: dict[tuple[str, str, str], _ClientTally] = {}
         self._reports: dict[tuple[str, str, str], tuple[int, datetime]] = {}
+        # The unknown families and the reporters admitted today, per feed (see
+        # UNKNOWN_FAMILIES_PER_FEED_DAY); only today's are kept.
+        self._today = ""
+        self._admitted_families: dict[str, set[str]] = {}
+        self._admitted_reporters: dict[str, set[str]] = {}
         self._last_flush: datetime | None = None
 
     def record(
@@ -129,10 +144,25 @@ class PollRecorder:
             tally.not_modified += status == 304
             tally.throttled += status == 429
             tally.bytes_sent += bytes_sent
-            client = self._clients.setdefault((feed_key, family), _ClientTally(now))
+            if day != self._today:
+                self._today = day
+                self._admitted_families.clear()
+                self._admitted_reporters.clear()
+            if family not in _KNOWN_FAMILIES and not _admitted(
+                self._admitted_families, feed_key, family, UNKNOWN_FAMILIES_PER_FEED_DAY
+            ):
+                family = OTHER_FAMILY
+            client = self._clients.setdefault((feed_key, day, family), _ClientTally(now))
             client.requests += 1
             client.last_seen = now
-            if agent.reporter is not None and agent.subscribers is not None:
+            if (
+                agent.reporter is not None
+                and agent.subscribers is not None
+                and family != OTHER_FAMILY
+                and _admitted(
+                    self._admitted_reporters, feed_key, agent.reporter, REPORTERS_PER_FEED_DAY
+                )
+            ):
                 self._reports[(feed_key, family, agent.reporter)] = (agent.subscribers, now)
             if self._last_flush is None:
                 self._last_flush = now
@@ -164,7 +194,7 @@ class PollRecorder:
                 ],
                 [
                     ClientCount(key, family, c.requests, None, c.last_seen)
-                    for (key, family), c in clients.items()
+                    for (key, _day, family), c in clients.items()
                 ],
                 [
                     SubscriberReport(key, family, reporter, subscribers, seen)
@@ -186,7 +216,7 @@ class PollRecorder:
     def _keep(
         self,
         polls: dict[tuple[str, str], _Tally],
-        clients: dict[tuple[str, str], _ClientTally],
+        clients: dict[tuple[str, str, str], _ClientTally],
         reports: dict[tuple[str, str, str], tuple[int, datetime]],
     ) -> None:
         """Add counts that could not be written back to those counted since."""
@@ -199,13 +229,25 @@ class PollRecorder:
                 current.not_modified += tally.not_modified
                 current.throttled += tally.throttled
                 current.bytes_sent += tally.bytes_sent
-            for key, client in clients.items():
-                newer = self._clients.get(key)
+            for client_key, client in clients.items():
+                newer = self._clients.get(client_key)
                 if newer is None:
-                    self._clients[key] = client
+                    self._clients[client_key] = client
                     continue
                 newer.requests += client.requests
                 newer.last_seen = max(newer.last_seen, client.last_seen)
+
+
+def _admitted(admitted: dict[str, set[str]], feed_key: str, name: str, limit: int) -> bool:
+    """Whether ``name`` is among the first ``limit`` names admitted for the feed (it is
+    admitted now if there is room)."""
+    names = admitted.setdefault(feed_key, set())
+    if name in names:
+        return True
+    if len(names) < limit:
+        names.add(name)
+        return True
+    return False
 
 
 @dataclass(slots=True)
