@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.clock import Clock
 from app.clock import system_clock
@@ -32,4 +33,13 @@ def create_app(
     configure_logging(services.settings)
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     register_web(app, services)
+    if services.settings.server_trusted_proxies:
+        # Outermost, so that every layer (the feed fast path, the politeness limiter, the
+        # API's failed-authentication limiter, the logs) sees the client's address, not
+        # the proxy's: otherwise every client behind the proxy would share one budget.
+        # Only the last N X-Forwarded-For entries are trusted (the ones our proxies wrote;
+        # a client can put anything before them).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=services.settings.server_trusted_proxies
+        )
     return app

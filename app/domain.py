@@ -196,13 +196,36 @@ class PollCount:
 
 @dataclass(frozen=True)
 class ClientCount:
-    """Requests of one client family for one feed, and the subscribers it last reported."""
+    """Requests of one client family for one feed, and the subscribers it reports.
+
+    ``subscribers`` is the sum of the latest count of each reporter of that family (see
+    :class:`SubscriberReport`), ``None`` when none reported any; counts on their way to
+    storage carry ``None`` (reports travel apart).
+    """
 
     feed_key: str
     family: str
     requests: int
     subscribers: int | None
     last_seen: datetime
+
+
+@dataclass(frozen=True)
+class SubscriberReport:
+    """The subscriber count one reporter put in its User-Agent when it last polled a feed.
+
+    An aggregator may poll one feed under several of its own feed records (Feedly's
+    ``feed-id=``, Feedbin's ``feed-id:``, NewsBlur's site URL), each reporting the
+    subscribers of that record: ``reporter`` tells them apart (the User-Agent with the
+    count blanked out), so a family's subscribers are the sum of its reporters' latest
+    counts, not the last count any of them sent.
+    """
+
+    feed_key: str
+    family: str
+    reporter: str
+    subscribers: int
+    seen: datetime
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,16 @@ Two halves, joined by the outbox table:
 - :func:`deliver_due` runs from the scheduler: it claims due rows in a short write
   transaction, POSTs to the hubs outside any transaction (a slow or dead hub never holds
   a database lock), then records each outcome in another short transaction: delivered
-  rows are deleted, failed ones retried with exponential backoff and jitter, and dropped
-  with an error in the log after ``websub_max_attempts``.
+  rows are deleted, failed ones retried with exponential backoff and jitter.
+
+A hub that is down loses no notification: a failure that says nothing about the
+notification itself (refused, reset or timed-out connections, 5xx, 408 Request Timeout,
+429 Too Many Requests) is retried for as long as it takes, at most an hour apart. Rows
+are coalesced per (hub, topic), so the outbox holds at most one row per hub and feed
+however long a hub is away. Only a hub that answers and refuses the notification (any
+other 4xx, RFC 9110 section 15.5: the same request will not succeed by repeating it) has
+it dropped, with an error in the log: when it refuses an attempt that is the
+``websub_max_attempts``-th failure of that notification, outages included.
 
 WebSub section 6 ("Publishing") says only that the publisher MUST inform its hubs when a
 topic changes and leaves the mechanism open; its note names the convention public hubs
@@ -41,8 +49,7 @@ from app.storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 
-# The first retry waits about 5 s, each further one twice as long, never more than an hour
-# (with the default 12 attempts a hub has about 3.5 hours to come back).
+# The first retry waits about 5 s, each further one twice as long, never more than an hour.
 RETRY_BASE_SECONDS = 5.0
 RETRY_CAP_SECONDS = 3600.0
 # How many notifications one delivery pass takes at most.
@@ -63,7 +70,7 @@ class DeliveryReport:
     superseded: list[Notification] = field(default_factory=list)
     # Failed; retried later (or a newer change to the topic is already due).
     failed: list[Notification] = field(default_factory=list)
-    # Failed for the last time and dropped.
+    # Refused by the hub for the last time and dropped.
     abandoned: list[Notification] = field(default_factory=list)
 
     @property
@@ -134,7 +141,8 @@ def deliver_due(
     """Send the notifications due at ``now`` and record what happened.
 
     Never raises for a hub's error (refused, timed out, unreachable, non-2xx, bad URL):
-    that notification is retried later. It raises
+    that notification is retried later, or dropped if the hub refused it (see the module
+    docstring) for the ``websub_max_attempts``-th time. It raises
     :class:`~app.errors.StorageUnavailable` if the database is down; rows already claimed
     are then retried when their lease runs out (delivery is at least once). A pass takes
     about one timeout per unreachable hub: after a hub times out or refuses the connection,
@@ -154,11 +162,11 @@ def deliver_due(
     outcomes.sort(key=lambda outcome: (outcome[0].hub_url, outcome[0].topic_url))
     with database.write() as session:
         outbox = OutboxRepository(session)
-        for notification, error in outcomes:
-            if error is None:
+        for notification, failure in outcomes:
+            if failure is None:
                 _record_success(outbox, notification, report)
             else:
-                _record_failure(outbox, notification, error, now, settings, jitter, report)
+                _record_failure(outbox, notification, failure, now, settings, jitter, report)
     return report
 
 
@@ -186,7 +194,7 @@ def _record_success(
 def _record_failure(
     outbox: OutboxRepository,
     notification: Notification,
-    error: str,
+    failure: Failure,
     now: datetime,
     settings: Settings,
     jitter: Jitter,
@@ -194,7 +202,8 @@ def _record_failure(
 ) -> None:
     attempts = notification.attempts + 1
     pk, generation = notification.pk, notification.generation
-    if attempts >= settings.websub_max_attempts:
+    error = failure.message
+    if failure.refused and attempts >= settings.websub_max_attempts:
         if outbox.abandon(pk, generation):
             report.abandoned.append(notification)
             log.error(
@@ -229,7 +238,31 @@ def _record_failure(
     )
 
 
-_Outcome = tuple[Notification, str | None]
+@dataclass(frozen=True)
+class Failure:
+    """Why a notification was not delivered.
+
+    ``refused`` is true when the hub answered and refused the notification itself (a 4xx
+    other than 408 and 429, RFC 9110 section 15.5), or its URL cannot be used at all:
+    repeating the same request will not help, so such failures count towards
+    ``websub_max_attempts``. Any other failure means the hub is unavailable for now.
+    """
+
+    message: str
+    refused: bool = False
+
+
+# Client errors that say "not now" rather than "no" (RFC 9110 section 15.5.9, RFC 6585
+# section 4): the hub is busy or slow, and the notification is retried like any outage.
+_RETRYABLE_CLIENT_ERRORS = frozenset({408, 429})
+
+
+def refuses_notification(status_code: int) -> bool:
+    """Whether a hub's answer refuses the notification for good (not a passing failure)."""
+    return 400 <= status_code < 500 and status_code not in _RETRYABLE_CLIENT_ERRORS
+
+
+_Outcome = tuple[Notification, Failure | None]
 
 
 def _send_all(
@@ -254,7 +287,8 @@ def _send_to_hub(
     unreachable: str | None = None
     for notification in notifications:
         if unreachable is not None:
-            outcomes.append((notification, f"not sent, the hub was unreachable: {unreachable}"))
+            message = f"not sent, the hub was unreachable: {unreachable}"
+            outcomes.append((notification, Failure(message)))
             continue
         try:
             # WebSub section 6 and its note: a form-encoded POST, hub.mode=publish and
@@ -267,14 +301,17 @@ def _send_to_hub(
         except httpx.TransportError as error:
             # Timed out, refused, reset, DNS: the hub, not this topic, is the problem.
             unreachable = f"{type(error).__name__}: {error}"
-            outcomes.append((notification, unreachable))
+            outcomes.append((notification, Failure(unreachable)))
             continue
         except Exception as error:  # e.g. a hub URL httpx rejects; never stop the pass
-            outcomes.append((notification, f"{type(error).__name__}: {error}"))
+            message = f"{type(error).__name__}: {error}"
+            outcomes.append((notification, Failure(message, refused=True)))
             continue
         if response.is_success:
             outcomes.append((notification, None))
         else:
             body = response.text[:_ERROR_BODY_CHARS].strip()
-            outcomes.append((notification, f"HTTP {response.status_code}: {body}"))
+            message = f"HTTP {response.status_code}: {body}"
+            refused = refuses_notification(response.status_code)
+            outcomes.append((notification, Failure(message, refused=refused)))
     return outcomes

@@ -54,6 +54,7 @@ from app.domain import FeedScope
 from app.domain import FeedSnapshot
 from app.domain import Image
 from app.domain import PollCount
+from app.domain import SubscriberReport
 from app.domain import content_etag
 from app.domain import feed_key
 from app.domain import feed_path
@@ -391,12 +392,18 @@ class Publisher:
 
     # -- poll statistics ------------------------------------------------------------------
 
-    def record_polls(self, polls: list[PollCount], clients: list[ClientCount]) -> None:
-        """Add counted feed requests to the stored statistics."""
+    def record_polls(
+        self,
+        polls: list[PollCount],
+        clients: list[ClientCount],
+        reports: list[SubscriberReport],
+    ) -> None:
+        """Add counted feed requests and subscriber reports to the stored statistics."""
         with self.db.write() as session:
             repo = StatsRepository(session)
             repo.add_polls(polls)
             repo.add_clients(clients)
+            repo.add_subscriber_reports(reports)
 
     def poll_stats(self, now: datetime, days: int = 30) -> list[FeedPolls]:
         """Per feed, how it was polled over the last ``days`` UTC days."""

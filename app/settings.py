@@ -76,6 +76,7 @@ class Settings:
     server_feed_cache_bytes: int = 64 * 1024 * 1024
     server_feed_refresh_seconds: float = 0.25
     server_page_memory_bytes: int = 16 * 1024 * 1024
+    server_trusted_proxies: int = 0
 
     health_dir: str = ""
 
@@ -276,6 +277,7 @@ def validate_settings(settings: Settings) -> None:
     _check_range(settings, "server_feed_cache_bytes", 1024 * 1024, 64 * 1024**3)
     _check_range(settings, "server_feed_refresh_seconds", 0.0, 60.0)
     _check_range(settings, "server_page_memory_bytes", 0, 64 * 1024**3)
+    _check_range(settings, "server_trusted_proxies", 0, 10)
     for hub in settings.hubs:
         parts = urlsplit(hub)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:

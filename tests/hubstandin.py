@@ -4,6 +4,7 @@ Modes (switch with :meth:`HubStandIn.set_mode`):
 
 - ``"ok"``: answers 204 No Content, as public hubs do;
 - ``"failing"``: answers 500;
+- ``"rejecting"``: answers 400, a definitive refusal of the notification;
 - ``"slow"``: waits ``slow_seconds`` (longer than the client's timeout) before answering;
 - ``"down"``: the listening socket is closed, so connections are refused; switching to
   any other mode listens again on the same port (the hub URL does not change).
@@ -23,7 +24,7 @@ from http.server import ThreadingHTTPServer
 from typing import Literal
 from urllib.parse import parse_qs
 
-Mode = Literal["ok", "failing", "slow", "down"]
+Mode = Literal["ok", "failing", "rejecting", "slow", "down"]
 MAX_WAIT_SECONDS = 10.0
 
 
@@ -164,11 +165,11 @@ def _handler_for(hub: HubStandIn) -> type[BaseHTTPRequestHandler]:
             if mode == "slow":
                 # Wakes early when the stand-in stops, so teardown never waits this out.
                 hub._stopping.wait(hub.slow_seconds)
-            status = 500 if mode == "failing" else 204
+            status = {"failing": 500, "rejecting": 400}.get(mode, 204)
             try:
                 self.send_response(status)
-                if status == 500:
-                    payload = b"hub failure (stand-in)"
+                if status != 204:
+                    payload = f"hub {mode} (stand-in)".encode()
                     self.send_header("Content-Type", "text/plain")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from app.content import is_valid_slug
 from app.domain import ClientCount
 from app.domain import PollCount
+from app.domain import SubscriberReport
 from app.inputs import check_email
 from app.inputs import check_url
 from app.inputs import is_language_tag
@@ -241,7 +242,8 @@ def test_poll_stats_are_a_poll_stats(
     day = clock.now.date().isoformat()
     app.extensions["broadsheet"].publisher.record_polls(
         [PollCount("site/rss", day, requests=4, not_modified=3, bytes_sent=900)],
-        [ClientCount("site/rss", "Feedly", 4, 120, clock.now)],
+        [ClientCount("site/rss", "Feedly", 4, None, clock.now)],
+        [SubscriberReport("site/rss", "Feedly", "Feedly/1.0 (N subscribers)", 120, clock.now)],
     )
     response = client.get("/api/v1/stats?days=7", headers=auth)
     assert response.status_code == 200

@@ -27,15 +27,18 @@ from app.notifying import deliver_due
 from app.notifying import enqueue_notifications
 from app.notifying import hub_client
 from app.notifying import pending_notifications
+from app.notifying import refuses_notification
 from app.notifying import retry_delay
 from app.services import Services
 from app.settings import load_settings
 from app.storage.outbox import Notification
 from app.storage.outbox import OutboxRepository
 from tests.conftest import BASE_URL
+from tests.conftest import START
 from tests.conftest import FakeClock
 from tests.factories import article_input
 from tests.hubstandin import HubStandIn
+from tests.hubstandin import Mode
 
 TIMEOUT = 0.5
 MAX_ATTEMPTS = 4
@@ -159,14 +162,14 @@ def test_a_failing_hub_is_retried_with_growing_delays_until_it_succeeds(
     assert [r.mode for r in hub.requests] == ["failing"] * (MAX_ATTEMPTS - 1) + ["ok"]
 
 
-def test_a_notification_is_dropped_with_an_error_after_max_attempts(
+def test_a_notification_the_hub_refuses_is_dropped_with_an_error_after_max_attempts(
     services: Services,
     clock: FakeClock,
     hub: HubStandIn,
     http: httpx.Client,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    hub.set_mode("failing")
+    hub.set_mode("rejecting")
     enqueue(services, [TOPIC], clock)
     reports = []
     with caplog.at_level(logging.WARNING, logger="app.notifying"):
@@ -180,6 +183,44 @@ def test_a_notification_is_dropped_with_an_error_after_max_attempts(
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "gave up" in errors[0].getMessage() and TOPIC in errors[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("status", "refused"),
+    [
+        *((status, True) for status in (400, 403, 404, 410)),
+        *((status, False) for status in (408, 429, 500, 502, 503, 302)),
+    ],
+)
+def test_only_a_client_error_that_is_not_about_time_refuses_a_notification(
+    status: int, refused: bool
+) -> None:
+    assert refuses_notification(status) is refused
+
+
+@pytest.mark.parametrize("mode", ["down", "failing", "slow"])
+def test_a_hub_that_is_away_for_a_day_loses_no_notification(
+    services: Services, clock: FakeClock, hub: HubStandIn, http: httpx.Client, mode: Mode
+) -> None:
+    hub.set_mode(mode)
+    enqueue(services, [TOPIC], clock)
+    passes = MAX_ATTEMPTS + 2 if mode == "slow" else 35  # slow passes take a timeout each
+    for attempt in range(1, passes + 1):
+        report = deliver(services, http, clock)
+        assert len(report.failed) == 1 and report.abandoned == []
+        [row] = pending(services)
+        assert row.attempts == attempt
+        # Backoff grows to an hour and stays there: the hub is tried again within one.
+        assert row.next_attempt_at - clock() <= timedelta(hours=1)
+        clock.advance(seconds=(row.next_attempt_at - clock()).total_seconds())
+    if mode != "slow":
+        assert clock() - START >= timedelta(hours=24)
+
+    hub.set_mode("ok")
+    report = deliver(services, http, clock)
+    assert len(report.delivered) == 1
+    assert pending(services) == []
+    assert hub.wait_for_requests(1)[-1].field("hub.url") == TOPIC
 
 
 def test_a_down_hub_loses_no_notification(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
@@ -15,8 +17,10 @@ from sqlalchemy.orm import Session
 from app.domain import ClientCount
 from app.domain import FeedPolls
 from app.domain import PollCount
+from app.domain import SubscriberReport
 from app.storage.tables import FeedClientRow
 from app.storage.tables import FeedStatsRow
+from app.storage.tables import SubscriberReportRow
 
 
 class StatsRepository:
@@ -52,31 +56,63 @@ class StatsRepository:
             )
 
     def add_clients(self, counts: Iterable[ClientCount]) -> None:
-        """Add per-client requests; keep the newest subscriber count a client reported."""
+        """Add per-client-family requests to those of the UTC day of their ``last_seen``
+        (the recorder counts each day apart)."""
         for count in counts:
             statement = self._insert(FeedClientRow).values(
                 feed_key=count.feed_key,
+                day=count.last_seen.astimezone(UTC).date().isoformat(),
                 family=count.family,
                 requests=count.requests,
-                subscribers=count.subscribers,
                 last_seen=count.last_seen,
             )
             table = FeedClientRow.__table__.c
             self.session.execute(
                 statement.on_conflict_do_update(
-                    index_elements=[table.feed_key, table.family],
+                    index_elements=[table.feed_key, table.day, table.family],
                     set_={
                         "requests": table.requests + count.requests,
-                        "subscribers": func.coalesce(
-                            statement.excluded.subscribers, table.subscribers
+                        # A process that flushes late must not move last_seen back.
+                        "last_seen": case(
+                            (
+                                statement.excluded.last_seen > table.last_seen,
+                                statement.excluded.last_seen,
+                            ),
+                            else_=table.last_seen,
                         ),
-                        "last_seen": statement.excluded.last_seen,
                     },
                 )
             )
 
+    def add_subscriber_reports(self, reports: Iterable[SubscriberReport]) -> None:
+        """Keep each reporter's newest subscriber count (a report older than the stored
+        one, from a web process that flushed late, changes nothing)."""
+        for report in reports:
+            statement = self._insert(SubscriberReportRow).values(
+                feed_key=report.feed_key,
+                family=report.family,
+                reporter=report.reporter,
+                subscribers=report.subscribers,
+                last_seen=report.seen,
+            )
+            table = SubscriberReportRow.__table__.c
+            self.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[table.feed_key, table.family, table.reporter],
+                    set_={
+                        "subscribers": statement.excluded.subscribers,
+                        "last_seen": statement.excluded.last_seen,
+                    },
+                    where=table.last_seen <= statement.excluded.last_seen,
+                )
+            )
+
     def feed_polls(self, since_day: str) -> list[FeedPolls]:
-        """Totals per feed from ``since_day`` (YYYY-MM-DD) on, with their client families."""
+        """Totals per feed from ``since_day`` (YYYY-MM-DD) on, with their client families.
+
+        A family's subscribers are the sum of the latest counts of its reporters that
+        polled from ``since_day`` on (a reporter that stopped polling stops counting).
+        """
         totals = self.session.execute(
             select(
                 FeedStatsRow.feed_key,
@@ -89,18 +125,35 @@ class StatsRepository:
             .group_by(FeedStatsRow.feed_key)
             .order_by(FeedStatsRow.feed_key)
         ).all()
+        since = datetime.fromisoformat(since_day).replace(tzinfo=UTC)
+        subscribers: dict[tuple[str, str], int] = {
+            (key, family): int(total)
+            for key, family, total in self.session.execute(
+                select(
+                    SubscriberReportRow.feed_key,
+                    SubscriberReportRow.family,
+                    func.sum(SubscriberReportRow.subscribers),
+                )
+                .where(SubscriberReportRow.last_seen >= since)
+                .group_by(SubscriberReportRow.feed_key, SubscriberReportRow.family)
+            )
+        }
         clients: dict[str, list[tuple[str, int, int | None, datetime]]] = {}
+        requests = func.sum(FeedClientRow.requests)
         rows = self.session.execute(
             select(
                 FeedClientRow.feed_key,
                 FeedClientRow.family,
-                FeedClientRow.requests,
-                FeedClientRow.subscribers,
-                FeedClientRow.last_seen,
-            ).order_by(FeedClientRow.feed_key, FeedClientRow.requests.desc())
+                requests,
+                func.max(FeedClientRow.last_seen),
+            )
+            .where(FeedClientRow.day >= since_day)
+            .group_by(FeedClientRow.feed_key, FeedClientRow.family)
+            .order_by(FeedClientRow.feed_key, requests.desc(), FeedClientRow.family)
         )
-        for key, family, requests, subscribers, last_seen in rows:
-            clients.setdefault(key, []).append((family, requests, subscribers, last_seen))
+        for key, family, count, last_seen in rows:
+            reported = subscribers.get((key, family))
+            clients.setdefault(key, []).append((family, int(count), reported, last_seen))
         return [
             FeedPolls(
                 feed_key=key,

@@ -52,6 +52,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# The longest reporter key kept (a User-Agent with its subscriber count blanked out).
+REPORTER_CHARS = 500
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -247,12 +250,24 @@ class FeedStatsRow(Base):
 
 
 class FeedClientRow(Base):
-    """Per feed and client family (e.g. "Feedly"): requests and reported subscribers."""
+    """Per feed, UTC day and client family (e.g. "Feedly"): requests."""
 
-    __tablename__ = "feed_clients"
+    __tablename__ = "feed_client_days"
+
+    feed_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    family: Mapped[str] = mapped_column(String(100), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubscriberReportRow(Base):
+    """Per feed, client family and reporter: the subscriber count it last reported."""
+
+    __tablename__ = "feed_subscriber_reports"
 
     feed_key: Mapped[str] = mapped_column(String(300), primary_key=True)
     family: Mapped[str] = mapped_column(String(100), primary_key=True)
-    requests: Mapped[int] = mapped_column(BigInteger, default=0)
-    subscribers: Mapped[int | None] = mapped_column(BigInteger)
+    reporter: Mapped[str] = mapped_column(String(REPORTER_CHARS), primary_key=True)
+    subscribers: Mapped[int] = mapped_column(BigInteger)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())

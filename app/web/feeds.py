@@ -90,13 +90,14 @@ def _serve(scope: FeedScope, fmt: str) -> Response:
     now = found.clock()
     user_agent = request.headers.get("User-Agent", "")
     key = prepared.snapshot.feed_key
+    max_age = feed_max_age(found.settings, prepared.scope, prepared.snapshot, now)
     conditional = "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
     if counters.limiter is not None and not conditional:
         client = f"{request.remote_addr}\n{user_agent}"
-        wait = counters.limiter.wait_seconds(client, key, now)
+        wait = counters.limiter.wait_seconds(client, key, prepared.snapshot.etag, now)
         if wait > 0:
             counters.recorder.record(key, 429, 0, user_agent, now)
-            raise TooManyUnconditionalRequests(retry_after=math.ceil(wait))
+            raise TooManyUnconditionalRequests(retry_after=retry_after_seconds(wait, max_age))
     status, headers, body = answer_feed(
         prepared,
         method=request.method,
@@ -104,7 +105,7 @@ def _serve(scope: FeedScope, fmt: str) -> Response:
         accept_encoding=request.headers.get("Accept-Encoding"),
         if_none_match=request.headers.get("If-None-Match"),
         if_modified_since=request.headers.get("If-Modified-Since"),
-        max_age=feed_max_age(found.settings, prepared.scope, prepared.snapshot, now),
+        max_age=max_age,
         links=feed_links(found, request.path),
         now=now,
     )
@@ -116,6 +117,18 @@ def _serve(scope: FeedScope, fmt: str) -> Response:
         # Werkzeug recomputes Content-Length from the empty body of a HEAD; keep the GET's.
         response.headers["Content-Length"] = dict(headers)["Content-Length"]
     return response
+
+
+def retry_after_seconds(wait: float, max_age: int) -> int:
+    """Retry-After of a 429 (RFC 6585 section 4, RFC 9110 section 10.2.3): the seconds
+    until the feed can next change, i.e. its Cache-Control max-age (the regeneration
+    interval, or less before a scheduled publication), never later than the client's
+    interval ends and never 0 (a 0 would invite an immediate retry).
+
+    A write may change the feed sooner; the client then gets its 200 at once anyway,
+    since the limiter lets through any fetch of bytes the client has not had.
+    """
+    return max(1, min(math.ceil(wait), max_age))
 
 
 def feed_links(found: Services, path: str) -> tuple[str, ...]:

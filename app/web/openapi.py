@@ -106,10 +106,17 @@ class ArticleList(_Out):
 
 
 class ClientPolls(_Out):
-    family: str = Field(description="Client family, from the user agent.")
+    family: str = Field(
+        description=(
+            'Client family, from the user agent; "other" for rare ones beyond 20 per feed and day.'
+        )
+    )
     requests: Annotated[int, Field(ge=0)]
     subscribers: Annotated[int, Field(ge=0)] | None = Field(
-        description="Subscribers the client last reported in its user agent."
+        description=(
+            "Subscribers the family reports in its user agents: the sum of the latest "
+            "count of each of its reporters (e.g. each Feedly feed-id) seen in the period."
+        )
     )
     last_seen: AwareDatetime
 

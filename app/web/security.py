@@ -20,8 +20,9 @@ Three things, installed by :func:`install_security`:
   memory of each web process: N gunicorn workers on M instances allow up to N x M times
   the limit. That is enough to make guessing a 256-bit secret pointless and to quiet a
   misconfigured client; a shared limit would need a shared store. Behind a proxy,
-  ``remote_addr`` is the proxy's address unless the proxy's headers are trusted (Werkzeug's
-  ``ProxyFix``); then every client would share one budget.
+  ``remote_addr`` is the proxy's address, and every client would share one budget, unless
+  ``server_trusted_proxies`` says how many proxies' X-Forwarded-For entries to trust
+  (Werkzeug's ``ProxyFix``, applied in :func:`app.create_app`).
 
 The policies:
 
