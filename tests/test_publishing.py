@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete
 
 from app.domain import SITE_SCOPE
 from app.domain import ArticleStatus
@@ -26,6 +28,8 @@ from app.publishing import feed_max_age
 from app.services import Services
 from app.services import build_services
 from app.storage.feeds import FeedStateRepository
+from app.storage.feeds import SnapshotRepository
+from app.storage.tables import SnapshotGenerationRow
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.factories import article_input
@@ -558,3 +562,37 @@ def test_a_dead_schedulers_claim_holds_up_only_its_feed_for_one_lease(
     report = publisher.render_due_feeds(clock.advance(seconds=RENDER_LEASE_SECONDS))
     assert report.scopes == ["category/cidades"]
     publisher.feed_snapshot(FeedScope("category", "cidades"), FeedFormat.ATOM)
+
+
+def test_two_passes_that_find_the_generation_row_gone_both_count(
+    services: Services,
+) -> None:
+    """The start-up pass and a due pass run side by side; if the counter's row is gone
+    (a wiped table), both must bump it, not one fail on the duplicate key."""
+    database = services.database
+    with database.write() as session:
+        session.execute(delete(SnapshotGenerationRow))
+    first_bumped, second_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            first_bumped.wait(10)
+            with database.write() as session:
+                SnapshotRepository(session).bump_generation()
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+        finally:
+            second_done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with database.write() as session:
+        SnapshotRepository(session).bump_generation()
+        first_bumped.set()
+        # The second pass now waits on this one's uncommitted row (or, on SQLite, on the
+        # write lock) until it commits.
+        assert not second_done.wait(0.5)
+    thread.join(10)
+    assert errors == []
+    assert services.publisher.snapshot_generation() == 2

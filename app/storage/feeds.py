@@ -104,15 +104,22 @@ class SnapshotRepository:
         return int(value or 0)
 
     def bump_generation(self) -> None:
-        """Count one more render pass that changed snapshots (in its transaction)."""
-        result = self.session.execute(
-            update(SnapshotGenerationRow)
-            .where(SnapshotGenerationRow.id == 1)
-            .values(value=SnapshotGenerationRow.value + 1)
+        """Count one more render pass that changed snapshots (in its transaction).
+
+        One upsert: the row the migration made may be gone (a wiped table), and two render
+        passes (the start-up pass and a due pass run side by side) may both find it gone;
+        an UPDATE followed by an INSERT would let one of them fail on the duplicate key.
+        """
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.session.execute(
+            insert(SnapshotGenerationRow)
+            .values(id=1, value=1)
+            .on_conflict_do_update(
+                index_elements=[SnapshotGenerationRow.id],
+                set_={"value": SnapshotGenerationRow.value + 1},
+            )
         )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            # The row the migration made is gone (a wiped table): start counting again.
-            self.session.add(SnapshotGenerationRow(id=1, value=1))
 
     def delete(self, feed_key: str) -> None:
         """Remove the snapshot under ``feed_key`` if there is one."""
