@@ -273,6 +273,30 @@ def test_a_section_whose_articles_share_a_language_declares_it(
         assert rss.feed.language == "pt-BR", scope
 
 
+def test_feed_ids_survive_a_new_host(database_url: str, clock: FakeClock) -> None:
+    """RFC 4287 section 4.2.6: a feed's id is fixed by its first render; a site that moves
+    to another host (base_url, with no id_authority set) keeps its feed ids."""
+    ids = []
+    for host in ("https://news.example.org", "https://www.gazeta.example"):
+        built = build_services(
+            settings_for(database_url, site_base_url=host), clock=clock, environ={}
+        )
+        try:
+            publisher = built.publisher
+            publisher.create_article(article_input(published_at=clock()), clock())
+            publisher.render_due_feeds(clock())
+            for scope in (SITE_SCOPE, FeedScope("category", "politica")):
+                atom = assert_valid_atom(publisher.feed_snapshot(scope, FeedFormat.ATOM).body)
+                json_feed = publisher.feed_snapshot(scope, FeedFormat.JSON).body
+                assert atom.feed.link.startswith(host)
+                assert host.encode() in json_feed
+                ids.append((scope.key, atom.feed.id))
+        finally:
+            built.database.dispose()
+    assert ids[:2] == ids[2:]
+    assert ids[0] == ("site", "tag:news.example.org,2026-01-01:feed:site")
+
+
 def test_only_significant_edits_move_the_updated_date(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
     article = publisher.create_article(article_input(published_at=clock()), clock())
