@@ -837,7 +837,7 @@ class Publisher:
             # An archive changes only by edits: no refresh hints that invite hourly polls.
             ttl_minutes=None
             if scope.kind == ARCHIVE
-            else max(1, settings.feed_regenerate_seconds // 60),
+            else refresh_minutes(settings.feed_regenerate_seconds),
             archive=scope.kind == ARCHIVE,
             history_links=links,
             hubs=settings.hubs,
@@ -904,6 +904,12 @@ def _feed_language(scope: FeedScope, entries: Sequence[FeedEntry], site_language
     if scope != SITE_SCOPE and len(languages) == 1:
         return languages.pop()
     return site_language
+
+
+def refresh_minutes(regenerate_seconds: int) -> int:
+    """The RSS ``<ttl>`` (whole minutes) for a feed regenerated every ``regenerate_seconds``:
+    rounded up, so that no reader is invited to poll more often than the feed can change."""
+    return max(1, math.ceil(regenerate_seconds / 60))
 
 
 def _feed_urls(base: str, scope: FeedScope) -> dict[FeedFormat, str]:

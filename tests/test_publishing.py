@@ -23,6 +23,7 @@ from app.errors import SlugTaken
 from app.publishing import RENDER_LEASE_SECONDS
 from app.publishing import Publisher
 from app.publishing import feed_max_age
+from app.publishing import refresh_minutes
 from app.services import Services
 from app.services import build_services
 from app.storage.feeds import FeedStateRepository
@@ -295,6 +296,15 @@ def test_feed_ids_survive_a_new_host(database_url: str, clock: FakeClock) -> Non
             built.database.dispose()
     assert ids[:2] == ids[2:]
     assert ids[0] == ("site", "tag:news.example.org,2026-01-01:feed:site")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "minutes"), [(1, 1), (59, 1), (60, 1), (61, 2), (90, 2), (3600, 60)]
+)
+def test_refresh_hints_never_invite_polls_faster_than_regeneration(
+    seconds: int, minutes: int
+) -> None:
+    assert refresh_minutes(seconds) == minutes
 
 
 def test_only_significant_edits_move_the_updated_date(services: Services, clock: FakeClock) -> None:
