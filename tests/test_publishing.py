@@ -26,6 +26,8 @@ from app.publishing import feed_max_age
 from app.publishing import refresh_minutes
 from app.services import Services
 from app.services import build_services
+from app.storage.articles import archive_key
+from app.storage.articles import month_bounds
 from app.storage.feeds import FeedStateRepository
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
@@ -592,3 +594,41 @@ def test_a_dead_schedulers_claim_holds_up_only_its_feed_for_one_lease(
     report = publisher.render_due_feeds(clock.advance(seconds=RENDER_LEASE_SECONDS))
     assert report.scopes == ["category/cidades"]
     publisher.feed_snapshot(FeedScope("category", "cidades"), FeedFormat.ATOM)
+
+
+def test_hourly_archives_hold_one_hour_each(database_url: str, clock: FakeClock) -> None:
+    built = build_services(
+        settings_for(database_url, feed_archive_period="hour"), clock=clock, environ={}
+    )
+    try:
+        publisher = built.publisher
+        for hour in (9, 10, 10, 11):
+            publisher.create_article(
+                article_input(title=f"{hour}h", published_at=clock.now.replace(hour=hour)),
+                clock(),
+            )
+        clock.now = clock.now.replace(hour=11, minute=30)
+        publisher.render_due_feeds(clock())
+        assert _archive_walk(publisher) == ["2026-11-02T10", "2026-11-02T09"]
+        ten = _entry_ids(publisher, FeedScope("archive", "2026-11-02T10"))
+        assert len(ten) == 2
+        with pytest.raises(FeedNotFound):  # 11:00-12:00 is not over
+            publisher.feed_snapshot(FeedScope("archive", "2026-11-02T11"), FeedFormat.ATOM)
+    finally:
+        built.database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("key", "start", "end"),
+    [
+        ("2026-11", "2026-11-01T00:00", "2026-12-01T00:00"),
+        ("2026-12-31", "2026-12-31T00:00", "2027-01-01T00:00"),
+        ("2026-12-31T23", "2026-12-31T23:00", "2027-01-01T00:00"),
+    ],
+)
+def test_archive_periods_begin_and_end_in_utc(key: str, start: str, end: str) -> None:
+    bounds = month_bounds(key)
+    assert [moment.strftime("%Y-%m-%dT%H:%M") for moment in bounds] == [start, end]
+    period = "hour" if "T" in key else "day" if len(key) == 10 else "month"
+    assert archive_key(bounds[0], period) == key
+    assert archive_key(bounds[1] - timedelta(microseconds=1), period) == key
