@@ -85,6 +85,7 @@ from app.storage.articles import month_bounds
 from app.storage.database import Database
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository
+from app.storage.feeds import feed_id_prefix
 from app.storage.schema import schema_is_current
 from app.storage.schema import upgrade_database
 from app.storage.stats import StatsRepository
@@ -175,6 +176,7 @@ class Publisher:
         # Claims taken by a render pass that the database cut short, by scope key, with
         # the lease they hold; released as soon as the database answers again.
         self._abandoned_claims: dict[str, datetime] = {}
+        self._feed_ids: str | None = None
 
     # -- articles -------------------------------------------------------------------------
 
@@ -786,6 +788,17 @@ class Publisher:
             return None
         return archive_key(published_at, self.settings.feed_archive_period)
 
+    def _feed_id_prefix(self) -> str:
+        """What feed ids start with: fixed by the first render of the site and kept in the
+        database, so a new host or epoch in the settings never changes a feed's id
+        (RFC 4287 section 4.2.6); read once per process."""
+        if self._feed_ids is None:
+            settings = self.settings
+            proposed = f"tag:{settings.id_authority},{settings.epoch:%Y-%m-%d}:feed:"
+            with self.db.write() as session:
+                self._feed_ids = feed_id_prefix(session, proposed)
+        return self._feed_ids
+
     def build_document(
         self,
         scope: FeedScope,
@@ -812,7 +825,7 @@ class Publisher:
             if scope.kind == ARCHIVE:
                 links["current"] = _feed_urls(base, SITE_SCOPE)
         return FeedDocument(
-            id=f"tag:{settings.id_authority},{settings.epoch:%Y-%m-%d}:feed:{scope.key}",
+            id=f"{self._feed_id_prefix()}{scope.key}",
             title=title,
             description=settings.site_description,
             site_url=site_url,
@@ -824,7 +837,7 @@ class Publisher:
             # An archive changes only by edits: no refresh hints that invite hourly polls.
             ttl_minutes=None
             if scope.kind == ARCHIVE
-            else max(1, settings.feed_regenerate_seconds // 60),
+            else refresh_minutes(settings.feed_regenerate_seconds),
             archive=scope.kind == ARCHIVE,
             history_links=links,
             hubs=settings.hubs,
@@ -891,6 +904,12 @@ def _feed_language(scope: FeedScope, entries: Sequence[FeedEntry], site_language
     if scope != SITE_SCOPE and len(languages) == 1:
         return languages.pop()
     return site_language
+
+
+def refresh_minutes(regenerate_seconds: int) -> int:
+    """The RSS ``<ttl>`` (whole minutes) for a feed regenerated every ``regenerate_seconds``:
+    rounded up, so that no reader is invited to poll more often than the feed can change."""
+    return max(1, math.ceil(regenerate_seconds / 60))
 
 
 def _feed_urls(base: str, scope: FeedScope) -> dict[FeedFormat, str]:

@@ -246,8 +246,8 @@ def validate_settings(settings: Settings) -> None:
     _check_range(settings, "feed_render_retry_seconds", 1, 86_400)
     _check_range(settings, "feed_archive_max_age_seconds", 0, 31_536_000)
     _check_range(settings, "feed_render_cache_bytes", 0, 1 << 40)
-    if settings.feed_archive_period not in ("month", "day"):
-        raise SettingsError("Setting feed_archive_period must be 'month' or 'day'.")
+    if settings.feed_archive_period not in ("month", "day", "hour"):
+        raise SettingsError("Setting feed_archive_period must be 'month', 'day' or 'hour'.")
     for old, new in settings.moved_feeds.items():
         if not (old.startswith("/") and new.startswith("/")) or old == new:
             raise SettingsError(

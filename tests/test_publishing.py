@@ -25,8 +25,11 @@ from app.errors import SlugTaken
 from app.publishing import RENDER_LEASE_SECONDS
 from app.publishing import Publisher
 from app.publishing import feed_max_age
+from app.publishing import refresh_minutes
 from app.services import Services
 from app.services import build_services
+from app.storage.articles import archive_key
+from app.storage.articles import month_bounds
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository
 from app.storage.tables import SnapshotGenerationRow
@@ -275,6 +278,39 @@ def test_a_section_whose_articles_share_a_language_declares_it(
     for scope in (SITE_SCOPE, FeedScope("category", "politica")):
         rss = assert_valid_rss(publisher.feed_snapshot(scope, FeedFormat.RSS).body)
         assert rss.feed.language == "pt-BR", scope
+
+
+def test_feed_ids_survive_a_new_host(database_url: str, clock: FakeClock) -> None:
+    """RFC 4287 section 4.2.6: a feed's id is fixed by its first render; a site that moves
+    to another host (base_url, with no id_authority set) keeps its feed ids."""
+    ids = []
+    for host in ("https://news.example.org", "https://www.gazeta.example"):
+        built = build_services(
+            settings_for(database_url, site_base_url=host), clock=clock, environ={}
+        )
+        try:
+            publisher = built.publisher
+            publisher.create_article(article_input(published_at=clock()), clock())
+            publisher.render_due_feeds(clock())
+            for scope in (SITE_SCOPE, FeedScope("category", "politica")):
+                atom = assert_valid_atom(publisher.feed_snapshot(scope, FeedFormat.ATOM).body)
+                json_feed = publisher.feed_snapshot(scope, FeedFormat.JSON).body
+                assert atom.feed.link.startswith(host)
+                assert host.encode() in json_feed
+                ids.append((scope.key, atom.feed.id))
+        finally:
+            built.database.dispose()
+    assert ids[:2] == ids[2:]
+    assert ids[0] == ("site", "tag:news.example.org,2026-01-01:feed:site")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "minutes"), [(1, 1), (59, 1), (60, 1), (61, 2), (90, 2), (3600, 60)]
+)
+def test_refresh_hints_never_invite_polls_faster_than_regeneration(
+    seconds: int, minutes: int
+) -> None:
+    assert refresh_minutes(seconds) == minutes
 
 
 def test_only_significant_edits_move_the_updated_date(services: Services, clock: FakeClock) -> None:
@@ -596,3 +632,41 @@ def test_two_passes_that_find_the_generation_row_gone_both_count(
     thread.join(10)
     assert errors == []
     assert services.publisher.snapshot_generation() == 2
+
+
+def test_hourly_archives_hold_one_hour_each(database_url: str, clock: FakeClock) -> None:
+    built = build_services(
+        settings_for(database_url, feed_archive_period="hour"), clock=clock, environ={}
+    )
+    try:
+        publisher = built.publisher
+        for hour in (9, 10, 10, 11):
+            publisher.create_article(
+                article_input(title=f"{hour}h", published_at=clock.now.replace(hour=hour)),
+                clock(),
+            )
+        clock.now = clock.now.replace(hour=11, minute=30)
+        publisher.render_due_feeds(clock())
+        assert _archive_walk(publisher) == ["2026-11-02T10", "2026-11-02T09"]
+        ten = _entry_ids(publisher, FeedScope("archive", "2026-11-02T10"))
+        assert len(ten) == 2
+        with pytest.raises(FeedNotFound):  # 11:00-12:00 is not over
+            publisher.feed_snapshot(FeedScope("archive", "2026-11-02T11"), FeedFormat.ATOM)
+    finally:
+        built.database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("key", "start", "end"),
+    [
+        ("2026-11", "2026-11-01T00:00", "2026-12-01T00:00"),
+        ("2026-12-31", "2026-12-31T00:00", "2027-01-01T00:00"),
+        ("2026-12-31T23", "2026-12-31T23:00", "2027-01-01T00:00"),
+    ],
+)
+def test_archive_periods_begin_and_end_in_utc(key: str, start: str, end: str) -> None:
+    bounds = month_bounds(key)
+    assert [moment.strftime("%Y-%m-%dT%H:%M") for moment in bounds] == [start, end]
+    period = "hour" if "T" in key else "day" if len(key) == 10 else "month"
+    assert archive_key(bounds[0], period) == key
+    assert archive_key(bounds[1] - timedelta(microseconds=1), period) == key

@@ -318,20 +318,30 @@ def _in_scope(query: Select[*_Row], scope: FeedScope) -> Select[*_Row]:
 
 def archive_key(published_at: datetime, period: str) -> str:
     """The archive an article published at ``published_at`` belongs to: ``YYYY-MM`` for
-    monthly archives, ``YYYY-MM-DD`` for daily ones (UTC; years always four digits)."""
+    monthly archives, ``YYYY-MM-DD`` for daily ones, ``YYYY-MM-DDTHH`` for hourly ones
+    (UTC; years always four digits)."""
     moment = published_at.astimezone(UTC)
-    month = f"{moment.year:04d}-{moment.month:02d}"
-    return f"{month}-{moment.day:02d}" if period == "day" else month
+    key = f"{moment.year:04d}-{moment.month:02d}"
+    if period in ("day", "hour"):
+        key += f"-{moment.day:02d}"
+    if period == "hour":
+        key += f"T{moment.hour:02d}"
+    return key
 
 
 def month_bounds(period: str) -> tuple[datetime, datetime]:
-    """The first instant of an archive period (``YYYY-MM`` or ``YYYY-MM-DD``, UTC) and of
-    the period after it."""
-    parts = [int(part) for part in period.split("-")]
-    start = datetime(parts[0], parts[1], parts[2] if len(parts) == 3 else 1, tzinfo=UTC)
+    """The first instant of an archive period (``YYYY-MM``, ``YYYY-MM-DD`` or
+    ``YYYY-MM-DDTHH``, UTC) and of the period after it."""
+    date_part, _, hour = period.partition("T")
+    parts = [int(part) for part in date_part.split("-")]
+    start = datetime(
+        parts[0], parts[1], parts[2] if len(parts) == 3 else 1, int(hour or 0), tzinfo=UTC
+    )
     last = datetime.max.replace(tzinfo=UTC)
+    # The last period there is has no period after it: its end is the end of time.
+    if hour:
+        return start, start + timedelta(hours=1) if start < last - timedelta(hours=1) else last
     if len(parts) == 3:
-        # The last day there is has no day after it: its end is the end of time.
         return start, start + timedelta(days=1) if start.date() < last.date() else last
     if (start.year, start.month) == (last.year, last.month):
         return start, last

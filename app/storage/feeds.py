@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.domain import FeedSnapshot
 from app.storage.tables import FeedSnapshotRow
 from app.storage.tables import FeedStateRow
+from app.storage.tables import SiteIdentityRow
 from app.storage.tables import SnapshotGenerationRow
 
 
@@ -27,6 +28,25 @@ class DueScope:
 
     scope_key: str
     dirty_version: int
+
+
+def feed_id_prefix(session: Session, proposed: str) -> str:
+    """What every feed id of the site starts with: the one stored, or ``proposed``, stored
+    now if none is (the first of two racing schedulers to store it wins; both return it)."""
+    stored = session.scalar(select(SiteIdentityRow.feed_id_prefix).where(SiteIdentityRow.id == 1))
+    if stored is not None:
+        return stored
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(SiteIdentityRow)
+        .values(id=1, feed_id_prefix=proposed)
+        .on_conflict_do_nothing(index_elements=[SiteIdentityRow.id])
+    )
+    return (
+        session.scalar(select(SiteIdentityRow.feed_id_prefix).where(SiteIdentityRow.id == 1))
+        or proposed
+    )
 
 
 class SnapshotRepository:

@@ -29,6 +29,15 @@ def upgrade_database(database: Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade_database(database: Database, revision: str) -> None:
+    """Take the schema back to ``revision`` (``"base"``: no tables); for tests and operators
+    undoing an upgrade."""
+    config = _config(database)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def make_revision(database: Database, message: str) -> None:
     """Autogenerate a new migration from the table definitions (for developers)."""
     config = _config(database)

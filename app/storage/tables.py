@@ -180,6 +180,16 @@ class FeedSnapshotRow(Base):
     __table_args__ = (Index("ix_feed_snapshots_etag", "feed_key", "etag"),)
 
 
+class SiteIdentityRow(Base):
+    """One row: what the site's feed ids start with, fixed when the first feed was rendered
+    (RFC 4287 section 4.2.6: an id never changes, not even when the site's host does)."""
+
+    __tablename__ = "site_identity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id_prefix: Mapped[str] = mapped_column(String(300))
+
+
 class SnapshotGenerationRow(Base):
     """One row whose counter grows with every render pass that changed a snapshot, so
     web processes learn of new feed bytes with one primary-key read."""
