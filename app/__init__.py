@@ -43,3 +43,11 @@ def create_app(
             app.wsgi_app, x_for=services.settings.server_trusted_proxies
         )
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop what :func:`create_app` started in the background and close the database
+    connections: for a process that builds several apps (tests, tools); a server's app
+    lives as long as its process."""
+    app.extensions["broadsheet_feeds"].close()
+    app.extensions["broadsheet"].database.dispose()

@@ -26,6 +26,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from app import close_app
 from app import create_app
 from app.services import Services
 from app.services import build_services
@@ -166,7 +167,7 @@ def services(overrides: dict[str, Any], clock: FakeClock) -> Iterator[Services]:
 def app(overrides: dict[str, Any], clock: FakeClock) -> Iterator[Flask]:
     application = create_app(overrides, clock=clock, environ={})
     yield application
-    application.extensions["broadsheet"].database.dispose()
+    close_app(application)
 
 
 @pytest.fixture

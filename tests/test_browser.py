@@ -44,6 +44,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from app import close_app
 from app import create_app
 from app.content import absolute_url
 from app.content import render_body
@@ -278,7 +279,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_file: Path) -
             }
             yield Site(live, articles, categories, refused, accepted)
         finally:
-            app.extensions["broadsheet"].database.dispose()
+            close_app(app)
 
 
 # -- the browser ------------------------------------------------------------------------------

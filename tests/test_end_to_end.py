@@ -230,6 +230,7 @@ def test_scoped_feeds_archives_and_websub_on_the_demo_service(
 
             # Every feed document reachable from the pages is valid and says where it is.
             checked = _crawl_feeds(client, base, hub.url)
+            print(f"{len(checked)} feed documents valid, each with its hub and self links")
             assert len(checked) > 30, checked
             assert {"/category/mobilidade/feed.atom", "/archive/2026-08/feed.rss"} <= checked
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from email.utils import format_datetime
 
 import httpx
 import pytest
 
+from app import close_app
 from app import create_app
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
@@ -101,4 +103,21 @@ def test_a_worker_behind_another_catches_up_instead_of_answering_from_old_bytes(
             assert answer.headers["etag"] == f'"{new.etag}"'
             assert answer.status_code == 304
     finally:
-        services.database.dispose()
+        close_app(app)
+
+
+def test_a_closed_cache_stops_refreshing_in_the_background(
+    services: Services, clock: FakeClock
+) -> None:
+    """So that an app torn down (tests, tools) leaves no thread using its database."""
+    _publish(services, clock, "Primeira")
+    cache = FeedCache(services.publisher, 1 << 24, refresh_seconds=0.05)
+    before = set(threading.enumerate())
+    cache.get(SITE_SCOPE, FeedFormat.ATOM)  # starts the refresher
+    started = [t for t in set(threading.enumerate()) - before if t.name == "feed-cache-refresh"]
+    assert len(started) == 1 and started[0].is_alive()
+    cache.close()
+    assert not started[0].is_alive()
+    before = set(threading.enumerate())
+    cache.get(SITE_SCOPE, FeedFormat.ATOM)  # served, and no refresher starts again
+    assert set(threading.enumerate()) - before == set()

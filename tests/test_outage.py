@@ -34,6 +34,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app import close_app
 from app import create_app
 from app.errors import StorageUnavailable
 from app.services import build_services
@@ -418,4 +419,4 @@ def test_a_page_that_left_is_not_served_from_memory(cluster: PostgresCluster) ->
         assert left.status_code == 503
         assert int(left.headers["Retry-After"]) > 0
     finally:
-        app.extensions["broadsheet"].database.dispose()
+        close_app(app)

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
+from app import close_app
 from app import create_app
 from app.cli import main
 from app.web.polling import UNKNOWN_FAMILIES_PER_FEED_DAY
@@ -191,7 +192,7 @@ def test_retry_after_is_the_time_until_the_feed_can_next_change(
             assert throttled.status == 429
             assert throttled.headers["retry-after"] == expected
     finally:
-        app.extensions["broadsheet"].database.dispose()
+        close_app(app)
 
 
 def test_retry_after_ends_at_the_next_scheduled_publication(
@@ -246,7 +247,7 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
             # buy a reader another budget.
             assert fetch("192.0.2.1, 203.0.113.7") == 429
     finally:
-        app.extensions["broadsheet"].database.dispose()
+        close_app(app)
 
 
 def flush_counts(app: Flask) -> None:

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from click.testing import Result
 from sqlalchemy import event
 
+from app import close_app
 from app import create_app
 from app.cli import main
 from app.domain import Author
@@ -199,7 +200,7 @@ def api_view(database_url: str, clock: FakeClock) -> dict[str, Any]:
             view[item["id"]] = response.get_json()
         return view
     finally:
-        app.extensions["broadsheet"].database.dispose()
+        close_app(app)
 
 
 def test_export_then_import_into_an_empty_database_gives_identical_feeds(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import OrderedDict
 
 from app.domain import FeedFormat
@@ -44,6 +43,7 @@ class FeedCache:
         self._bytes = 0
         self._generation: int | None = None
         self._refresher: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def get(self, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed:
         """The prepared feed, from memory or else from the database.
@@ -138,25 +138,33 @@ class FeedCache:
             _, evicted = self._entries.popitem(last=False)
             self._bytes -= evicted.size
 
+    def close(self) -> None:
+        """Stop the background refresher (it ends within one refresh), so that nothing uses
+        the database after this; a cache is not used after it is closed."""
+        self._closed.set()
+        refresher = self._refresher
+        if refresher is not None:
+            refresher.join(timeout=10)
+
     def _keep_fresh(self) -> None:
         if self._refresh_seconds <= 0:
             self._refresh_quietly()
             return
-        if self._refresher is not None:
+        if self._refresher is not None or self._closed.is_set():
             return
         with self._lock:
             if self._refresher is None:
                 # Started lazily, inside the serving process: threads do not survive the
-                # fork of a pre-forking server. It never ends: every error is caught.
+                # fork of a pre-forking server. It ends only with close(): every error is caught.
                 self._refresher = threading.Thread(
                     target=self._refresh_forever, name="feed-cache-refresh", daemon=True
                 )
                 self._refresher.start()
 
     def _refresh_forever(self) -> None:
-        while True:
+        while not self._closed.is_set():
             self._refresh_quietly()
-            time.sleep(self._refresh_seconds)
+            self._closed.wait(self._refresh_seconds)
 
     def _refresh_quietly(self) -> None:
         try:
