@@ -10,7 +10,9 @@ way everywhere. Contains no I/O.
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
+from dataclasses import asdict
 from datetime import UTC
 from datetime import datetime
 from typing import Annotated
@@ -25,7 +27,10 @@ from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import ValidationError
+from pydantic import ValidationInfo
+from pydantic import field_validator
 
+from app.domain import UNKNOWN_LENGTH
 from app.domain import Article
 from app.domain import Author
 from app.domain import BodyFormat
@@ -157,14 +162,74 @@ class AuthorModel(Strict):
     url: Url | None = None
 
 
+# The built-in table only: mimetypes.guess_type() would also read the host's
+# /etc/mime.types, and the same URL must get the same type on every machine.
+_MEDIA_TYPES = mimetypes.MimeTypes()
+# Built into mimetypes from Python 3.13 on; common enough on the web to know already.
+_MEDIA_TYPES.add_type("image/webp", ".webp")
+
+
+def image_type_of(url: str) -> str | None:
+    """The ``image/*`` media type the extension of the URL's path names, or ``None``.
+
+    Only the standard library's built-in table is consulted (never the host's), so the
+    answer is the same everywhere: ``/a/capa.JPG?w=1`` is ``image/jpeg``, ``/a/capa`` and
+    ``/a/doc.pdf`` are ``None``.
+    """
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    guessed, _ = _MEDIA_TYPES.guess_type(path, strict=True)
+    return guessed if guessed is not None and guessed.startswith("image/") else None
+
+
 class ImageModel(Strict):
+    """A lead image, which every feed carries as an enclosure: so it always has a media
+    type (sent, or inferred from the URL) and a length (sent, or :data:`UNKNOWN_LENGTH`)."""
+
     url: Url
-    type: Annotated[str, Field(pattern=r"^image/[A-Za-z0-9.+-]+$")] | None = None
-    length: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None  # a BIGINT column
+    type: Annotated[str, Field(pattern=r"^image/[A-Za-z0-9.+-]+$")] | None = Field(
+        default=None,
+        validate_default=True,
+        description="The media type. Absent or null: inferred from the extension of the URL's "
+        "path (image/* only); refused when the extension names no image type.",
+    )
+    length: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = Field(  # a BIGINT column
+        default=None,
+        validate_default=True,
+        description="The size in bytes. Absent or null: 0, which RSS writes for an unknown "
+        "size (RSS Advisory Board profile) and Atom and JSON Feed leave out.",
+    )
     width: Annotated[int, Field(gt=0, le=100_000)] | None = None
     height: Annotated[int, Field(gt=0, le=100_000)] | None = None
     caption: Annotated[str, Field(max_length=2000)] | None = None
     credit: Annotated[str, Field(max_length=500)] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _type_from_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The type sent, else the one the URL's extension names.
+
+        Raises:
+            ValueError: neither; RSS requires an enclosure type (RSS 2.0, ``<enclosure>``).
+        """
+        if value is not None:
+            return value
+        url = info.data.get("url")
+        if url is None:  # the URL itself is refused; that error says enough
+            return None
+        inferred = image_type_of(url)
+        if inferred is None:
+            raise ValueError(
+                "is required when the URL's extension names no image type (e.g. image/jpeg)"
+            )
+        return inferred
+
+    @field_validator("length")
+    @classmethod
+    def _length_or_unknown(cls, value: int | None) -> int:
+        return UNKNOWN_LENGTH if value is None else value
 
 
 Authors = Annotated[list[AuthorModel], Field(min_length=1, max_length=20)]
@@ -228,6 +293,18 @@ def article_errors(values: dict[str, Any]) -> list[FieldError]:
     except ValidationError as error:
         return field_errors(error, "input")
     return []
+
+
+def complete_image(image: Image) -> Image:
+    """``image`` as :class:`ImageModel` reads it: the media type inferred from the URL and
+    the length :data:`UNKNOWN_LENGTH` when not given. For the use cases, whose callers pass
+    :class:`~app.domain.Image` values; call it on an image :func:`article_errors` passed.
+
+    Raises:
+        pydantic.ValidationError: the image does not pass :class:`ImageModel`.
+    """
+    model = ImageModel.model_validate(without_lone_surrogates(asdict(image)), strict=False)
+    return Image(**model.model_dump())
 
 
 def domain_values(model: BaseModel) -> dict[str, Any]:

@@ -68,6 +68,7 @@ from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import StorageUnavailable
 from app.inputs import article_errors
+from app.inputs import complete_image
 from app.inputs import is_language_tag
 from app.notifying import enqueue_notifications
 from app.rendering import FeedDocument
@@ -361,7 +362,8 @@ class Publisher:
         body = clean_text(data.body)
         body_html = render_body(body, body_format, base_url)
         summary = clean_text(data.summary).strip()
-        image = _clean_image(data.image, base_url)
+        # Every lead image becomes an enclosure: it needs a type and a length.
+        image = _clean_image(complete_image(data.image) if data.image else None, base_url)
         return Article(
             id=article_id,
             slug=slug,

@@ -520,6 +520,10 @@ BAD_CREATES = [
     ("image width is negative", {"image.width": -1}, 422, "image.width"),
     ("image is a string", {"image": "https://cdn.example.org/x.jpg"}, 422, "image"),
     ("image type not an image", {"image.type": "text/html"}, 422, "image.type"),
+    ("image type unknown, URL without extension",
+     {"image": {"url": "https://cdn.example.org/foto"}}, 422, "image.type"),
+    ("image type unknown, URL not an image", {"image": {"url": "/docs/edital.pdf"}}, 422,
+     "image.type"),
     ("image url javascript", {"image.url": "javascript:alert(1)"}, 422, "image.url"),
     ("image url ftp", {"image.url": "ftp://x"}, 422, "image.url"),
     ("image url not a url", {"image.url": "not a url"}, 422, "image.url"),
@@ -820,6 +824,41 @@ def test_a_published_article_reaches_every_feed_with_its_id(
     assert [entry.id for entry in assert_valid_atom(category.data).entries] == [article["id"]]
     links = [entry.link for entry in assert_valid_rss(client.get("/feed.rss").data).entries]
     assert links == [article["url"]]
+
+
+@pytest.mark.parametrize(
+    ("url", "media_type"),
+    [
+        ("https://cdn.example.org/creche.JPG?w=1600#capa", "image/jpeg"),
+        ("/img/creche.webp", "image/webp"),
+        ("https://cdn.example.org/2026/11/mapa.svg", "image/svg+xml"),
+    ],
+)
+def test_a_lead_image_without_type_or_length_still_becomes_every_enclosure(
+    app: Flask,
+    client: FlaskClient,
+    auth: dict[str, str],
+    clock: FakeClock,
+    url: str,
+    media_type: str,
+) -> None:
+    # The type comes from the URL's extension; the unknown length is stored as 0, which
+    # RSS writes (RSS Advisory Board profile) and Atom and JSON Feed, where it is
+    # optional, leave out rather than claim an empty file.
+    article = create(client, auth, image={"url": url}, published_at=clock())
+    assert (article["image"]["type"], article["image"]["length"]) == (media_type, 0)
+    absolute = article["image"]["url"]
+    app.extensions["broadsheet"].publisher.render_due_feeds(clock())
+
+    rss = assert_valid_rss(client.get("/feed.rss").data).entries[0]
+    assert [(e["href"], e["type"], e["length"]) for e in rss.enclosures] == [
+        (absolute, media_type, "0")
+    ]
+    atom = assert_valid_atom(client.get("/feed.atom").data).entries[0]
+    assert [(e["href"], e["type"]) for e in atom.enclosures] == [(absolute, media_type)]
+    assert "length" not in atom.enclosures[0]
+    item = assert_valid_json_feed(client.get("/feed.json").data)["items"][0]
+    assert item["attachments"] == [{"url": absolute, "mime_type": media_type}]
 
 
 def test_edits_reach_the_feeds_under_the_same_id(

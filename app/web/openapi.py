@@ -64,8 +64,13 @@ class AuthorOut(_Out):
 
 class ImageOut(_Out):
     url: str = Field(description="Absolute URL of the image.")
-    type: str | None
-    length: Annotated[int, Field(ge=0)] | None
+    type: str | None = Field(
+        description="The media type, sent or inferred from the URL; null only for an image "
+        "stored before types were inferred, which no feed can carry as an enclosure."
+    )
+    length: Annotated[int, Field(ge=0)] | None = Field(
+        description="The size in bytes; 0 when not known."
+    )
     width: Annotated[int, Field(gt=0)] | None
     height: Annotated[int, Field(gt=0)] | None
     caption: str | None
