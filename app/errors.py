@@ -19,7 +19,12 @@ class SettingsError(BroadsheetError):
 
 @dataclass(frozen=True)
 class FieldError:
-    """One invalid field of an input: a dotted path and what is wrong with it."""
+    """One invalid field of an input: a dotted path and what is wrong with it.
+
+    The path of the document itself is ``""`` (no step at all, as the JSON Pointer ``""``
+    is the whole document, RFC 6901 section 5); its message is then a whole sentence that
+    names the document, since no field name stands before it.
+    """
 
     field: str
     message: str
@@ -32,6 +37,12 @@ class InvalidInput(BroadsheetError):
         super().__init__(detail)
         self.errors = errors
         self.detail = detail
+
+
+class MalformedJson(InvalidInput):
+    """The document is not JSON at all, so no field of it can be named: ``errors`` holds
+    one entry for the document itself (field ``""``) and ``detail`` says where parsing
+    stopped."""
 
 
 class ArticleNotFound(BroadsheetError):

@@ -37,6 +37,7 @@ from app.domain import BodyFormat
 from app.domain import Image
 from app.errors import FieldError
 from app.errors import InvalidInput
+from app.errors import MalformedJson
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -291,7 +292,7 @@ def article_errors(values: dict[str, Any]) -> list[FieldError]:
     try:
         ArticleCreate.model_validate(without_lone_surrogates(values), strict=False)
     except ValidationError as error:
-        return field_errors(error, "input")
+        return field_errors(error, "The article")
     return []
 
 
@@ -339,16 +340,22 @@ def parse_json(model: type[_Model], raw: bytes | str, whole: str, detail: str) -
 
     JSON may escape a lone surrogate ("\\ud800"), which no UTF-8 text can hold; like every
     character XML 1.0 forbids, it is removed, so it costs its field nothing rather than
-    failing the whole document. ``whole`` names the document in errors ("body", "line").
+    failing the whole document. ``whole`` names the document in sentences ("The request
+    body", "The line"); an error about the document itself has the field ``""``, never
+    the name of a field it might hold.
 
     Raises:
-        InvalidInput: not JSON, or fields missing, unknown, of the wrong type or invalid;
-            ``detail`` is its message.
+        MalformedJson: not JSON; its detail says so and where parsing stopped.
+        InvalidInput: fields missing, unknown, of the wrong type or invalid, or a document
+            that is not an object; ``detail`` is its message.
     """
     try:
         return model.model_validate_json(raw)
     except ValidationError as error:
-        cleaned = _without_lone_surrogates(raw) if _not_json(error) else None
+        malformed = _malformed(error, whole)
+        cleaned = _without_lone_surrogates(raw) if malformed else None
+        if malformed and cleaned is None:
+            raise malformed from None
         if cleaned is None:
             raise InvalidInput(field_errors(error, whole), detail) from None
     try:
@@ -357,8 +364,16 @@ def parse_json(model: type[_Model], raw: bytes | str, whole: str, detail: str) -
         raise InvalidInput(field_errors(error, whole), detail) from None
 
 
-def _not_json(error: ValidationError) -> bool:
-    return any(detail["type"] == "json_invalid" for detail in error.errors(include_url=False))
+def _malformed(error: ValidationError, whole: str) -> MalformedJson | None:
+    """The refusal of a document that is not JSON, or ``None`` when it is JSON."""
+    for found in error.errors(include_url=False):
+        if found["type"] == "json_invalid":
+            # pydantic's parser says where it stopped: "EOF while parsing an object at
+            # line 1 column 15".
+            where = str(found.get("ctx", {}).get("error") or "unreadable")
+            sentence = f"{whole} is not valid JSON: {where}."
+            return MalformedJson([FieldError("", sentence)], sentence)
+    return None
 
 
 def _without_lone_surrogates(raw: bytes | str) -> str | None:
@@ -388,15 +403,18 @@ def without_lone_surrogates(value: Any) -> Any:
 
 def field_errors(error: ValidationError, whole: str) -> list[FieldError]:
     """Each problem pydantic found, named by its dotted path (``authors.0.email``) and told
-    in plain words; ``whole`` names the document itself."""
+    in plain words; a problem of the document itself has the path ``""`` and a sentence
+    that names it as ``whole`` does ("The request body")."""
     return [_field_error(detail, whole) for detail in error.errors(include_url=False)]
 
 
 def _field_error(detail: Any, whole: str) -> FieldError:
-    location = ".".join(str(part) for part in detail["loc"]) or whole
+    location = ".".join(str(part) for part in detail["loc"])
     kind = detail["type"]
-    if kind == "json_invalid":
-        return FieldError(whole, "is not valid JSON: " + str(detail.get("ctx", {}).get("error")))
+    if not location:  # the document itself, e.g. a JSON array: a whole sentence
+        if kind in ("model_type", "model_attributes_type", "dict_type"):
+            return FieldError("", f"{whole} must be a JSON object.")
+        return FieldError("", f"{whole}: {detail['msg']}.")
     if kind == "extra_forbidden":
         return FieldError(location, "is not a known field")
     if kind == "missing":

@@ -70,7 +70,8 @@ def with_if_match(auth: dict[str, str], etag: str) -> dict[str, str]:
 
 
 def assert_problem(response: TestResponse, status: int, field: str | None) -> dict[str, Any]:
-    """A problem details document (RFC 9457) with ``status`` that names ``field``."""
+    """A problem details document (RFC 9457) with ``status`` that names ``field`` ("" is the
+    request body itself, and must then be the only name in ``errors``)."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == PROBLEM
     problem = dict(response.get_json())
@@ -78,7 +79,10 @@ def assert_problem(response: TestResponse, status: int, field: str | None) -> di
     assert problem["title"] and problem["detail"]
     if field is not None:
         named = [error["field"] for error in problem.get("errors", [])]
-        assert field in named or field in problem["detail"], problem
+        if field == "":
+            assert named == [""], problem
+        else:
+            assert field in named or field in problem["detail"], problem
     return problem
 
 
@@ -545,10 +549,44 @@ BAD_CREATES = [
      413, None),
     ("not JSON", Raw(b"title=Oi", "application/x-www-form-urlencoded"), 415, None),
     ("plain text", Raw(b'{"title": "Oi"}', "text/plain"), 415, None),
-    ("malformed JSON", Raw(b'{"title": "Oi",', "application/json"), 422, "body"),
-    ("empty body", Raw(b"", "application/json"), 422, "body"),
-    ("JSON array", Raw(b"[]", "application/json"), 422, "body"),
+    ("malformed JSON", Raw(b'{"title": "Oi",', "application/json"), 400, ""),
+    ("empty body", Raw(b"", "application/json"), 400, ""),
+    ("not UTF-8", Raw(b'{"title": "\xff"}', "application/json"), 400, ""),
+    ("JSON array", Raw(b"[]", "application/json"), 422, ""),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "put"])
+def test_a_body_that_is_not_json_is_a_bad_request_naming_no_field(
+    client: FlaskClient, auth: dict[str, str], method: str
+) -> None:
+    # RFC 9110 section 15.5.1: unparseable content is a malformed request (400), not an
+    # article whose fields are wrong (422); and "body" is an article field, so the error
+    # must not name it.
+    existing = create(client, auth)
+    response = getattr(client, method)(
+        ARTICLES if method == "post" else path_of(existing),
+        data=b'{"title":',
+        headers={**auth, "Content-Type": "application/json", "If-Match": "*"},
+    )
+    problem = assert_problem(response, 400, "")
+    assert problem["title"] == "Bad Request"
+    assert problem["code"] == "malformed-json"
+    assert problem["detail"].startswith("The request body is not valid JSON: ")
+    assert "line 1 column 9" in problem["detail"]  # where the parser stopped
+    assert problem["errors"] == [{"field": "", "message": problem["detail"]}]
+    assert fetch(client, auth, existing).get_json() == existing
+
+
+def test_a_json_document_that_is_not_an_object_names_no_field(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    response = client.post(ARTICLES, json=["título"], headers=auth)
+    problem = assert_problem(response, 422, "")
+    assert problem["errors"] == [
+        {"field": "", "message": "The request body must be a JSON object."}
+    ]
+    assert problem["detail"] == ("The article is invalid. The request body must be a JSON object.")
 
 
 @pytest.mark.parametrize(

@@ -258,12 +258,13 @@ def _parse(model: type[_Model]) -> _Model:
 
     Raises:
         UnsupportedMediaType: the body is not declared as JSON.
-        InvalidInput: not JSON, or a field is missing, unknown, of the wrong type or invalid.
+        MalformedJson: the body is not JSON at all (400).
+        InvalidInput: a field is missing, unknown, of the wrong type or invalid.
     """
     if not request.is_json:
         raise UnsupportedMediaType("Send the article as application/json.")
     raw = request.get_data(cache=False) or b""
-    return parse_json(model, raw, "body", "The article is invalid.")
+    return parse_json(model, raw, "The request body", "The article is invalid.")
 
 
 def _changes(model: BaseModel, names: set[str]) -> dict[str, Any]:

@@ -26,6 +26,9 @@ from app.web import services
 log = logging.getLogger(__name__)
 
 _STATUS: dict[type[errors.BroadsheetError], tuple[int, str]] = {
+    # RFC 9110 section 15.5.1: a body that is not JSON is a malformed request, not
+    # content whose fields are wrong (section 15.5.21).
+    errors.MalformedJson: (400, "malformed-json"),
     errors.InvalidInput: (422, "invalid-input"),
     errors.ArticleNotFound: (404, "not-found"),
     errors.FeedNotFound: (404, "not-found"),
@@ -59,7 +62,8 @@ def _domain_error(error: errors.BroadsheetError) -> BaseResponse:
     extra: dict[str, Any] = {"code": code}
     if isinstance(error, errors.InvalidInput):
         extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
-        detail = _invalid_detail(error)
+        malformed = isinstance(error, errors.MalformedJson)
+        detail = error.detail if malformed else _invalid_detail(error)
     else:
         detail = str(error) or HTTPStatus(status).description
     response = _respond(status, detail, extra)
@@ -92,7 +96,7 @@ def _status_of(error: errors.BroadsheetError) -> tuple[int, str]:
 
 
 def _invalid_detail(error: errors.InvalidInput) -> str:
-    named = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
+    named = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in error.errors)
     return f"{error.detail} {named}".strip()
 
 

@@ -138,7 +138,11 @@ class PollStats(_Out):
 
 
 class ProblemField(_Out):
-    field: str = Field(description='Dotted path of the field, e.g. "authors.0.email".')
+    field: str = Field(
+        description='Dotted path of the field, e.g. "authors.0.email"; "" is the request '
+        'body itself (as the JSON Pointer "" is the whole document), whose message is then '
+        "a whole sentence."
+    )
     message: str
 
 
@@ -150,7 +154,9 @@ class ProblemDetails(_Out):
     status: Annotated[int, Field(ge=400, le=599)]
     detail: str
     code: str = Field(description='A stable machine-readable name, e.g. "slug-taken".')
-    errors: list[ProblemField] = Field(default=[], description="Present on 422 only.")
+    errors: list[ProblemField] = Field(
+        default=[], description="Present on 400 and 422: what is wrong, where."
+    )
 
 
 _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
@@ -210,6 +216,10 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 # -- the document -------------------------------------------------------------------------
 
 _PROBLEMS: dict[int, str] = {
+    400: (
+        'The body is not JSON at all (code "malformed-json"); `detail` says where parsing '
+        'stopped and `errors` names the body itself (field ""). Nothing is stored.'
+    ),
     401: "The bearer token is missing, wrong, expired or revoked.",
     404: "No article has that id.",
     409: "Another article already uses that slug.",
@@ -374,7 +384,7 @@ def _create_operation(settings: Settings) -> dict[str, Any]:
         api.create_article,
         "createArticle",
         {"201": _article_response("Created.", "Location", "ETag")},
-        (409, 413, 415, 422),
+        (400, 409, 413, 415, 422),
         description=(
             "`published_at` in the past or now publishes, in the future schedules, absent "
             f"makes a draft. The body may hold at most {settings.api_max_body_bytes} bytes."
@@ -436,7 +446,7 @@ def _update_operation(
         view,
         operation_id,
         {"200": _article_response("The article as changed.", "ETag")},
-        (404, 409, 410, 412, 413, 415, 422, 428),
+        (400, 404, 409, 410, 412, 413, 415, 422, 428),
         description=(
             '`"significant": true` marks an editorial update, which moves `updated_at`; '
             f"the body may hold at most {settings.api_max_body_bytes} bytes."
