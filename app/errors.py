@@ -6,11 +6,18 @@ layer maps these to HTTP in one place (``app/web/errors.py``); the CLI prints th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
 class BroadsheetError(Exception):
-    """Root of every error Broadsheet raises on purpose."""
+    """Root of every error Broadsheet raises on purpose.
+
+    ``errors`` names each input field the error is about, when it is about fields (an API
+    client must learn which field to change; issue 2, point 3); empty otherwise.
+    """
+
+    errors: Sequence[FieldError] = ()
 
 
 class SettingsError(BroadsheetError):
@@ -76,6 +83,7 @@ class SlugTaken(BroadsheetError):
     def __init__(self, slug: str) -> None:
         super().__init__(f"The slug {slug!r} is already used by another article.")
         self.slug = slug
+        self.errors = [FieldError("slug", f"{slug!r} is already used by another article")]
 
 
 class EditConflict(BroadsheetError):

@@ -60,10 +60,10 @@ def _domain_error(error: errors.BroadsheetError) -> BaseResponse:
         return redirect(location, code=301)
     status, code = _status_of(error)
     extra: dict[str, Any] = {"code": code}
-    if isinstance(error, errors.InvalidInput):
+    if error.errors:  # the fields a client must change (a 409 names the slug, too)
         extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
-        malformed = isinstance(error, errors.MalformedJson)
-        detail = error.detail if malformed else _invalid_detail(error)
+    if isinstance(error, errors.InvalidInput) and not isinstance(error, errors.MalformedJson):
+        detail = _invalid_detail(error)
     else:
         detail = str(error) or HTTPStatus(status).description
     response = _respond(status, detail, extra)

@@ -155,7 +155,7 @@ class ProblemDetails(_Out):
     detail: str
     code: str = Field(description='A stable machine-readable name, e.g. "slug-taken".')
     errors: list[ProblemField] = Field(
-        default=[], description="Present on 400 and 422: what is wrong, where."
+        default=[], description="Present on 400, 409 and 422: what is wrong, where."
     )
 
 
@@ -222,7 +222,7 @@ _PROBLEMS: dict[int, str] = {
     ),
     401: "The bearer token is missing, wrong, expired or revoked.",
     404: "No article has that id.",
-    409: "Another article already uses that slug.",
+    409: 'Another article already uses that slug (code "slug-taken"); `errors` names `slug`.',
     410: "The article was deleted.",
     412: (
         "If-Match names an old version: someone else edited the article. GET it again; "
