@@ -99,7 +99,11 @@ class PreconditionRequired(BroadsheetError):
 
 
 class PayloadTooLarge(BroadsheetError):
-    """A body or field is over the configured size."""
+    """A body or field is over the configured size; ``errors`` names the field, if one."""
+
+    def __init__(self, detail: str, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.errors = errors
 
 
 class UnsupportedMediaType(BroadsheetError):

@@ -41,6 +41,9 @@ from app.errors import MalformedJson
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
+#: The detail of every refusal of an article's fields, whichever rule refused them.
+INVALID_ARTICLE = "The article is invalid."
+
 # -- single values ---------------------------------------------------------------------------
 
 # Every Unicode space (what str.isspace() finds, and the BOM, which JSON Schema counts).

@@ -295,7 +295,7 @@ def _build_line(publisher: Publisher, number: int, raw: bytes | str, now: dateti
     except InvalidInput as error:
         errors.extend(error.errors)
     except PayloadTooLarge as error:
-        errors.append(FieldError("body", str(error)))
+        errors.extend(error.errors)
     else:
         errors.extend(_former_slug_errors(article.slug, record.former_slugs))
     if errors:

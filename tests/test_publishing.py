@@ -121,8 +121,9 @@ def test_a_lead_image_of_unknown_type_is_refused(services: Services, clock: Fake
 
 def test_a_body_over_the_limit_is_refused(services: Services, clock: FakeClock) -> None:
     limit = services.settings.api_max_body_bytes
-    with pytest.raises(PayloadTooLarge):
+    with pytest.raises(PayloadTooLarge) as caught:
         services.publisher.create_article(article_input(body="x" * (limit + 1)), clock())
+    assert [error.field for error in caught.value.errors] == ["body"]  # what the import reports
 
 
 def test_drafts_and_scheduled_articles_are_not_public(services: Services, clock: FakeClock) -> None:

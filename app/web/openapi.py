@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from functools import cache
-from http import HTTPStatus
 from typing import Annotated
 from typing import Any
 
@@ -36,6 +35,7 @@ from app.inputs import ArticleCreate
 from app.settings import Settings
 from app.web import api
 from app.web import services
+from app.web.errors import title_of
 
 OPENAPI_VERSION = "3.1.0"
 SPEC_PATH = "/openapi.json"
@@ -155,7 +155,7 @@ class ProblemDetails(_Out):
     detail: str
     code: str = Field(description='A stable machine-readable name, e.g. "slug-taken".')
     errors: list[ProblemField] = Field(
-        default=[], description="Present on 400, 409 and 422: what is wrong, where."
+        default=[], description="Present on 400, 409, 413 and 422: what is wrong, where."
     )
 
 
@@ -228,7 +228,12 @@ _PROBLEMS: dict[int, str] = {
         "If-Match names an old version: someone else edited the article. GET it again; "
         "the ETag header carries the current version."
     ),
-    413: "The request body is over the limit.",
+    413: (
+        'Every 413 is the same document (code "content-too-large"), whose `detail` names the '
+        "limit in bytes: the article body over `api.max_body_bytes` (`errors` names `body`), "
+        'or the request over its own limit, refused unread (`errors` names "", the body '
+        "itself). Nothing is stored."
+    ),
     415: "The body is not declared as JSON.",
     422: "A field or query parameter is invalid; `errors` names each one. Nothing is stored.",
     428: "An update needs If-Match with the article's ETag.",
@@ -562,9 +567,12 @@ def _headers() -> dict[str, Any]:
 def _problem_response(status: int, settings: Settings) -> dict[str, Any]:
     description = _PROBLEMS[status]
     if status == 413:
-        description += f" Article bodies may hold at most {settings.api_max_body_bytes} bytes."
+        description += (
+            f" Article bodies may hold at most {settings.api_max_body_bytes} bytes (in "
+            f"UTF-8), requests at most {api.max_request_bytes(settings)}."
+        )
     response: dict[str, Any] = {
-        "description": f"{HTTPStatus(status).phrase}. {description}",
+        "description": f"{title_of(status)}. {description}",
         "content": {PROBLEM: {"schema": {"$ref": _REF.format(model="ProblemDetails")}}},
     }
     if status in _PROBLEM_HEADERS:
