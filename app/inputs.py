@@ -38,6 +38,7 @@ from app.domain import Image
 from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import MalformedJson
+from app.settings import LANGUAGE_TAG_MAX_LENGTH
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -64,8 +65,6 @@ URL_PATTERN = (
 )
 #: What :func:`check_email` accepts, as a JSON Schema pattern.
 EMAIL_PATTERN = rf"^[^@{_SPACES}]+@[^{_SPACES}]*\.[^{_SPACES}]*$"
-#: What :func:`is_language_tag` accepts: a 2-3 letter language, subtags of 1-8 alphanumerics.
-LANGUAGE_TAG_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"
 
 # A day inside the limits of the datetime type: an instant between these has a wall time in
 # every time zone (offsets stay under a day), so RSS, Atom, JSON Feed, the archives (UTC
@@ -121,18 +120,6 @@ def check_instant(value: datetime) -> datetime:
     return value
 
 
-def is_language_tag(value: str) -> bool:
-    """BCP 47 in its common shape: a 2-3 letter language, optional subtags of 1-8
-    alphanumerics (:data:`LANGUAGE_TAG_PATTERN`)."""
-    parts = value.split("-")
-    return (
-        2 <= len(parts[0]) <= 3
-        and parts[0].isascii()
-        and parts[0].isalpha()
-        and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in parts[1:])
-    )
-
-
 Url = Annotated[
     str,
     Field(max_length=2000, json_schema_extra={"pattern": URL_PATTERN}),
@@ -149,7 +136,7 @@ Title = Annotated[str, Field(min_length=1, max_length=500)]
 SlugText = Annotated[str, Field(min_length=1, max_length=120)]
 Summary = Annotated[str, Field(max_length=5000)]
 Format = Literal["markdown", "html"]
-Language = Annotated[str, Field(min_length=2, max_length=35)]
+Language = Annotated[str, Field(min_length=2, max_length=LANGUAGE_TAG_MAX_LENGTH)]
 
 # -- articles ---------------------------------------------------------------------------------
 

@@ -70,7 +70,6 @@ from app.errors import StorageUnavailable
 from app.inputs import INVALID_ARTICLE
 from app.inputs import article_errors
 from app.inputs import complete_image
-from app.inputs import is_language_tag
 from app.notifying import enqueue_notifications
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
@@ -78,6 +77,7 @@ from app.rendering import FragmentCache
 from app.rendering import SizedLru
 from app.rendering import render_feed
 from app.settings import Settings
+from app.settings import is_language_tag
 from app.storage.articles import ARCHIVE
 from app.storage.articles import ArticleRepository
 from app.storage.articles import archive_key

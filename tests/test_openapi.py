@@ -33,7 +33,7 @@ from app.domain import ClientCount
 from app.domain import PollCount
 from app.inputs import check_email
 from app.inputs import check_url
-from app.inputs import is_language_tag
+from app.settings import is_language_tag
 from app.settings import load_settings
 from app.web import api
 from app.web.openapi import ArticleList

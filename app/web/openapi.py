@@ -30,8 +30,8 @@ from pydantic.json_schema import models_json_schema
 from app.content import SLUG_PATTERN
 from app.domain import ArticleStatus
 from app.domain import BodyFormat
-from app.inputs import LANGUAGE_TAG_PATTERN
 from app.inputs import ArticleCreate
+from app.settings import LANGUAGE_TAG_PATTERN
 from app.settings import Settings
 from app.web import api
 from app.web import services
