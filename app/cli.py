@@ -54,7 +54,10 @@ def _domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except InvalidInput as error:
-            fields = "; ".join(f"{problem.field}: {problem.message}" for problem in error.errors)
+            fields = "; ".join(
+                f"{problem.field}: {problem.message}" if problem.field else problem.message
+                for problem in error.errors
+            )
             raise click.ClickException(f"{error.detail} {fields}") from None
         except BroadsheetError as error:
             raise click.ClickException(str(error)) from None

@@ -58,6 +58,12 @@ class Author:
     url: str | None = None
 
 
+#: The ``length`` of an image whose size in bytes is not known. RSS requires an enclosure
+#: length, and the RSS Advisory Board's best-practice profile says to write 0 when it is
+#: unknown; so a lead image sent without one is stored with this.
+UNKNOWN_LENGTH = 0
+
+
 @dataclass(frozen=True)
 class Image:
     """An image with what a feed enclosure and a figure need."""
@@ -69,6 +75,12 @@ class Image:
     height: int | None = None
     caption: str | None = None
     credit: str | None = None
+
+    @property
+    def known_length(self) -> int | None:
+        """The size in bytes, or ``None`` when not known (absent, or :data:`UNKNOWN_LENGTH`):
+        what formats whose length is optional write, rather than claim an empty file."""
+        return self.length if self.length else None
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,18 @@ layer maps these to HTTP in one place (``app/web/errors.py``); the CLI prints th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
 class BroadsheetError(Exception):
-    """Root of every error Broadsheet raises on purpose."""
+    """Root of every error Broadsheet raises on purpose.
+
+    ``errors`` names each input field the error is about, when it is about fields (an API
+    client must learn which field to change; issue 2, point 3); empty otherwise.
+    """
+
+    errors: Sequence[FieldError] = ()
 
 
 class SettingsError(BroadsheetError):
@@ -19,7 +26,12 @@ class SettingsError(BroadsheetError):
 
 @dataclass(frozen=True)
 class FieldError:
-    """One invalid field of an input: a dotted path and what is wrong with it."""
+    """One invalid field of an input: a dotted path and what is wrong with it.
+
+    The path of the document itself is ``""`` (no step at all, as the JSON Pointer ``""``
+    is the whole document, RFC 6901 section 5); its message is then a whole sentence that
+    names the document, since no field name stands before it.
+    """
 
     field: str
     message: str
@@ -32,6 +44,12 @@ class InvalidInput(BroadsheetError):
         super().__init__(detail)
         self.errors = errors
         self.detail = detail
+
+
+class MalformedJson(InvalidInput):
+    """The document is not JSON at all, so no field of it can be named: ``errors`` holds
+    one entry for the document itself (field ``""``) and ``detail`` says where parsing
+    stopped."""
 
 
 class ArticleNotFound(BroadsheetError):
@@ -65,6 +83,7 @@ class SlugTaken(BroadsheetError):
     def __init__(self, slug: str) -> None:
         super().__init__(f"The slug {slug!r} is already used by another article.")
         self.slug = slug
+        self.errors = [FieldError("slug", f"{slug!r} is already used by another article")]
 
 
 class EditConflict(BroadsheetError):
@@ -80,7 +99,11 @@ class PreconditionRequired(BroadsheetError):
 
 
 class PayloadTooLarge(BroadsheetError):
-    """A body or field is over the configured size."""
+    """A body or field is over the configured size; ``errors`` names the field, if one."""
+
+    def __init__(self, detail: str, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.errors = errors
 
 
 class UnsupportedMediaType(BroadsheetError):

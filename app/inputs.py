@@ -10,7 +10,9 @@ way everywhere. Contains no I/O.
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
+from dataclasses import asdict
 from datetime import UTC
 from datetime import datetime
 from typing import Annotated
@@ -25,15 +27,23 @@ from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import ValidationError
+from pydantic import ValidationInfo
+from pydantic import field_validator
 
+from app.domain import UNKNOWN_LENGTH
 from app.domain import Article
 from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import Image
 from app.errors import FieldError
 from app.errors import InvalidInput
+from app.errors import MalformedJson
+from app.settings import LANGUAGE_TAG_MAX_LENGTH
 
 _Model = TypeVar("_Model", bound=BaseModel)
+
+#: The detail of every refusal of an article's fields, whichever rule refused them.
+INVALID_ARTICLE = "The article is invalid."
 
 # -- single values ---------------------------------------------------------------------------
 
@@ -55,8 +65,6 @@ URL_PATTERN = (
 )
 #: What :func:`check_email` accepts, as a JSON Schema pattern.
 EMAIL_PATTERN = rf"^[^@{_SPACES}]+@[^{_SPACES}]*\.[^{_SPACES}]*$"
-#: What :func:`is_language_tag` accepts: a 2-3 letter language, subtags of 1-8 alphanumerics.
-LANGUAGE_TAG_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"
 
 # A day inside the limits of the datetime type: an instant between these has a wall time in
 # every time zone (offsets stay under a day), so RSS, Atom, JSON Feed, the archives (UTC
@@ -112,18 +120,6 @@ def check_instant(value: datetime) -> datetime:
     return value
 
 
-def is_language_tag(value: str) -> bool:
-    """BCP 47 in its common shape: a 2-3 letter language, optional subtags of 1-8
-    alphanumerics (:data:`LANGUAGE_TAG_PATTERN`)."""
-    parts = value.split("-")
-    return (
-        2 <= len(parts[0]) <= 3
-        and parts[0].isascii()
-        and parts[0].isalpha()
-        and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in parts[1:])
-    )
-
-
 Url = Annotated[
     str,
     Field(max_length=2000, json_schema_extra={"pattern": URL_PATTERN}),
@@ -140,7 +136,7 @@ Title = Annotated[str, Field(min_length=1, max_length=500)]
 SlugText = Annotated[str, Field(min_length=1, max_length=120)]
 Summary = Annotated[str, Field(max_length=5000)]
 Format = Literal["markdown", "html"]
-Language = Annotated[str, Field(min_length=2, max_length=35)]
+Language = Annotated[str, Field(min_length=2, max_length=LANGUAGE_TAG_MAX_LENGTH)]
 
 # -- articles ---------------------------------------------------------------------------------
 
@@ -157,14 +153,74 @@ class AuthorModel(Strict):
     url: Url | None = None
 
 
+# The built-in table only: mimetypes.guess_type() would also read the host's
+# /etc/mime.types, and the same URL must get the same type on every machine.
+_MEDIA_TYPES = mimetypes.MimeTypes()
+# Built into mimetypes from Python 3.13 on; common enough on the web to know already.
+_MEDIA_TYPES.add_type("image/webp", ".webp")
+
+
+def image_type_of(url: str) -> str | None:
+    """The ``image/*`` media type the extension of the URL's path names, or ``None``.
+
+    Only the standard library's built-in table is consulted (never the host's), so the
+    answer is the same everywhere: ``/a/capa.JPG?w=1`` is ``image/jpeg``, ``/a/capa`` and
+    ``/a/doc.pdf`` are ``None``.
+    """
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    guessed, _ = _MEDIA_TYPES.guess_type(path, strict=True)
+    return guessed if guessed is not None and guessed.startswith("image/") else None
+
+
 class ImageModel(Strict):
+    """A lead image, which every feed carries as an enclosure: so it always has a media
+    type (sent, or inferred from the URL) and a length (sent, or :data:`UNKNOWN_LENGTH`)."""
+
     url: Url
-    type: Annotated[str, Field(pattern=r"^image/[A-Za-z0-9.+-]+$")] | None = None
-    length: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None  # a BIGINT column
+    type: Annotated[str, Field(pattern=r"^image/[A-Za-z0-9.+-]+$")] | None = Field(
+        default=None,
+        validate_default=True,
+        description="The media type. Absent or null: inferred from the extension of the URL's "
+        "path (image/* only); refused when the extension names no image type.",
+    )
+    length: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = Field(  # a BIGINT column
+        default=None,
+        validate_default=True,
+        description="The size in bytes. Absent or null: 0, which RSS writes for an unknown "
+        "size (RSS Advisory Board profile) and Atom and JSON Feed leave out.",
+    )
     width: Annotated[int, Field(gt=0, le=100_000)] | None = None
     height: Annotated[int, Field(gt=0, le=100_000)] | None = None
     caption: Annotated[str, Field(max_length=2000)] | None = None
     credit: Annotated[str, Field(max_length=500)] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _type_from_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The type sent, else the one the URL's extension names.
+
+        Raises:
+            ValueError: neither; RSS requires an enclosure type (RSS 2.0, ``<enclosure>``).
+        """
+        if value is not None:
+            return value
+        url = info.data.get("url")
+        if url is None:  # the URL itself is refused; that error says enough
+            return None
+        inferred = image_type_of(url)
+        if inferred is None:
+            raise ValueError(
+                "is required when the URL's extension names no image type (e.g. image/jpeg)"
+            )
+        return inferred
+
+    @field_validator("length")
+    @classmethod
+    def _length_or_unknown(cls, value: int | None) -> int:
+        return UNKNOWN_LENGTH if value is None else value
 
 
 Authors = Annotated[list[AuthorModel], Field(min_length=1, max_length=20)]
@@ -226,8 +282,20 @@ def article_errors(values: dict[str, Any]) -> list[FieldError]:
     try:
         ArticleCreate.model_validate(without_lone_surrogates(values), strict=False)
     except ValidationError as error:
-        return field_errors(error, "input")
+        return field_errors(error, "The article")
     return []
+
+
+def complete_image(image: Image) -> Image:
+    """``image`` as :class:`ImageModel` reads it: the media type inferred from the URL and
+    the length :data:`UNKNOWN_LENGTH` when not given. For the use cases, whose callers pass
+    :class:`~app.domain.Image` values; call it on an image :func:`article_errors` passed.
+
+    Raises:
+        pydantic.ValidationError: the image does not pass :class:`ImageModel`.
+    """
+    model = ImageModel.model_validate(without_lone_surrogates(asdict(image)), strict=False)
+    return Image(**model.model_dump())
 
 
 def domain_values(model: BaseModel) -> dict[str, Any]:
@@ -262,16 +330,22 @@ def parse_json(model: type[_Model], raw: bytes | str, whole: str, detail: str) -
 
     JSON may escape a lone surrogate ("\\ud800"), which no UTF-8 text can hold; like every
     character XML 1.0 forbids, it is removed, so it costs its field nothing rather than
-    failing the whole document. ``whole`` names the document in errors ("body", "line").
+    failing the whole document. ``whole`` names the document in sentences ("The request
+    body", "The line"); an error about the document itself has the field ``""``, never
+    the name of a field it might hold.
 
     Raises:
-        InvalidInput: not JSON, or fields missing, unknown, of the wrong type or invalid;
-            ``detail`` is its message.
+        MalformedJson: not JSON; its detail says so and where parsing stopped.
+        InvalidInput: fields missing, unknown, of the wrong type or invalid, or a document
+            that is not an object; ``detail`` is its message.
     """
     try:
         return model.model_validate_json(raw)
     except ValidationError as error:
-        cleaned = _without_lone_surrogates(raw) if _not_json(error) else None
+        malformed = _malformed(error, whole)
+        cleaned = _without_lone_surrogates(raw) if malformed else None
+        if malformed and cleaned is None:
+            raise malformed from None
         if cleaned is None:
             raise InvalidInput(field_errors(error, whole), detail) from None
     try:
@@ -280,8 +354,16 @@ def parse_json(model: type[_Model], raw: bytes | str, whole: str, detail: str) -
         raise InvalidInput(field_errors(error, whole), detail) from None
 
 
-def _not_json(error: ValidationError) -> bool:
-    return any(detail["type"] == "json_invalid" for detail in error.errors(include_url=False))
+def _malformed(error: ValidationError, whole: str) -> MalformedJson | None:
+    """The refusal of a document that is not JSON, or ``None`` when it is JSON."""
+    for found in error.errors(include_url=False):
+        if found["type"] == "json_invalid":
+            # pydantic's parser says where it stopped: "EOF while parsing an object at
+            # line 1 column 15".
+            where = str(found.get("ctx", {}).get("error") or "unreadable")
+            sentence = f"{whole} is not valid JSON: {where}."
+            return MalformedJson([FieldError("", sentence)], sentence)
+    return None
 
 
 def _without_lone_surrogates(raw: bytes | str) -> str | None:
@@ -311,15 +393,18 @@ def without_lone_surrogates(value: Any) -> Any:
 
 def field_errors(error: ValidationError, whole: str) -> list[FieldError]:
     """Each problem pydantic found, named by its dotted path (``authors.0.email``) and told
-    in plain words; ``whole`` names the document itself."""
+    in plain words; a problem of the document itself has the path ``""`` and a sentence
+    that names it as ``whole`` does ("The request body")."""
     return [_field_error(detail, whole) for detail in error.errors(include_url=False)]
 
 
 def _field_error(detail: Any, whole: str) -> FieldError:
-    location = ".".join(str(part) for part in detail["loc"]) or whole
+    location = ".".join(str(part) for part in detail["loc"])
     kind = detail["type"]
-    if kind == "json_invalid":
-        return FieldError(whole, "is not valid JSON: " + str(detail.get("ctx", {}).get("error")))
+    if not location:  # the document itself, e.g. a JSON array: a whole sentence
+        if kind in ("model_type", "model_attributes_type", "dict_type"):
+            return FieldError("", f"{whole} must be a JSON object.")
+        return FieldError("", f"{whole}: {detail['msg']}.")
     if kind == "extra_forbidden":
         return FieldError(location, "is not a known field")
     if kind == "missing":

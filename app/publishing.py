@@ -69,8 +69,9 @@ from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import StorageUnavailable
+from app.inputs import INVALID_ARTICLE
 from app.inputs import article_errors
-from app.inputs import is_language_tag
+from app.inputs import complete_image
 from app.notifying import enqueue_notifications
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
@@ -78,6 +79,7 @@ from app.rendering import FragmentCache
 from app.rendering import SizedLru
 from app.rendering import render_feed
 from app.settings import Settings
+from app.settings import is_language_tag
 from app.storage.articles import ARCHIVE
 from app.storage.articles import ArticleRepository
 from app.storage.articles import archive_key
@@ -228,7 +230,9 @@ class Publisher:
         """
         unknown = sorted(set(changes) - EDITABLE_FIELDS)
         if unknown:
-            raise InvalidInput([FieldError(name, "unknown field") for name in unknown])
+            raise InvalidInput(
+                [FieldError(name, "is not a known field") for name in unknown], INVALID_ARTICLE
+            )
         with self.db.write() as session:
             repo = ArticleRepository(session)
             current = repo.get(article_id)
@@ -339,9 +343,11 @@ class Publisher:
         title = clean_text(data.title).strip()
         if not title:
             refuse("title", "must not be empty")
-        if len(clean_text(data.body).encode("utf-8")) > self.settings.api_max_body_bytes:
+        limit = self.settings.api_max_body_bytes
+        if len(clean_text(data.body).encode("utf-8")) > limit:
             raise PayloadTooLarge(
-                f"The body is over the limit of {self.settings.api_max_body_bytes} bytes."
+                f"The article body is over the limit of {limit} bytes.",
+                [FieldError("body", f"is over the limit of {limit} bytes (in UTF-8)")],
             )
         slug = data.slug if data.slug is not None else make_slug(title or "artigo")
         if not is_valid_slug(slug):
@@ -365,12 +371,13 @@ class Publisher:
         if not is_language_tag(language):
             refuse("language", "must be a language tag such as pt-BR or en")
         if errors:
-            raise InvalidInput(errors)
+            raise InvalidInput(errors, INVALID_ARTICLE)
         body_format = BodyFormat(data.body_format)
         body = clean_text(data.body)
         body_html = render_body(body, body_format, base_url)
         summary = clean_text(data.summary).strip()
-        image = _clean_image(data.image, base_url)
+        # Every lead image becomes an enclosure: it needs a type and a length.
+        image = _clean_image(complete_image(data.image) if data.image else None, base_url)
         return Article(
             id=article_id,
             slug=slug,
@@ -452,7 +459,7 @@ class Publisher:
         if expires_in is not None and not TOKEN_MIN_LIFETIME <= expires_in <= TOKEN_MAX_LIFETIME:
             errors.append(FieldError("expires_in", "must be from one hour to 100 years"))
         if errors:
-            raise InvalidInput(errors)
+            raise InvalidInput(errors, "The token is invalid.")
         key_id = secrets.token_hex(_KEY_ID_BYTES)
         secret = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
         expires_at = now + expires_in if expires_in is not None else None

@@ -29,6 +29,28 @@ CONFIG_FILE_VARIABLE = "BROADSHEET_CONFIG"
 DEFAULT_CONFIG_FILE = Path("config/broadsheet.toml")
 
 
+#: What :func:`is_language_tag` accepts: a 2-3 letter language, subtags of 1-8 alphanumerics.
+LANGUAGE_TAG_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$"
+#: The longest language tag stored (the API's limit, and the site's).
+LANGUAGE_TAG_MAX_LENGTH = 35
+
+
+def is_language_tag(value: str) -> bool:
+    """BCP 47 in its common shape: a 2-3 letter language, optional subtags of 1-8
+    alphanumerics (:data:`LANGUAGE_TAG_PATTERN`).
+
+    Here rather than with the article field rules (:mod:`app.inputs`), which use it too,
+    because the site's language is a setting, and settings sit below the input rules.
+    """
+    parts = value.split("-")
+    return (
+        2 <= len(parts[0]) <= 3
+        and parts[0].isascii()
+        and parts[0].isalpha()
+        and all(1 <= len(p) <= 8 and p.isascii() and p.isalnum() for p in parts[1:])
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the service. Field names are ``<toml section>_<toml key>``."""
@@ -238,6 +260,13 @@ def validate_settings(settings: Settings) -> None:
         raise SettingsError("Setting site_epoch must carry a time zone offset.")
     if not settings.site_title.strip():
         raise SettingsError("Setting site_title must not be empty.")
+    language = settings.site_language
+    if not is_language_tag(language) or len(language) > LANGUAGE_TAG_MAX_LENGTH:
+        # It is every feed's language (RSS <language>, Atom xml:lang, JSON Feed language)
+        # and every article's by default: the API's rule for an article's language.
+        raise SettingsError(
+            f"Setting site_language must be a language tag such as pt-BR or en, got {language!r}."
+        )
     if not settings.database_url.strip():
         raise SettingsError("Setting database_url must not be empty.")
     _check_range(settings, "feed_item_limit", 1, 1000)

@@ -141,7 +141,11 @@ class SkippedLine:
     errors: tuple[FieldError, ...]
 
     def __str__(self) -> str:
-        reasons = "; ".join(f"{error.field}: {error.message}" for error in self.errors)
+        # An error of the whole line (field "") is a sentence of its own.
+        reasons = "; ".join(
+            f"{error.field}: {error.message}" if error.field else error.message
+            for error in self.errors
+        )
         return f"line {self.line}: {reasons}"
 
 
@@ -271,7 +275,7 @@ def _build_in_worker(batch: _Numbered, now: datetime) -> list[_Outcome]:
 def _build_line(publisher: Publisher, number: int, raw: bytes | str, now: datetime) -> _Outcome:
     """Parse, validate and clean one line, as the API would; store nothing."""
     try:
-        record = parse_json(_Record, raw, "line", "The line is invalid.")
+        record = parse_json(_Record, raw, "The line", "The line is invalid.")
     except InvalidInput as refused:
         return SkippedLine(number, tuple(refused.errors))
     errors: list[FieldError] = []
@@ -291,7 +295,7 @@ def _build_line(publisher: Publisher, number: int, raw: bytes | str, now: dateti
     except InvalidInput as error:
         errors.extend(error.errors)
     except PayloadTooLarge as error:
-        errors.append(FieldError("body", str(error)))
+        errors.extend(error.errors)
     else:
         errors.extend(_former_slug_errors(article.slug, record.former_slugs))
     if errors:

@@ -70,7 +70,8 @@ def with_if_match(auth: dict[str, str], etag: str) -> dict[str, str]:
 
 
 def assert_problem(response: TestResponse, status: int, field: str | None) -> dict[str, Any]:
-    """A problem details document (RFC 9457) with ``status`` that names ``field``."""
+    """A problem details document (RFC 9457) with ``status`` that names ``field`` ("" is the
+    request body itself, and must then be the only name in ``errors``)."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == PROBLEM
     problem = dict(response.get_json())
@@ -78,7 +79,10 @@ def assert_problem(response: TestResponse, status: int, field: str | None) -> di
     assert problem["title"] and problem["detail"]
     if field is not None:
         named = [error["field"] for error in problem.get("errors", [])]
-        assert field in named or field in problem["detail"], problem
+        if field == "":
+            assert named == [""], problem
+        else:
+            assert field in named, problem  # in errors, where a client looks it up
     return problem
 
 
@@ -520,6 +524,10 @@ BAD_CREATES = [
     ("image width is negative", {"image.width": -1}, 422, "image.width"),
     ("image is a string", {"image": "https://cdn.example.org/x.jpg"}, 422, "image"),
     ("image type not an image", {"image.type": "text/html"}, 422, "image.type"),
+    ("image type unknown, URL without extension",
+     {"image": {"url": "https://cdn.example.org/foto"}}, 422, "image.type"),
+    ("image type unknown, URL not an image", {"image": {"url": "/docs/edital.pdf"}}, 422,
+     "image.type"),
     ("image url javascript", {"image.url": "javascript:alert(1)"}, 422, "image.url"),
     ("image url ftp", {"image.url": "ftp://x"}, 422, "image.url"),
     ("image url not a url", {"image.url": "not a url"}, 422, "image.url"),
@@ -538,13 +546,47 @@ BAD_CREATES = [
     ("slug taken", {"slug": "taken"}, 409, "slug"),
     ("body over the limit", {"body": "x" * (MAX_BODY + 1)}, 413, "body"),
     ("request over the limit", Raw(b'{"title": "' + b"x" * 70_000 + b'"}', "application/json"),
-     413, None),
+     413, ""),
     ("not JSON", Raw(b"title=Oi", "application/x-www-form-urlencoded"), 415, None),
     ("plain text", Raw(b'{"title": "Oi"}', "text/plain"), 415, None),
-    ("malformed JSON", Raw(b'{"title": "Oi",', "application/json"), 422, "body"),
-    ("empty body", Raw(b"", "application/json"), 422, "body"),
-    ("JSON array", Raw(b"[]", "application/json"), 422, "body"),
+    ("malformed JSON", Raw(b'{"title": "Oi",', "application/json"), 400, ""),
+    ("empty body", Raw(b"", "application/json"), 400, ""),
+    ("not UTF-8", Raw(b'{"title": "\xff"}', "application/json"), 400, ""),
+    ("JSON array", Raw(b"[]", "application/json"), 422, ""),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "put"])
+def test_a_body_that_is_not_json_is_a_bad_request_naming_no_field(
+    client: FlaskClient, auth: dict[str, str], method: str
+) -> None:
+    # RFC 9110 section 15.5.1: unparseable content is a malformed request (400), not an
+    # article whose fields are wrong (422); and "body" is an article field, so the error
+    # must not name it.
+    existing = create(client, auth)
+    response = getattr(client, method)(
+        ARTICLES if method == "post" else path_of(existing),
+        data=b'{"title":',
+        headers={**auth, "Content-Type": "application/json", "If-Match": "*"},
+    )
+    problem = assert_problem(response, 400, "")
+    assert problem["title"] == "Bad Request"
+    assert problem["code"] == "malformed-json"
+    assert problem["detail"].startswith("The request body is not valid JSON: ")
+    assert "line 1 column 9" in problem["detail"]  # where the parser stopped
+    assert problem["errors"] == [{"field": "", "message": problem["detail"]}]
+    assert fetch(client, auth, existing).get_json() == existing
+
+
+def test_a_json_document_that_is_not_an_object_names_no_field(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    response = client.post(ARTICLES, json=["título"], headers=auth)
+    problem = assert_problem(response, 422, "")
+    assert problem["errors"] == [
+        {"field": "", "message": "The request body must be a JSON object."}
+    ]
+    assert problem["detail"] == ("The article is invalid. The request body must be a JSON object.")
 
 
 @pytest.mark.parametrize(
@@ -622,6 +664,87 @@ def test_bad_updates_are_refused_and_change_nothing(
     now = fetch(client, auth, article)
     assert now.get_json() == article, case
     assert now.headers["ETag"] == created.headers["ETag"]
+
+
+REQUEST_LIMIT = MAX_BODY + 65_536
+
+
+@pytest.mark.parametrize(
+    ("case", "method", "data", "detail", "field"),
+    [
+        ("article body a byte over", "post", None,
+         f"The article body is over the limit of {MAX_BODY} bytes.", "body"),
+        ("article body a byte over", "patch", None,
+         f"The article body is over the limit of {MAX_BODY} bytes.", "body"),
+        ("request refused unread", "post", b"x" * (REQUEST_LIMIT + 1),
+         f"The request body is over the limit of {REQUEST_LIMIT} bytes.", ""),
+        ("request refused unread", "put", b"x" * (10 * REQUEST_LIMIT),
+         f"The request body is over the limit of {REQUEST_LIMIT} bytes.", ""),
+    ],
+)  # fmt: skip
+def test_every_413_is_the_same_problem_naming_its_limit(
+    client: FlaskClient,
+    auth: dict[str, str],
+    case: str,
+    method: str,
+    data: bytes | None,
+    detail: str,
+    field: str,
+) -> None:
+    # A body just over api.max_body_bytes (the use case refuses it) and a request far over
+    # the request limit (Werkzeug refuses it unread) used to answer two different 413s.
+    created = client.post(ARTICLES, json=api_article(), headers=auth)
+    headers = with_if_match(auth, created.headers["ETag"])
+    target = ARTICLES if method == "post" else path_of(created.get_json())
+    if data is None:
+        body = "ç" * (MAX_BODY // 2) + "x"  # over in UTF-8 bytes, not in characters
+        sent = {"body": body} if method == "patch" else api_article(body=body)
+        response = client.open(target, method=method.upper(), json=sent, headers=headers)
+    else:
+        headers["Content-Type"] = "application/json"
+        response = client.open(target, method=method.upper(), data=data, headers=headers)
+    problem = assert_problem(response, 413, field)
+    assert problem == {
+        "type": "about:blank",
+        "title": "Content Too Large",  # RFC 9110 section 15.5.14
+        "status": 413,
+        "detail": detail,
+        "code": "content-too-large",
+        "errors": [{"field": field, "message": problem["errors"][0]["message"]}],
+    }, case
+    assert str(MAX_BODY if field else REQUEST_LIMIT) in problem["errors"][0]["message"]
+    assert listing(client, auth)["total"] == 1
+
+
+@pytest.mark.parametrize(
+    "title", ["", "  \x00 "], ids=["refused by the model", "refused by the use case"]
+)
+def test_an_invalid_article_is_described_in_the_same_words_whichever_rule_refused_it(
+    client: FlaskClient, auth: dict[str, str], title: str
+) -> None:
+    response = client.post(ARTICLES, json=api_article(title=title), headers=auth)
+    problem = assert_problem(response, 422, "title")
+    assert problem["detail"].startswith("The article is invalid. title: "), problem
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "put"])
+def test_a_taken_slug_is_a_conflict_that_names_the_slug(
+    client: FlaskClient, auth: dict[str, str], method: str
+) -> None:
+    create(client, auth, slug="taken", title="Já existe")
+    created = client.post(ARTICLES, json=api_article(), headers=auth)
+    response = client.open(
+        ARTICLES if method == "post" else path_of(created.get_json()),
+        method=method.upper(),
+        json={"slug": "taken"} if method == "patch" else api_article(slug="taken"),
+        headers=with_if_match(auth, created.headers["ETag"]),
+    )
+    problem = assert_problem(response, 409, "slug")
+    assert problem["code"] == "slug-taken"
+    assert problem["errors"] == [
+        {"field": "slug", "message": "'taken' is already used by another article"}
+    ]
+    assert problem["detail"] == "The slug 'taken' is already used by another article."
 
 
 def test_an_update_that_is_not_json_is_415(client: FlaskClient, auth: dict[str, str]) -> None:
@@ -820,6 +943,41 @@ def test_a_published_article_reaches_every_feed_with_its_id(
     assert [entry.id for entry in assert_valid_atom(category.data).entries] == [article["id"]]
     links = [entry.link for entry in assert_valid_rss(client.get("/feed.rss").data).entries]
     assert links == [article["url"]]
+
+
+@pytest.mark.parametrize(
+    ("url", "media_type"),
+    [
+        ("https://cdn.example.org/creche.JPG?w=1600#capa", "image/jpeg"),
+        ("/img/creche.webp", "image/webp"),
+        ("https://cdn.example.org/2026/11/mapa.svg", "image/svg+xml"),
+    ],
+)
+def test_a_lead_image_without_type_or_length_still_becomes_every_enclosure(
+    app: Flask,
+    client: FlaskClient,
+    auth: dict[str, str],
+    clock: FakeClock,
+    url: str,
+    media_type: str,
+) -> None:
+    # The type comes from the URL's extension; the unknown length is stored as 0, which
+    # RSS writes (RSS Advisory Board profile) and Atom and JSON Feed, where it is
+    # optional, leave out rather than claim an empty file.
+    article = create(client, auth, image={"url": url}, published_at=clock())
+    assert (article["image"]["type"], article["image"]["length"]) == (media_type, 0)
+    absolute = article["image"]["url"]
+    app.extensions["broadsheet"].publisher.render_due_feeds(clock())
+
+    rss = assert_valid_rss(client.get("/feed.rss").data).entries[0]
+    assert [(e["href"], e["type"], e["length"]) for e in rss.enclosures] == [
+        (absolute, media_type, "0")
+    ]
+    atom = assert_valid_atom(client.get("/feed.atom").data).entries[0]
+    assert [(e["href"], e["type"]) for e in atom.enclosures] == [(absolute, media_type)]
+    assert "length" not in atom.enclosures[0]
+    item = assert_valid_json_feed(client.get("/feed.json").data)["items"][0]
+    assert item["attachments"] == [{"url": absolute, "mime_type": media_type}]
 
 
 def test_edits_reach_the_feeds_under_the_same_id(

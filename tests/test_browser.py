@@ -216,6 +216,8 @@ def publish_everything(
             "categories": categories[number::count],
             "image": {
                 "url": accepted[number] if number < len(accepted) else SAFE_IMAGE.format(number),
+                # Hostile URLs name no image type by their extension: the type is sent.
+                "type": "image/png",
                 "caption": titles[number % len(titles)],
                 "credit": credits[number % len(credits)],
             },

@@ -34,7 +34,7 @@ from app.domain import PollCount
 from app.domain import SubscriberReport
 from app.inputs import check_email
 from app.inputs import check_url
-from app.inputs import is_language_tag
+from app.settings import is_language_tag
 from app.settings import load_settings
 from app.web import api
 from app.web.openapi import ArticleList

@@ -395,6 +395,12 @@ def expected_refusal(data: ArticleInput, max_body: int) -> tuple[bool, set[str]]
                 fields.add(f"{kind}.{index}")
     if data.image is not None and data.image.url in _BAD_URLS:
         fields.add("image.url")
+    elif data.image is not None and data.image.type is None:
+        # No type sent: the URL's extension must name an image type (the generated URLs
+        # end in .jpg, .png, .exe or nothing).
+        path = data.image.url.split("?")[0].split("#")[0].lower()
+        if not path.endswith((".jpg", ".jpeg", ".png", ".svg", ".gif", ".webp")):
+            fields.add("image.type")
     language = data.language
     if language is not None and (
         not 2 <= length(language) <= 35 or not _LANGUAGE.match(language.strip())
@@ -688,6 +694,8 @@ def test_domain_articles_are_refused_clearly_or_published_intact(
         clean_text(a.name).strip() for a in article_input.authors
     ]
     assert article.body == clean_text(article_input.body)
+    if article.image is not None:  # every lead image can be an enclosure
+        assert article.image.type is not None and article.image.length is not None
     check_published(publisher, client, article, now, phrases)
     publisher.delete_article(article.id, None, now)
 

@@ -14,6 +14,7 @@ from app.domain import ArticleStatus
 from app.domain import Author
 from app.domain import FeedFormat
 from app.domain import FeedScope
+from app.domain import Image
 from app.errors import ArticleGone
 from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
@@ -102,10 +103,36 @@ def test_invalid_input_names_every_field(services: Services, clock: FakeClock) -
     assert services.publisher.list_articles(clock(), None, 1, 10).total == 0
 
 
+def test_a_lead_image_gets_its_type_from_the_url_and_length_zero(
+    services: Services, clock: FakeClock
+) -> None:
+    # The CLI and the demo call the use cases with Image values: the same rule as the API.
+    article = services.publisher.create_article(
+        article_input(image=Image(url="/img/plenario.png", caption="Plenário")), clock()
+    )
+    assert article.image == Image(
+        url="https://news.example.org/img/plenario.png",
+        type="image/png",
+        length=0,
+        caption="Plenário",
+    )
+    assert services.publisher.get_article(article.id).image == article.image
+
+
+def test_a_lead_image_of_unknown_type_is_refused(services: Services, clock: FakeClock) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        services.publisher.create_article(
+            article_input(image=Image(url="https://cdn.example.org/foto?id=7")), clock()
+        )
+    assert [error.field for error in caught.value.errors] == ["image.type"]
+    assert services.publisher.list_articles(clock(), None, 1, 10).total == 0
+
+
 def test_a_body_over_the_limit_is_refused(services: Services, clock: FakeClock) -> None:
     limit = services.settings.api_max_body_bytes
-    with pytest.raises(PayloadTooLarge):
+    with pytest.raises(PayloadTooLarge) as caught:
         services.publisher.create_article(article_input(body="x" * (limit + 1)), clock())
+    assert [error.field for error in caught.value.errors] == ["body"]  # what the import reports
 
 
 def test_drafts_and_scheduled_articles_are_not_public(services: Services, clock: FakeClock) -> None:

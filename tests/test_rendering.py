@@ -671,20 +671,36 @@ def test_rss_enclosure_and_json_attachment_for_typed_images_only() -> None:
     assert "image" not in json_items[2]
 
 
-def test_rss_enclosure_length_is_zero_when_unknown() -> None:
+@pytest.mark.parametrize("unknown", [0, None], ids=["stored as 0", "absent"])
+def test_an_unknown_enclosure_length_is_zero_in_rss_and_left_out_elsewhere(
+    unknown: int | None,
+) -> None:
+    # The input rules store 0 for an unknown length (the RSS profile's value); images
+    # stored before them may have none. Either way RSS, which requires a length, says 0;
+    # Atom, JSON Feed and Media RSS, where it is optional, leave it out: 0 would claim
+    # an empty file.
     unsized = replace(
-        CULTURA, image=Image(url="https://img.diario.example/x.webp", type="image/webp")
+        CULTURA,
+        image=Image(url="https://img.diario.example/x.webp", type="image/webp", length=unknown),
     )
-    body = render_feed(site_document(unsized), FeedFormat.RSS)
+    document = site_document(unsized)
+    body = render_feed(document, FeedFormat.RSS)
     assert_valid_rss(body)
     enclosure = _xml(body).find("channel/item/enclosure")
     assert enclosure is not None
     assert enclosure.get("length") == "0"
-    atom_link = _xml(render_feed(site_document(unsized), FeedFormat.ATOM)).find(
-        f"{{{ATOM}}}entry/{{{ATOM}}}link[@rel='enclosure']"
-    )
+    atom = _xml(render_feed(document, FeedFormat.ATOM))
+    atom_link = atom.find(f"{{{ATOM}}}entry/{{{ATOM}}}link[@rel='enclosure']")
     assert atom_link is not None
     assert "length" not in atom_link.attrib  # Atom: omitted rather than invented
+    for root in (_xml(body), atom):
+        media = root.find(f".//{{{MEDIA}}}content")
+        assert media is not None
+        assert "fileSize" not in media.attrib
+    item = json.loads(render_feed(document, FeedFormat.JSON))["items"][0]
+    assert item["attachments"] == [
+        {"url": "https://img.diario.example/x.webp", "mime_type": "image/webp"}
+    ]
 
 
 @pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)

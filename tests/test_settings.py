@@ -49,11 +49,20 @@ def test_overrides_win_over_everything() -> None:
         ({"BROADSHEET_LOG_FORMAT": "xml"}, "log_format"),
         ({"BROADSHEET_NO_SUCH_THING": "1"}, "no_such_thing"),
         ({"BROADSHEET_DATABASE_ECHO": "3"}, "database_echo"),
+        ({"BROADSHEET_SITE_LANGUAGE": "pt BR"}, "site_language"),
+        ({"BROADSHEET_SITE_LANGUAGE": "pt_BR"}, "site_language"),
+        ({"BROADSHEET_SITE_LANGUAGE": ""}, "site_language"),
+        ({"BROADSHEET_SITE_LANGUAGE": "pt-" + "-".join(["abcdefgh"] * 4)}, "site_language"),
     ],
 )
 def test_a_bad_setting_stops_the_start_and_is_named(environ: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(environ=environ)
+
+
+@pytest.mark.parametrize("tag", ["pt-BR", "en", "zh-Hant-TW", "es-419"])
+def test_a_language_tag_is_a_good_site_language(tag: str) -> None:
+    assert load_settings(environ={"BROADSHEET_SITE_LANGUAGE": tag}).site_language == tag
 
 
 def test_a_missing_config_file_is_an_error(tmp_path: Path) -> None:

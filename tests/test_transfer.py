@@ -321,6 +321,7 @@ def test_bad_lines_are_skipped_and_reported_by_number(services: Services, clock:
         line(title="Slug antigo ruim", former_slugs=["ok", "Not OK"]),
         line(title="Fora do tempo", created_at="0001-01-01T00:00:00+01:00"),
         line(title="Imagem enorme", image={"url": "/i.jpg", "length": 2**63}),
+        line(title="Imagem sem tipo", image={"url": "/imagem"}),
         line(title="Segunda boa"),
     ]
     seen: list[SkippedLine] = []
@@ -328,9 +329,12 @@ def test_bad_lines_are_skipped_and_reported_by_number(services: Services, clock:
     assert report.imported == 2
     assert seen == report.skipped
     problems = {problem.line: problem for problem in report.skipped}
-    assert sorted(problems) == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+    assert sorted(problems) == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
     fields = {number: {e.field for e in problem.errors} for number, problem in problems.items()}
-    assert fields[2] == {"line"}
+    assert fields[2] == {""}  # the line itself: no field of it
+    assert str(problems[2]) == (
+        "line 2: The line is not valid JSON: key must be a string at line 1 column 2."
+    )
     assert fields[3] == {"title"}
     assert fields[4] == {"authors"}
     assert fields[5] == {"image.url"}
@@ -343,6 +347,7 @@ def test_bad_lines_are_skipped_and_reported_by_number(services: Services, clock:
     assert fields[13] == {"former_slugs.1"}
     assert fields[14] == {"created_at"}
     assert fields[15] == {"image.length"}
+    assert fields[16] == {"image.type"}
     assert str(problems[3]).startswith("line 3: title: ")
     titles = [a.title for a in services.publisher.list_articles(clock(), None, 1, 50).articles]
     assert sorted(titles) == ["Primeira boa", "Segunda boa"]

@@ -178,8 +178,8 @@ def append_media_content(parent: etree._Element, image: Image) -> None:
         content.set("width", str(image.width))
     if image.height is not None:
         content.set("height", str(image.height))
-    if image.length is not None:
-        content.set("fileSize", str(image.length))
+    if image.known_length is not None:  # optional: an unknown size is left out, not 0
+        content.set("fileSize", str(image.known_length))
     if image.caption:
         description = etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain")
         description.text = image.caption
@@ -357,14 +357,16 @@ class AtomEntryExtension(_Extension):
         # attribute, so unqualified names here serialise as Atom elements.
         etree.SubElement(element, "link", rel="alternate", type="text/html", href=entry.url)
         image = entry.image
+        # Every lead image the input rules let in has a type; only an image stored before
+        # they inferred one may lack it, and an enclosure without a type says nothing.
         if image is not None and image.type:
             # RFC 4287 section 4.2.7.2: rel="enclosure" SHOULD carry a length; it is omitted
-            # rather than invented when the size is unknown.
+            # rather than invented (or written as 0) when the size is unknown.
             enclosure = etree.SubElement(
                 element, "link", rel="enclosure", type=image.type, href=image.url
             )
-            if image.length is not None:
-                enclosure.set("length", str(image.length))
+            if image.known_length is not None:
+                enclosure.set("length", str(image.known_length))
         if entry.language and entry.language != self.feed_language:
             element.set(XML_LANG, entry.language)
         for media_image in entry_images(entry):

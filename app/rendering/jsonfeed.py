@@ -10,7 +10,8 @@ Optional members are left out rather than emitted empty.
 RFC 5005 history maps onto the one paging member JSON Feed 1.1 defines: ``next_url`` is the
 ``prev-archive`` document (the older items). ``current`` and ``next-archive`` have no JSON
 Feed equivalent, and neither has ``fh:archive``. Inline images need nothing here: they are in
-``content_html``; the lead image is ``image`` (and an attachment when its type is known).
+``content_html``; the lead image is ``image`` and an attachment (unless stored without a
+type, before the input rules inferred one).
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ def json_feed_item(entry: FeedEntry) -> JsonObject:
     image = entry.image
     if image is not None and image.type:
         attachment: JsonObject = {"url": image.url, "mime_type": image.type}
-        if image.length is not None:
-            attachment["size_in_bytes"] = image.length
+        # size_in_bytes is optional: an unknown size (0 in RSS) is left out, not claimed.
+        if image.known_length is not None:
+            attachment["size_in_bytes"] = image.known_length
         item["attachments"] = [attachment]
     return item
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from feedgen.feed import FeedGenerator
 
+from app.domain import UNKNOWN_LENGTH
 from app.domain import FeedFormat
 from app.rendering.extensions import EXTENSION_NAME
 from app.rendering.extensions import RssChannelExtension
@@ -97,9 +98,11 @@ def _fill_item(item: Any, document: FeedDocument, entry: FeedEntry) -> None:
         # xml:lang and JSON Feed's language do in the other formats).
         item.dc.dc_language(entry.language)
     image = entry.image
+    # Every lead image the input rules let in has a type; only an image stored before they
+    # inferred one may lack it, and RSS requires the type of an enclosure.
     if image is not None and image.type:
-        # RSS requires length; "0" is what the RSS profile allows when it is unknown.
-        length = image.length if image.length is not None else 0
+        # RSS requires length; the RSS profile writes 0 when it is unknown.
+        length = image.length if image.length is not None else UNKNOWN_LENGTH
         item.enclosure(url=image.url, length=str(length), type=image.type)
     # Not emitted in RSS, but set so that nothing in feedgen falls back to now().
     item.updated(entry.updated)

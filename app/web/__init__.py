@@ -45,7 +45,7 @@ def register_web(app: Flask, services: Services) -> None:
     app.wsgi_app = feeds.FeedFastPath(app.wsgi_app, services, cache, counters)  # type: ignore[method-assign]
     # The API refuses bodies over the limit with 413 before reading them; JSON framing
     # around the article body gets some room.
-    app.config["MAX_CONTENT_LENGTH"] = services.settings.api_max_body_bytes + 65_536
+    app.config["MAX_CONTENT_LENGTH"] = api.max_request_bytes(services.settings)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(feeds.blueprint)

@@ -27,6 +27,7 @@ from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PreconditionRequired
 from app.errors import UnsupportedMediaType
+from app.inputs import INVALID_ARTICLE
 from app.inputs import ArticleCreate
 from app.inputs import Authors
 from app.inputs import Categories
@@ -43,6 +44,7 @@ from app.inputs import domain_values
 from app.inputs import editable_fields
 from app.inputs import parse_json
 from app.publishing import ArticleInput
+from app.settings import Settings
 from app.web import services
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,16 @@ class ArticleReplace(ArticleCreate):
     """A full replacement (PUT); ``significant`` as in a patch."""
 
     significant: bool = False
+
+
+#: Room for the JSON around an article body: a request may be this much larger than
+#: ``api.max_body_bytes`` before it is refused unread.
+REQUEST_OVERHEAD_BYTES = 65_536
+
+
+def max_request_bytes(settings: Settings) -> int:
+    """The largest request body read at all (Flask's ``MAX_CONTENT_LENGTH``)."""
+    return settings.api_max_body_bytes + REQUEST_OVERHEAD_BYTES
 
 
 _NOT_NULLABLE = ("title", "slug", "body", "body_format", "authors", "categories", "tags")
@@ -258,12 +270,13 @@ def _parse(model: type[_Model]) -> _Model:
 
     Raises:
         UnsupportedMediaType: the body is not declared as JSON.
-        InvalidInput: not JSON, or a field is missing, unknown, of the wrong type or invalid.
+        MalformedJson: the body is not JSON at all (400).
+        InvalidInput: a field is missing, unknown, of the wrong type or invalid.
     """
     if not request.is_json:
         raise UnsupportedMediaType("Send the article as application/json.")
     raw = request.get_data(cache=False) or b""
-    return parse_json(model, raw, "body", "The article is invalid.")
+    return parse_json(model, raw, "The request body", INVALID_ARTICLE)
 
 
 def _changes(model: BaseModel, names: set[str]) -> dict[str, Any]:
@@ -273,7 +286,7 @@ def _changes(model: BaseModel, names: set[str]) -> dict[str, Any]:
         if name in _NOT_NULLABLE and getattr(model, name) is None
     ]
     if errors:
-        raise InvalidInput(errors, "The article is invalid.")
+        raise InvalidInput(errors, INVALID_ARTICLE)
     converted = domain_values(model)
     return {name: converted[name] for name in names if name in converted}
 

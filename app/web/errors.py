@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import jsonify
 from flask import redirect
 from flask import render_template
@@ -25,7 +26,16 @@ from app.web import services
 
 log = logging.getLogger(__name__)
 
+#: Every 413, whichever limit refused the request: one code, one title.
+CONTENT_TOO_LARGE = "content-too-large"
+# RFC 9110 renamed these statuses (sections 15.5.14 and 15.5.21); http.HTTPStatus has the
+# new phrases only from Python 3.13 on. 413 problem documents use RFC 9110's title.
+_TITLES = {413: "Content Too Large"}
+
 _STATUS: dict[type[errors.BroadsheetError], tuple[int, str]] = {
+    # RFC 9110 section 15.5.1: a body that is not JSON is a malformed request, not
+    # content whose fields are wrong (section 15.5.21).
+    errors.MalformedJson: (400, "malformed-json"),
     errors.InvalidInput: (422, "invalid-input"),
     errors.ArticleNotFound: (404, "not-found"),
     errors.FeedNotFound: (404, "not-found"),
@@ -36,7 +46,7 @@ _STATUS: dict[type[errors.BroadsheetError], tuple[int, str]] = {
     errors.TokenNameTaken: (409, "name-taken"),
     errors.EditConflict: (412, "edit-conflict"),
     errors.PreconditionRequired: (428, "if-match-required"),
-    errors.PayloadTooLarge: (413, "too-large"),
+    errors.PayloadTooLarge: (413, CONTENT_TOO_LARGE),
     errors.UnsupportedMediaType: (415, "unsupported-media-type"),
     errors.AuthenticationFailed: (401, "unauthorized"),
     errors.StorageUnavailable: (503, "unavailable"),
@@ -57,8 +67,9 @@ def _domain_error(error: errors.BroadsheetError) -> BaseResponse:
         return redirect(location, code=301)
     status, code = _status_of(error)
     extra: dict[str, Any] = {"code": code}
-    if isinstance(error, errors.InvalidInput):
+    if error.errors:  # the fields a client must change (a 409 names the slug, too)
         extra["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+    if isinstance(error, errors.InvalidInput) and not isinstance(error, errors.MalformedJson):
         detail = _invalid_detail(error)
     else:
         detail = str(error) or HTTPStatus(status).description
@@ -76,11 +87,23 @@ def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     detail = error.description or HTTPStatus(status).description
     code = HTTPStatus(status).phrase.lower().replace(" ", "-")
-    response = _respond(status, detail, {"code": code})
+    extra: dict[str, Any] = {"code": code}
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if status == 413 and limit is not None:
+        # Refused unread by Werkzeug: the same document as the article body's 413, the
+        # request body itself (field "") over its limit.
+        detail = f"The request body is over the limit of {limit} bytes."
+        extra = {"code": CONTENT_TOO_LARGE, "errors": [{"field": "", "message": detail}]}
+    response = _respond(status, detail, extra)
     for name, value in error.get_headers():
         if name.lower() not in ("content-type", "content-length"):
             response.headers[name] = value
     return response
+
+
+def title_of(status: int) -> str:
+    """The title of a problem document with ``status``: its RFC 9110 reason phrase."""
+    return _TITLES.get(status) or HTTPStatus(status).phrase
 
 
 def _status_of(error: errors.BroadsheetError) -> tuple[int, str]:
@@ -92,12 +115,12 @@ def _status_of(error: errors.BroadsheetError) -> tuple[int, str]:
 
 
 def _invalid_detail(error: errors.InvalidInput) -> str:
-    named = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
+    named = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in error.errors)
     return f"{error.detail} {named}".strip()
 
 
 def _respond(status: int, detail: str, extra: dict[str, Any]) -> Response:
-    title = HTTPStatus(status).phrase
+    title = title_of(status)
     if request.path.startswith("/api/"):
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
         body.update(extra)

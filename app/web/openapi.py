@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from functools import cache
-from http import HTTPStatus
 from typing import Annotated
 from typing import Any
 
@@ -31,11 +30,12 @@ from pydantic.json_schema import models_json_schema
 from app.content import SLUG_PATTERN
 from app.domain import ArticleStatus
 from app.domain import BodyFormat
-from app.inputs import LANGUAGE_TAG_PATTERN
 from app.inputs import ArticleCreate
+from app.settings import LANGUAGE_TAG_PATTERN
 from app.settings import Settings
 from app.web import api
 from app.web import services
+from app.web.errors import title_of
 
 OPENAPI_VERSION = "3.1.0"
 SPEC_PATH = "/openapi.json"
@@ -64,8 +64,13 @@ class AuthorOut(_Out):
 
 class ImageOut(_Out):
     url: str = Field(description="Absolute URL of the image.")
-    type: str | None
-    length: Annotated[int, Field(ge=0)] | None
+    type: str | None = Field(
+        description="The media type, sent or inferred from the URL; null only for an image "
+        "stored before types were inferred, which no feed can carry as an enclosure."
+    )
+    length: Annotated[int, Field(ge=0)] | None = Field(
+        description="The size in bytes; 0 when not known."
+    )
     width: Annotated[int, Field(gt=0)] | None
     height: Annotated[int, Field(gt=0)] | None
     caption: str | None
@@ -140,7 +145,11 @@ class PollStats(_Out):
 
 
 class ProblemField(_Out):
-    field: str = Field(description='Dotted path of the field, e.g. "authors.0.email".')
+    field: str = Field(
+        description='Dotted path of the field, e.g. "authors.0.email"; "" is the request '
+        'body itself (as the JSON Pointer "" is the whole document), whose message is then '
+        "a whole sentence."
+    )
     message: str
 
 
@@ -152,7 +161,9 @@ class ProblemDetails(_Out):
     status: Annotated[int, Field(ge=400, le=599)]
     detail: str
     code: str = Field(description='A stable machine-readable name, e.g. "slug-taken".')
-    errors: list[ProblemField] = Field(default=[], description="Present on 422 only.")
+    errors: list[ProblemField] = Field(
+        default=[], description="Present on 400, 409, 413 and 422: what is wrong, where."
+    )
 
 
 _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
@@ -212,15 +223,24 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 # -- the document -------------------------------------------------------------------------
 
 _PROBLEMS: dict[int, str] = {
+    400: (
+        'The body is not JSON at all (code "malformed-json"); `detail` says where parsing '
+        'stopped and `errors` names the body itself (field ""). Nothing is stored.'
+    ),
     401: "The bearer token is missing, wrong, expired or revoked.",
     404: "No article has that id.",
-    409: "Another article already uses that slug.",
+    409: 'Another article already uses that slug (code "slug-taken"); `errors` names `slug`.',
     410: "The article was deleted.",
     412: (
         "If-Match names an old version: someone else edited the article. GET it again; "
         "the ETag header carries the current version."
     ),
-    413: "The request body is over the limit.",
+    413: (
+        'Every 413 is the same document (code "content-too-large"), whose `detail` names the '
+        "limit in bytes: the article body over `api.max_body_bytes` (`errors` names `body`), "
+        'or the request over its own limit, refused unread (`errors` names "", the body '
+        "itself). Nothing is stored."
+    ),
     415: "The body is not declared as JSON.",
     422: "A field or query parameter is invalid; `errors` names each one. Nothing is stored.",
     428: "An update needs If-Match with the article's ETag.",
@@ -376,7 +396,7 @@ def _create_operation(settings: Settings) -> dict[str, Any]:
         api.create_article,
         "createArticle",
         {"201": _article_response("Created.", "Location", "ETag")},
-        (409, 413, 415, 422),
+        (400, 409, 413, 415, 422),
         description=(
             "`published_at` in the past or now publishes, in the future schedules, absent "
             f"makes a draft. The body may hold at most {settings.api_max_body_bytes} bytes."
@@ -438,7 +458,7 @@ def _update_operation(
         view,
         operation_id,
         {"200": _article_response("The article as changed.", "ETag")},
-        (404, 409, 410, 412, 413, 415, 422, 428),
+        (400, 404, 409, 410, 412, 413, 415, 422, 428),
         description=(
             '`"significant": true` marks an editorial update, which moves `updated_at`; '
             f"the body may hold at most {settings.api_max_body_bytes} bytes."
@@ -554,9 +574,12 @@ def _headers() -> dict[str, Any]:
 def _problem_response(status: int, settings: Settings) -> dict[str, Any]:
     description = _PROBLEMS[status]
     if status == 413:
-        description += f" Article bodies may hold at most {settings.api_max_body_bytes} bytes."
+        description += (
+            f" Article bodies may hold at most {settings.api_max_body_bytes} bytes (in "
+            f"UTF-8), requests at most {api.max_request_bytes(settings)}."
+        )
     response: dict[str, Any] = {
-        "description": f"{HTTPStatus(status).phrase}. {description}",
+        "description": f"{title_of(status)}. {description}",
         "content": {PROBLEM: {"schema": {"$ref": _REF.format(model="ProblemDetails")}}},
     }
     if status in _PROBLEM_HEADERS:
