@@ -50,4 +50,5 @@ def close_app(app: Flask) -> None:
     connections: for a process that builds several apps (tests, tools); a server's app
     lives as long as its process."""
     app.extensions["broadsheet_feeds"].close()
+    app.extensions["broadsheet_polls"].recorder.close()
     app.extensions["broadsheet"].database.dispose()

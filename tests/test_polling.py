@@ -16,6 +16,7 @@ from app import close_app
 from app import create_app
 from app.cli import main
 from app.web.polling import UNKNOWN_FAMILIES_PER_FEED_DAY
+from app.web.polling import PollRecorder
 from app.web.polling import client_family
 from app.web.polling import reported_subscribers
 from tests.conftest import FakeClock
@@ -348,3 +349,29 @@ def test_rare_families_beyond_a_bound_per_feed_and_day_count_as_other(
         if f.feed_key == "site:rss"
     ]
     assert {client.family for client in rss.clients} == {f"Bot{UNKNOWN_FAMILIES_PER_FEED_DAY + 4}"}
+
+
+def test_a_closed_recorder_waits_for_its_flush_and_starts_no_other(clock: FakeClock) -> None:
+    """So that an app torn down (tests, tools) leaves no thread writing to its database."""
+    writing, release = threading.Event(), threading.Event()
+    flushed: list[int] = []
+
+    def slow_sink(polls: list[Any], clients: list[Any], reports: list[Any]) -> None:
+        writing.set()
+        release.wait(10)
+        flushed.append(len(polls))
+
+    recorder = PollRecorder(slow_sink, flush_seconds=1)
+    recorder.record("site:rss", 200, 10, "Feedly/1.0", clock())
+    recorder.record("site:rss", 200, 10, "Feedly/1.0", clock.advance(seconds=2))  # flushes
+    assert writing.wait(10)
+    closing = threading.Thread(target=recorder.close)
+    closing.start()
+    closing.join(0.3)
+    assert closing.is_alive()  # waits for the flush in progress
+    release.set()
+    closing.join(10)
+    assert not closing.is_alive() and flushed == [1]
+    before = set(threading.enumerate())
+    recorder.record("site:rss", 200, 10, "Feedly/1.0", clock.advance(seconds=2))
+    assert set(threading.enumerate()) - before == set()

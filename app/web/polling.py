@@ -130,6 +130,17 @@ class PollRecorder:
         self._admitted_families: dict[str, set[str]] = {}
         self._admitted_reporters: dict[str, set[str]] = {}
         self._last_flush: datetime | None = None
+        self._flushers: set[threading.Thread] = set()
+        self._closed = False
+
+    def close(self) -> None:
+        """Start no more background flushes and wait for those running, so that nothing
+        uses the database after this (counts not yet flushed stay unwritten)."""
+        with self._lock:
+            self._closed = True
+            running = list(self._flushers)
+        for flusher in running:
+            flusher.join(timeout=10)
 
     def record(
         self, feed_key: str, status: int, bytes_sent: int, user_agent: str, now: datetime
@@ -170,9 +181,14 @@ class PollRecorder:
             if due:
                 self._last_flush = now
         if due:
-            threading.Thread(
-                target=self._flush_in_background, name="poll-stats-flush", daemon=True
-            ).start()
+            with self._lock:
+                if self._closed:
+                    return
+                flusher = threading.Thread(
+                    target=self._flush_in_background, name="poll-stats-flush", daemon=True
+                )
+                self._flushers.add(flusher)
+            flusher.start()
 
     def flush(self) -> None:
         """Hand every count so far to the sink.
@@ -212,6 +228,9 @@ class PollRecorder:
             pass  # the database logs the outage once; the counts wait for the next flush
         except Exception:
             log.exception("poll counts not written; they are lost")
+        finally:
+            with self._lock:
+                self._flushers.discard(threading.current_thread())
 
     def _keep(
         self,
