@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -103,3 +104,32 @@ def run_cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     )
     assert result.returncode == 0, f"broadsheet {' '.join(args)}: {result.stderr}"
     return result.stdout
+
+
+@contextmanager
+def running_role(env: dict[str, str], cwd: Path, name: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`broadsheet NAME` (a role: web, scheduler, serve) in a session of its own, its output
+    discarded; stopped by SIGTERM (as `docker stop` does) when the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", name],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        stop_role(process)
+
+
+def stop_role(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the role's process group and wait; SIGKILL what is left after 20 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -8,8 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,9 @@ from app.liveness import healthz_url
 from app.settings import load_settings
 from tests.live import free_port
 from tests.live import run_cli
+from tests.live import running_role
 from tests.live import service_environment
+from tests.live import stop_role
 
 
 @pytest.fixture
@@ -63,35 +63,6 @@ def wait_for_health(env: dict[str, str], cwd: Path, process: subprocess.Popen[by
         time.sleep(0.5)
 
 
-@contextmanager
-def role(env: dict[str, str], cwd: Path, name: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`broadsheet NAME` in a session of its own; stopped by SIGTERM (as `docker stop`
-    does) when the block ends, if it still runs."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", name],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        yield process
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the role's process group and wait; SIGKILL what is left after 20 s."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def test_nothing_running_is_unhealthy(env: dict[str, str], tmp_path: Path) -> None:
     """A container whose role never started (or a migrate container) is not healthy."""
     result = health(env, tmp_path)
@@ -104,11 +75,11 @@ def test_the_web_role_is_healthy_while_its_port_answers(
     env: dict[str, str], tmp_path: Path, kind: str
 ) -> None:
     env = {**env, "BROADSHEET_SERVER_KIND": kind}
-    with role(env, tmp_path, "web") as web:
+    with running_role(env, tmp_path, "web") as web:
         output = wait_for_health(env, tmp_path, web)
         port = env["BROADSHEET_SERVER_PORT"]
         assert f"web: ok: GET http://127.0.0.1:{port}/healthz: 200" in output
-        stop(web)
+        stop_role(web)
         result = health(env, tmp_path)
         assert result.returncode == 1
         assert "web: FAILING" in result.stdout
@@ -118,7 +89,7 @@ def test_the_scheduler_is_healthy_while_its_heartbeat_is_fresh(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     mark = tmp_path / "health" / "scheduler"
-    with role(env, tmp_path, "scheduler") as scheduler:
+    with running_role(env, tmp_path, "scheduler") as scheduler:
         assert "scheduler: ok" in wait_for_health(env, tmp_path, scheduler)
 
         # A stuck scheduler: it is stopped, and its last beat is older than the limit.
@@ -134,7 +105,7 @@ def test_the_scheduler_is_healthy_while_its_heartbeat_is_fresh(
         # Running again, it beats again.
         assert "scheduler: ok" in wait_for_health(env, tmp_path, scheduler)
 
-        stop(scheduler)
+        stop_role(scheduler)
         assert scheduler.returncode == 0  # SIGTERM stops it as Ctrl-C does
         assert not mark.exists()
         result = health(env, tmp_path)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -17,6 +13,7 @@ import pytest
 
 from tests.live import free_port
 from tests.live import run_cli
+from tests.live import running_role
 from tests.live import service_environment
 
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
@@ -33,23 +30,13 @@ def web_server(tmp_path: Path, max_connections: int) -> Iterator[int]:
         SERVER_MAX_CONNECTIONS=str(max_connections),
     )
     run_cli(env, tmp_path, "migrate")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "web"], env=env, start_new_session=True
-    )
-    try:
+    with running_role(env, tmp_path, "web") as process:
         deadline = time.monotonic() + 30
         while not _answers(port):
             assert process.poll() is None, "the web server exited"
             assert time.monotonic() < deadline, "the web server did not start in 30 s"
             time.sleep(0.1)
         yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _answers(port: int, timeout: float = 1.0) -> bool:
