@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -24,6 +25,8 @@ from typing import BinaryIO
 import click
 
 from app import liveness
+from app.clock import Clock
+from app.clock import system_clock
 from app.errors import BroadsheetError
 from app.errors import InvalidInput
 from app.errors import SettingsError
@@ -34,11 +37,27 @@ from app.settings import Settings
 from app.settings import load_settings
 
 
+@dataclass(frozen=True)
+class CommandEnvironment:
+    """What a command takes from whoever runs it: the clock. ``main(obj=...)`` (or
+    ``CliRunner().invoke(main, ..., obj=...)``) passes another clock, as tests do."""
+
+    clock: Clock = system_clock
+
+
+def _clock() -> Clock:
+    """The clock of the command being run (the system's when none was passed)."""
+    context = click.get_current_context(silent=True)
+    environment = context.find_object(CommandEnvironment) if context else None
+    return environment.clock if environment else system_clock
+
+
 @contextlib.contextmanager
 def _services() -> Iterator[Services]:
-    """The wired services for one command; the database pool is closed afterwards."""
+    """The wired services for one command, on the command's clock; the database pool is
+    closed afterwards."""
     try:
-        services = build_services()
+        services = build_services(clock=_clock())
     except BroadsheetError as error:
         raise click.ClickException(str(error)) from None
     configure_logging(services.settings)

@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import click.testing
 import psycopg
 import pytest
 from flask import Flask
@@ -28,6 +29,8 @@ from sqlalchemy import text
 
 from app import close_app
 from app import create_app
+from app.cli import CommandEnvironment
+from app.cli import main
 from app.services import Services
 from app.services import build_services
 from app.storage.database import Database
@@ -60,6 +63,26 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@dataclass(frozen=True)
+class Cli:
+    """The ``broadsheet`` command run in this process on the test's clock, as a
+    deployment runs it on the system's: no test mixes a fake date with the real clock."""
+
+    clock: FakeClock
+
+    def __call__(
+        self, env: dict[str, str], *args: str, stdin: bytes | str | None = None
+    ) -> click.testing.Result:
+        return click.testing.CliRunner().invoke(
+            main, list(args), env=env, input=stdin, obj=CommandEnvironment(self.clock)
+        )
+
+
+@pytest.fixture
+def cli(clock: FakeClock) -> Cli:
+    return Cli(clock)
 
 
 def _postgres_reachable() -> str | None:

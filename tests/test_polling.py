@@ -9,16 +9,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from flask import Flask
 
 from app import close_app
 from app import create_app
-from app.cli import main
 from app.web.polling import UNKNOWN_FAMILIES_PER_FEED_DAY
 from app.web.polling import PollRecorder
 from app.web.polling import client_family
 from app.web.polling import reported_subscribers
+from tests.conftest import Cli
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.factories import article_input
@@ -95,7 +94,7 @@ def test_a_rude_poller_gets_429_and_a_polite_one_never(live: LiveServer, clock: 
 
 
 def test_polls_are_counted_per_feed_and_client(
-    app: Flask, live: LiveServer, clock: FakeClock, overrides: dict[str, Any]
+    app: Flask, live: LiveServer, clock: FakeClock, overrides: dict[str, Any], cli: Cli
 ) -> None:
     first = live.request("GET", "/feed.rss", {"User-Agent": FEEDLY})
     for _ in range(3):
@@ -118,7 +117,7 @@ def test_polls_are_counted_per_feed_and_client(
     }
 
     env = {"BROADSHEET_DATABASE_URL": overrides["database_url"]}
-    output = CliRunner().invoke(main, ["stats"], env=env, catch_exceptions=False).stdout
+    output = cli(env, "stats").stdout
     assert "site:rss" in output
     assert "Feedly" in output and "(120 subs)" in output
 

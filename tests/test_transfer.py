@@ -17,15 +17,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import click.testing
 import psycopg
 import pytest
-from click.testing import CliRunner
-from click.testing import Result
 from sqlalchemy import event
 
 from app import close_app
 from app import create_app
-from app.cli import main
 from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import FeedFormat
@@ -43,6 +41,7 @@ from app.transfer import export_lines
 from app.transfer import import_lines
 from tests.conftest import POSTGRES_ADMIN
 from tests.conftest import START
+from tests.conftest import Cli
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.factories import article_input
@@ -84,8 +83,10 @@ def env_for(database_url: str) -> dict[str, str]:
     return {**values, "BROADSHEET_LOG_LEVEL": "WARNING"}
 
 
-def invoke(database_url: str, *args: str, stdin: bytes | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), env=env_for(database_url), input=stdin)
+def invoke(
+    cli: Cli, database_url: str, *args: str, stdin: bytes | None = None
+) -> click.testing.Result:
+    return cli(env_for(database_url), *args, stdin=stdin)
 
 
 def services_for(database_url: str, clock: FakeClock) -> Services:
@@ -204,7 +205,7 @@ def api_view(database_url: str, clock: FakeClock) -> dict[str, Any]:
 
 
 def test_export_then_import_into_an_empty_database_gives_identical_feeds(
-    database_url: str, empty_database_url: str, clock: FakeClock, tmp_path: Path
+    cli: Cli, database_url: str, empty_database_url: str, clock: FakeClock, tmp_path: Path
 ) -> None:
     source = services_for(database_url, clock)
     ids = fill_source(source.publisher, clock)
@@ -214,11 +215,11 @@ def test_export_then_import_into_an_empty_database_gives_identical_feeds(
     }
     source.database.dispose()
     exported = tmp_path / "articles.jsonl"
-    result = invoke(database_url, "export", "--output", str(exported))
+    result = invoke(cli, database_url, "export", "--output", str(exported))
     assert result.exit_code == 0, result.output
     assert "articles exported: 5" in result.stderr
 
-    result = invoke(empty_database_url, "import", str(exported))
+    result = invoke(cli, empty_database_url, "import", str(exported))
     assert result.exit_code == 0, result.output
     assert "articles imported: 5; lines skipped: 0" in result.stdout
 
@@ -235,7 +236,7 @@ def test_export_then_import_into_an_empty_database_gives_identical_feeds(
     target.database.dispose()
     assert api_view(empty_database_url, clock) == api_view(database_url, clock)
 
-    again = invoke(empty_database_url, "export")
+    again = invoke(cli, empty_database_url, "export")
     assert again.exit_code == 0, again.output
     assert again.stdout_bytes == exported.read_bytes()
 
@@ -535,48 +536,50 @@ def test_worker_processes_give_the_same_result(sqlite_url: str, clock: FakeClock
 # -- the commands ---------------------------------------------------------------------------
 
 
-def test_import_reads_stdin_and_exits_non_zero_when_a_line_was_bad(database_url: str) -> None:
+def test_import_reads_stdin_and_exits_non_zero_when_a_line_was_bad(
+    cli: Cli, database_url: str
+) -> None:
     data = "\n".join([line(title="Boa"), line(title=""), line(title="Outra boa")]).encode()
-    result = invoke(database_url, "import", "-", stdin=data)
+    result = invoke(cli, database_url, "import", "-", stdin=data)
     assert result.exit_code == 1
     assert "articles imported: 2; lines skipped: 1" in result.stdout
     assert "line 2: title: " in result.stderr
     clean = invoke(
-        database_url, "import", "-", "--batch-size", "1", stdin=line(title="Mais").encode()
+        cli, database_url, "import", "-", "--batch-size", "1", stdin=line(title="Mais").encode()
     )
     assert clean.exit_code == 0, clean.output
     assert "articles imported: 1; lines skipped: 0" in clean.stdout
-    exported = invoke(database_url, "export")
+    exported = invoke(cli, database_url, "export")
     assert exported.exit_code == 0
     titles = [json.loads(text)["title"] for text in exported.stdout_bytes.splitlines()]
     assert titles == ["Boa", "Outra boa", "Mais"]
 
 
-def test_import_names_the_line_and_field_of_a_hostile_url(database_url: str) -> None:
+def test_import_names_the_line_and_field_of_a_hostile_url(cli: Cli, database_url: str) -> None:
     data = "\n".join([line(title="Boa"), line(image={"url": "javascript:alert(1)"})]).encode()
-    result = invoke(database_url, "import", "-", stdin=data)
+    result = invoke(cli, database_url, "import", "-", stdin=data)
     assert result.exit_code == 1
     assert "articles imported: 1; lines skipped: 1" in result.stdout
     assert "line 2: image.url: must be an absolute http(s) URL" in result.stderr
 
 
 def test_importing_the_same_file_twice_stores_nothing_twice(
-    database_url: str, tmp_path: Path
+    cli: Cli, database_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "in.jsonl"
     path.write_bytes(
         b"\xef\xbb\xbf" + "\n".join([line(slug="um"), line(slug="dois")]).encode() + b"\n"
     )
-    assert invoke(database_url, "import", str(path)).exit_code == 0
-    again = invoke(database_url, "import", str(path))
+    assert invoke(cli, database_url, "import", str(path)).exit_code == 0
+    again = invoke(cli, database_url, "import", str(path))
     assert again.exit_code == 1
     assert "articles imported: 0; lines skipped: 2" in again.stdout
     assert "line 1: slug: another article has this slug" in again.stderr
 
 
-def test_command_usage_errors(database_url: str, tmp_path: Path) -> None:
-    assert invoke(database_url, "import", str(tmp_path / "missing.jsonl")).exit_code == 2
-    assert invoke(database_url, "import", "-", "--batch-size", "0", stdin=b"").exit_code == 2
-    empty = invoke(database_url, "import", "-", stdin=b"")
+def test_command_usage_errors(cli: Cli, database_url: str, tmp_path: Path) -> None:
+    assert invoke(cli, database_url, "import", str(tmp_path / "missing.jsonl")).exit_code == 2
+    assert invoke(cli, database_url, "import", "-", "--batch-size", "0", stdin=b"").exit_code == 2
+    empty = invoke(cli, database_url, "import", "-", stdin=b"")
     assert empty.exit_code == 0
     assert "articles imported: 0; lines skipped: 0" in empty.stdout
