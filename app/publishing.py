@@ -656,13 +656,16 @@ class Publisher:
             previous = SnapshotRepository(session).validators(keys.values())
         rendered: dict[FeedFormat, bytes] = {}
         changed: dict[FeedFormat, tuple[str, Future[bytes]]] = {}
+        changed_at: dict[FeedFormat, datetime] = {}
         if entries or scope == SITE_SCOPE:
             document = self.build_document(scope, entries, history)
             try:
                 for fmt in FeedFormat:
-                    rendered[fmt] = body = render_feed(document, fmt, self._fragments)
-                    etag = content_etag(body)
                     before = previous.get(keys[fmt])
+                    changed_at[fmt] = _next_change_time(before, now)
+                    body = self._render_changed(document, fmt, before, changed_at[fmt])
+                    rendered[fmt] = body
+                    etag = content_etag(body)
                     if before is not None and before[0] == etag:
                         continue  # the stored bytes were checked when they were new
                     check_document(body, fmt)
@@ -721,27 +724,14 @@ class Publisher:
                     report.deleted.append(key)
             for fmt, (etag, compressed) in changed.items():
                 key = keys[fmt]
-                body = rendered[fmt]
-                before = previous.get(key)
-                # HTTP dates count whole seconds (RFC 9110 section 5.6.7).
-                last_modified = document.updated.replace(microsecond=0)
-                if before is not None and last_modified <= before[1]:
-                    # The bytes changed but the newest entry did not (an entry left the
-                    # feed), or did within the same second: Last-Modified must still move
-                    # forward, or If-Modified-Since would answer 304 for a changed
-                    # document (RFC 9110 section 8.8.2). Two changes within a second put it
-                    # a second ahead of now; the web sends the Date until then (8.8.2.1).
-                    last_modified = max(
-                        now.replace(microsecond=0), before[1] + timedelta(seconds=1)
-                    )
                 snapshots.save(
                     FeedSnapshot(
                         feed_key=key,
                         media_type=fmt.media_type,
-                        body=body,
+                        body=rendered[fmt],
                         body_gzip=compressed.result(),
                         etag=etag,
-                        last_modified=last_modified,
+                        last_modified=changed_at[fmt],
                         rendered_at=now,
                         fresh_until=next_change,
                     )
@@ -754,6 +744,24 @@ class Publisher:
             if changed_topics or refreshed or (not rendered and previous):
                 snapshots.bump_generation()
             states.mark_rendered(scope.key, version, next_change, now)
+
+    def _render_changed(
+        self,
+        document: FeedDocument,
+        fmt: FeedFormat,
+        before: tuple[str, datetime, datetime | None] | None,
+        changed_at: datetime,
+    ) -> bytes:
+        """The bytes of ``document`` in ``fmt``. RSS says when its content last changed
+        (``lastBuildDate``): the stored document's time if the content is the same, else
+        ``changed_at``, the time these bytes will be stored with."""
+        if fmt is not FeedFormat.RSS:
+            return render_feed(document, fmt, self._fragments)
+        if before is not None:
+            body = render_feed(replace(document, content_changed=before[1]), fmt, self._fragments)
+            if content_etag(body) == before[0]:
+                return body
+        return render_feed(replace(document, content_changed=changed_at), fmt, self._fragments)
 
     def _current_entries(
         self, repo: ArticleRepository, scope: FeedScope, now: datetime, limit: int | None
@@ -884,6 +892,20 @@ class History:
 
     older: str | None
     newer: str | None
+
+
+def _next_change_time(
+    before: tuple[str, datetime, datetime | None] | None, now: datetime
+) -> datetime:
+    """The Last-Modified of a feed document whose bytes change at ``now``: when the new
+    bytes were made, to the second (HTTP dates count whole seconds, RFC 9110 section
+    5.6.7), and later than the one before, or If-Modified-Since would answer 304 for a
+    changed document (section 8.8.2). Two changes within a second put it a second ahead
+    of now; the web sends the Date until then (section 8.8.2.1)."""
+    made = now.replace(microsecond=0)
+    if before is None:
+        return made
+    return max(made, before[1] + timedelta(seconds=1))
 
 
 def feed_max_age(

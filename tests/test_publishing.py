@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
 from datetime import timedelta
+from email.utils import format_datetime
+from email.utils import parsedate_to_datetime
 
 import pytest
 from sqlalchemy import delete
@@ -34,6 +38,7 @@ from app.storage.articles import month_bounds
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository
 from app.storage.tables import SnapshotGenerationRow
+from tests.conftest import START
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.factories import article_input
@@ -281,6 +286,58 @@ def test_last_modified_moves_forward_when_the_feed_changes_within_a_second(
     publisher.render_due_feeds(clock())
     third = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     assert third.last_modified == clock().replace(microsecond=0)
+
+
+def test_last_modified_is_when_the_bytes_were_rendered_never_an_old_entry_date(
+    services: Services, clock: FakeClock
+) -> None:
+    """An article dated long ago must not date the feed (RFC 9110 section 8.8.2: the time
+    the representation was last modified): a client that last polled in 1990 gets it."""
+    publisher = services.publisher
+    old = datetime(1971, 1, 2, 12, tzinfo=UTC)
+    publisher.create_article(article_input(title="De 1971", published_at=old), clock())
+    publisher.render_due_feeds(clock())
+    for fmt in FeedFormat:
+        snapshot = publisher.feed_snapshot(SITE_SCOPE, fmt)
+        assert snapshot.last_modified == clock().replace(microsecond=0), fmt
+    clock.advance(hours=2)
+    publisher.mark_all_feeds_stale()
+    publisher.render_due_feeds(clock())  # the same bytes: the same Last-Modified
+    assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).last_modified == START
+
+
+def test_rss_last_build_date_is_when_the_content_last_changed(
+    services: Services, clock: FakeClock
+) -> None:
+    """A correction or a deletion changes the content but not the newest pubDate: the RSS
+    lastBuildDate moves with the content, and equals the document's Last-Modified."""
+    publisher = services.publisher
+
+    def last_build() -> tuple[str | None, str]:
+        snapshot = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
+        channel = assert_valid_rss(snapshot.body).feed
+        return channel.get("updated"), format_datetime(snapshot.last_modified, usegmt=True)
+
+    first = publisher.create_article(article_input(title="Um", published_at=clock()), clock())
+    publisher.create_article(article_input(title="Dois", published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    built, modified = last_build()
+    assert built is not None and parsedate_to_datetime(built) == START
+    assert parsedate_to_datetime(modified) == START
+    clock.advance(hours=1)
+    publisher.update_article(first.id, {"title": "Um (corrigido)"}, None, clock())
+    publisher.render_due_feeds(clock())
+    built, modified = last_build()
+    assert built is not None and parsedate_to_datetime(built) == START + timedelta(hours=1)
+    assert parsedate_to_datetime(modified) == parsedate_to_datetime(built)
+    clock.advance(hours=1)
+    publisher.mark_all_feeds_stale()
+    publisher.render_due_feeds(clock())  # nothing changed: nor does lastBuildDate
+    assert last_build()[0] == built
+    publisher.delete_article(first.id, None, clock())
+    publisher.render_due_feeds(clock())
+    built, modified = last_build()
+    assert built is not None and parsedate_to_datetime(built) == clock().replace(microsecond=0)
 
 
 def test_a_section_whose_articles_share_a_language_declares_it(

@@ -252,7 +252,7 @@ class RssChannelExtension(_Extension):
         if channel is None:
             raise ValueError("feedgen produced an RSS document without a channel")
         last_build_date = etree.SubElement(channel, "lastBuildDate")
-        last_build_date.text = rfc822_date(document.updated)
+        last_build_date.text = rfc822_date(document.content_changed or document.updated)
         ttl = _refresh_ttl(document)
         if ttl is not None:
             append_update_schedule(channel, ttl)

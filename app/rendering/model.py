@@ -49,6 +49,7 @@ class FeedDocument:
     """The site's front page: the publisher, and the root of its section and tag vocabularies."""
     language: str
     updated: datetime
+    """The newest entry's ``updated`` (Atom's feed ``updated``, RFC 4287 section 4.2.15)."""
     self_urls: dict[FeedFormat, str]
     entries: tuple[FeedEntry, ...]
     generator: str = "Broadsheet"
@@ -62,6 +63,10 @@ class FeedDocument:
     with the URL of the linked document in every format."""
     stylesheet_url: str | None = None
     """An XSLT stylesheet for people who open an RSS or Atom document in a browser."""
+    content_changed: datetime | None = None
+    """When the document's content last changed (RSS ``lastBuildDate``); ``None``: the
+    newest entry's ``updated``. An edit or a deletion changes the content without a newer
+    entry, so the caller that stores the documents knows this time, not the renderer."""
 
     def self_url(self, fmt: FeedFormat) -> str:
         """The URL at which the document in ``fmt`` is served."""
