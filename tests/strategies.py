@@ -325,6 +325,26 @@ def _body(
     return "\n\n".join(blocks), kept
 
 
+# -- plain text that looks like markup ------------------------------------------------------
+
+#: Pieces of text that a reader taking plain text for HTML would show differently: tags
+#: (known and unknown), references of every form (named, numeric, hexadecimal, without their
+#: semicolon, undefined), lone ``&``, ``<`` and ``>``, both quotes.
+MARKUP_LOOKALIKES = (
+    "<", ">", "&", "&amp;", "&lt;", "&gt;", "&#39;", "&#x26;", "&#60;", "&quot;", "&copy",
+    "&amp", "&#39", "&nbsp;", "&x;", "&#xyz;", "&#_;", "&#99999999;", '"', "'", "<b>", "</b>",
+    "<Nome>", "<script>", "</script>", "<!--", "-->", "<![CDATA[", "]]>", "<br/>", "<p>",
+    "</i>", "<a href=\"x\">", "AT&T", " & ", "a<b", "1 < 2 > 0", "\n", "\t", "\r\n", "\r", " ",
+)  # fmt: skip
+
+
+@functools.cache
+def plain_texts() -> st.SearchStrategy[str]:
+    """Plain text as a writer may send it: words mixed with text that looks like markup."""
+    pieces = st.sampled_from(WORDS + MARKUP_LOOKALIKES * 3)
+    return st.lists(pieces, min_size=1, max_size=10).map("".join)
+
+
 # -- URLs and e-mail addresses that the write paths accept ------------------------------------
 
 safe_paths = st.lists(words, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.domain import Article
+from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import Image
 from app.publishing import Publisher
@@ -416,3 +417,33 @@ def test_an_old_permalink_redirects_to_the_new_one(
     assert moved.status_code == 301
     assert moved.headers["Location"] == f"{BASE_URL}/articles/novo-endereco"
     assert client.get("/articles/novo-endereco").status_code == 200
+
+
+def test_plain_text_that_looks_like_html_shows_as_sent(
+    client: FlaskClient, publisher: Publisher, clock: FakeClock
+) -> None:
+    """Title, summary, byline, terms, caption and credit (of the lead image and of a figure
+    in the body) are shown as the characters sent, never as markup or decoded references."""
+    sent = "Use <Nome> e <b>negrito</b> & mais &amp; &lt; &#39; \"q\" 'a'"
+    article = publish(
+        publisher, clock, timedelta(hours=1),
+        title="T " + sent, summary="S " + sent,
+        authors=(Author("A " + sent),), categories=("C " + sent,), tags=("G " + sent,),
+        image=Image(url="/img/a.jpg", type="image/jpeg", caption="L " + sent, credit="R " + sent),
+        body='Texto.\n\n![alt](/img/b.jpg "F <i>x</i> &amp; | K <b>y</b> &lt;")',
+    )  # fmt: skip
+    tree = page(client, f"/articles/{article.slug}")
+    (story,) = tree.xpath("//main//article")
+    assert story.xpath(".//b | .//i | .//nome") == []
+    assert tree.findtext(".//title").startswith("T " + sent)
+    assert meta(tree, "og:title").startswith("T " + sent)
+    assert text(story.xpath(".//h1")[0]) == "T " + sent
+    assert text(story.find_class("standfirst")[0]) == "S " + sent
+    assert [text(a) for a in story.find_class("p-author")] == ["A " + sent]
+    assert [text(c) for c in story.find_class("p-category")] == ["C " + sent]
+    assert text(story.xpath(".//ul[contains(@class, 'tags')]/li")[0]) == "G " + sent
+    lead, inline = story.xpath(".//figure/figcaption")
+    assert (lead.text, text(lead.find_class("credit")[0])) == ("L " + sent + " ", "R " + sent)
+    # In Markdown, references in an image title are decoded (CommonMark): "&amp;" means "&".
+    assert text(inline) == "F <i>x</i> & K <b>y</b> <"
+    assert text(inline.find_class("credit")[0]) == "K <b>y</b> <"

@@ -18,6 +18,7 @@ can show, hostile or spaced URLs, bad e-mail addresses, lone surrogates.
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import re
@@ -254,14 +255,14 @@ def check_entry(
 ) -> None:
     """The entry is in all three documents with its exact text, safe content and dates."""
     title = entry.title
-    # RSS: the raw element keeps the title exactly. RSS 2.0 does not say whether a title is
-    # text or HTML, so feedparser guesses and then sanitises tags and rewrites character
-    # references: its reading is exact only for titles without "<" or "&".
+    # RSS: feedparser reads a title as text or as HTML by its looks; either way it must show
+    # the title. The summary is in <description>, which is HTML.
     items = [i for i in feeds.rss_root.iter("item") if i.findtext("guid") == entry.id]
     assert len(items) == 1
-    assert items[0].findtext("title") == title
     rss_entry = _entry_by_id(feeds.rss.entries, entry.id)
-    assert rss_entry.title == as_feedparser_reads(title) or "<" in title or "&" in title
+    assert displayed(rss_entry.title, rss_entry.title_detail.type) == as_feedparser_reads(title)
+    if entry.summary:
+        assert displayed(rss_entry.summary, "text/html") == as_feedparser_reads(entry.summary)
     # Without a summary feedgen puts the HTML in <description> instead of content:encoded.
     rss_html = items[0].findtext(RSS_CONTENT)
     if rss_html is None:
@@ -336,6 +337,29 @@ def check_page(client: FlaskClient, article: Article, phrases: list[str]) -> Non
         assert href is None or url_scheme(href) in {None, *SAFE_SCHEMES}, href
     (heading,) = document.find_class("story-title")
     assert _newlines(heading.text_content()) == _newlines(article.title)
+    # Every plain-text field shows as the characters stored (HTML reads CR LF as LF).
+    shown = {
+        "summary": [_newlines(e.text_content()) for e in document.find_class("standfirst")],
+        "authors": [_newlines(e.text_content()) for e in document.find_class("p-author")],
+        "categories": [_newlines(e.text_content()) for e in document.find_class("p-category")],
+        "tags": [
+            _newlines(e.text_content()) for e in document.xpath("//ul[@class='terms-list tags']/li")
+        ],
+    }
+    assert shown == {
+        "summary": [_newlines(article.excerpt)] if article.excerpt else [],
+        "authors": [_newlines(a.name) for a in article.authors],
+        "categories": [_newlines(name) for name in article.categories],
+        "tags": [_newlines(name) for name in article.tags],
+    }
+    assert _newlines(document.findtext("head/title")).startswith(_newlines(article.title))
+    lead = article.image
+    if lead is not None and (lead.caption or lead.credit):
+        (figcaption,) = document.xpath("//figure[@class='lead-image']/figcaption")
+        credits = [_newlines(e.text_content()) for e in figcaption.find_class("credit")]
+        assert credits == ([_newlines(lead.credit)] if lead.credit else [])
+        space = " " if lead.caption and lead.credit else ""
+        assert _newlines(figcaption.text or "") == _newlines(lead.caption or "") + space
     (body,) = document.find_class("story-body")
     text = " ".join(body.text_content().split())
     for phrase in phrases:
@@ -603,6 +627,140 @@ def test_any_feed_document_renders_valid_in_every_format(
     assert bodies == {fmt: render_feed(document, fmt, kept) for fmt in FeedFormat}
     for entry, phrases in drawn:
         check_entry(feeds, entry, phrases)
+
+
+# -- plain text reads back as sent, in every format and reader -------------------------------
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_MEDIA = "{http://search.yahoo.com/mrss/}"
+_PLAIN = hs.plain_texts().map(lambda text: clean_text(text).strip() or "x")
+
+
+def displayed(value: str, content_type: str) -> str:
+    """What a reader shows for ``value`` of ``content_type``: text as is; HTML as its text,
+    which for text that was sent as text must be free of any element."""
+    if content_type not in _HTML_TYPES:
+        return value
+    assert "<" not in value, f"markup in what was sent as text: {value!r}"
+    return html.unescape(value)
+
+
+def media_descriptions(root: Any) -> list[str]:
+    """Each ``media:description`` as its declared type says to read it (Media RSS: "plain",
+    the default, or "html")."""
+    found = []
+    for element in root.iter(f"{_MEDIA}description"):
+        declared = {"html": "text/html", "plain": "text/plain"}[element.get("type", "plain")]
+        found.append(displayed(element.text or "", declared))
+    return found
+
+
+@RENDER
+@given(data=st.data())
+def test_plain_text_reads_back_exactly_in_every_format(data: st.DataObject) -> None:
+    """Every plain-text field of a document, holding text that looks like markup or entity
+    references, is read back as exactly that text: by feedparser from RSS and Atom (as text,
+    or as HTML shown as its text, whichever type feedparser gives it), from the JSON Feed
+    document as is, and from each media:description as its declared type says."""
+    text = {name: data.draw(_PLAIN, label=name) for name in _PLAIN_FIELDS}
+    images = {
+        name: Image(
+            url=f"https://cdn.example.org/{name}.jpg",
+            type="image/jpeg",
+            caption=text[f"{name}_caption"],
+            credit=text[f"{name}_credit"],
+        )
+        for name in ("lead", "inline")
+    }
+    bylined = FeedEntry(
+        id="tag:news.example.org,2026-11-02:article:1",
+        url=f"{BASE_URL}/articles/a-1",
+        title=text["title"],
+        summary=text["summary"],
+        content_html="<p>Corpo.</p>",
+        authors=(Author(name=text["author"]), Author(name=text["second_author"])),
+        categories=(text["category"],),
+        tags=(text["tag"],),
+        language="pt-BR",
+        image=images["lead"],
+        published=datetime(2026, 11, 2, 9, tzinfo=UTC),
+        updated=datetime(2026, 11, 2, 10, tzinfo=UTC),
+        media=(images["inline"],),
+    )
+    # No byline: the Atom feed names the publication (the document's title) as its author.
+    unsigned = replace(bylined, id=bylined.id[:-1] + "2", authors=(), media=())
+    formats = {fmt: f"{BASE_URL}/feed.{fmt.value}" for fmt in FeedFormat}
+    document = FeedDocument(
+        id="tag:news.example.org,2026-11-02:feed:site",
+        title=text["feed_title"],
+        description=text["feed_description"],
+        site_url=f"{BASE_URL}/",
+        home_url=f"{BASE_URL}/",
+        language="pt-BR",
+        updated=bylined.updated,
+        self_urls=formats,
+        entries=(bylined, unsigned),
+        icon_url=f"{BASE_URL}/icon.png",
+    )
+    bodies = {fmt: render_feed(document, fmt) for fmt in FeedFormat}
+    assert bodies[FeedFormat.RSS] == render_rss(document)
+    assert bodies[FeedFormat.ATOM] == render_atom(document)
+    feeds = validated(bodies)
+
+    def read(detail: Any) -> str:
+        return displayed(detail["value"], detail["type"])
+
+    def sent(value: str) -> str:
+        return as_feedparser_reads(value)
+
+    # RSS: titles are read by feedparser's guess (text or HTML); every description is HTML.
+    rss = feeds.rss
+    assert read(rss.feed.title_detail) == sent(document.title)
+    assert read(rss.feed.image.title_detail) == sent(document.title)
+    assert displayed(rss.feed.subtitle, "text/html") == sent(document.description)
+    rss_entry = _entry_by_id(rss.entries, bylined.id)
+    assert read(rss_entry.title_detail) == sent(bylined.title)
+    # feedparser labels the summary with the type of the last description-like element (a
+    # media:description) but keeps the value of <description>: HTML, by RSS 2.0.
+    assert displayed(rss_entry.summary, "text/html") == sent(bylined.summary)
+    assert [a.name for a in rss_entry.authors] == [sent(a.name) for a in bylined.authors]
+    assert [t.term for t in rss_entry.tags] == [sent(text["category"]), sent(text["tag"])]
+    credits = [sent(text["lead_credit"]), sent(text["inline_credit"])]
+    assert [c["content"] for c in rss_entry.media_credit] == credits
+
+    # Atom: text constructs of type "text" (RFC 4287 section 3.1.1.1).
+    atom = feeds.atom
+    assert read(atom.feed.title_detail) == sent(document.title)
+    assert read(atom.feed.subtitle_detail) == sent(document.description)
+    assert [a.name for a in atom.feed.authors] == [sent(document.title)]
+    atom_entry = _entry_by_id(atom.entries, bylined.id)
+    assert read(atom_entry.title_detail) == sent(bylined.title)
+    # The same feedparser label is wrong here too; the element says type="text".
+    assert atom_entry.summary == sent(bylined.summary)
+    summaries = [e.get("type") for e in feeds.atom_root.iter(f"{ATOM}summary")]
+    assert summaries == ["text", "text"]
+    assert [a.name for a in atom_entry.authors] == [sent(a.name) for a in bylined.authors]
+    terms = [sent(text["category"]), sent(text["tag"])]
+    assert [(t.term, t.label) for t in atom_entry.tags] == list(zip(terms, terms, strict=True))
+    assert [c["content"] for c in atom_entry.media_credit] == credits
+
+    for root in (feeds.rss_root, feeds.atom_root):
+        captions = [text["lead_caption"], text["inline_caption"], text["lead_caption"]]
+        assert media_descriptions(root) == captions
+
+    # JSON Feed: title, summary, author names and tags are plain strings by the spec.
+    feed = feeds.json
+    assert (feed["title"], feed["description"]) == (document.title, document.description)
+    item = _entry_by_id(feed["items"], bylined.id)
+    assert (item["title"], item["summary"]) == (bylined.title, bylined.summary)
+    assert [a["name"] for a in item["authors"]] == [a.name for a in bylined.authors]
+    assert item["tags"] == list(dict.fromkeys((text["category"], text["tag"])))
+
+
+_PLAIN_FIELDS = (
+    "feed_title", "feed_description", "title", "summary", "author", "second_author",
+    "category", "tag", "lead_caption", "lead_credit", "inline_caption", "inline_credit",
+)  # fmt: skip
 
 
 # -- database round trips: the domain path ---------------------------------------------------

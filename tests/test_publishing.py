@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Iterator
 from datetime import UTC
@@ -10,6 +11,7 @@ from datetime import timedelta
 from email.utils import format_datetime
 from email.utils import parsedate_to_datetime
 
+import feedparser
 import pytest
 from sqlalchemy import delete
 
@@ -754,3 +756,26 @@ def test_archive_periods_begin_and_end_in_utc(key: str, start: str, end: str) ->
     period = "hour" if "T" in key else "day" if len(key) == 10 else "month"
     assert archive_key(bounds[0], period) == key
     assert archive_key(bounds[1] - timedelta(microseconds=1), period) == key
+
+
+def test_an_excerpt_of_script_written_as_text_stays_text_in_every_feed(
+    services: Services, clock: FakeClock
+) -> None:
+    """The excerpt cut from a body whose text shows ``<script>`` reaches every reader as that
+    text, never as an element (issue 9, point 2), even one that does not sanitise."""
+    publisher = services.publisher
+    body = "Nunca escreva `<script>alert(1)</script>` & `&amp;` num comentário."
+    article = publisher.create_article(
+        article_input(summary="", body=body, published_at=clock()), clock()
+    )
+    excerpt = "Nunca escreva <script>alert(1)</script> & &amp; num comentário."
+    assert article.excerpt == excerpt
+    publisher.render_due_feeds(clock())
+    rss = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
+    assert_valid_rss(rss)
+    (item,) = feedparser.parse(rss, sanitize_html=False).entries
+    assert "<" not in item.summary and html.unescape(item.summary) == excerpt
+    (entry,) = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body).entries
+    assert entry.summary == excerpt
+    json_feed = assert_valid_json_feed(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.JSON).body)
+    assert json_feed["items"][0]["summary"] == excerpt

@@ -7,6 +7,7 @@ with ``UPDATE_GOLDEN=1 pytest tests/test_rendering.py`` and review the diff.
 from __future__ import annotations
 
 import difflib
+import html
 import json
 import locale
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import feedparser
 import jsonschema
 import pytest
 import time_machine
@@ -439,7 +441,10 @@ def test_special_characters_round_trip_exactly() -> None:
     rss_item = _xml(render_feed(document, FeedFormat.RSS)).findall("channel/item")[1]
     assert rss_item.findtext("title") == MARKETS.title
     assert rss_item.findtext(f"{{{CONTENT}}}encoded") == MARKETS.content_html
-    assert rss_item.findtext("description") == MARKETS.summary
+    # RSS description is HTML: the plain-text summary is in it HTML-escaped.
+    assert rss_item.findtext("description") == (
+        "Stocks rose after the central bank kept rates at 10.75% &amp; signalled patience."
+    )
 
     atom_entry = _xml(render_feed(document, FeedFormat.ATOM)).findall(f"{{{ATOM}}}entry")[1]
     assert atom_entry.findtext(f"{{{ATOM}}}title") == MARKETS.title
@@ -1079,6 +1084,60 @@ def test_feed_xsl_never_turns_feed_content_into_live_html(fmt: FeedFormat) -> No
     assert '<script>alert("t")</script> Título' in _text(page)  # shown as text
     summary = _text(page.xpath("//article//p[@class='teaser-summary']")[0])
     assert "Texto" in summary and "<" not in summary
+
+
+#: The summary of issue 9, point 2, which RSS readers showed as "Use  e **negrito** & mais".
+ISSUE_TEXT = "Use <Nome> e <b>negrito</b> & mais"
+
+
+def test_plain_text_that_looks_like_html_reaches_rss_readers_as_sent() -> None:
+    """RSS description is HTML (RSS 2.0: "entity-encoded HTML is allowed"), so the summary is
+    HTML-escaped there; a title that would read as markup is too, since feedparser then takes
+    it as HTML. Categories, dc:creator and media:credit are never read as HTML: as they are."""
+    caption = "Foto <i>sem</i> &amp; legenda"
+    entry = replace(
+        MARKETS,
+        title=ISSUE_TEXT,
+        summary=ISSUE_TEXT,
+        authors=(Author(name="Ana &amp; <Bia>"),),
+        image=replace(MARKETS.image, caption=caption, credit="Crédito &lt;x&gt;"),  # type: ignore[arg-type]
+    )
+    body = render_feed(site_document(entry), FeedFormat.RSS)
+    escaped = "Use &amp;lt;Nome&amp;gt; e &amp;lt;b&amp;gt;negrito&amp;lt;/b&amp;gt; &amp;amp; mais"
+    assert f"<description>{escaped}</description>".encode() in body
+    assert f"<title>{escaped}</title>".encode() in body
+    (item,) = assert_valid_rss(body).entries
+    assert (item.title_detail.type, html.unescape(item.title)) == ("text/html", ISSUE_TEXT)
+    assert html.unescape(item.summary) == ISSUE_TEXT
+    assert "<" not in item.summary + item.title
+    assert [author.name for author in item.authors] == ["Ana &amp; <Bia>"]
+    assert item.media_credit == [{"content": "Crédito &lt;x&gt;"}]
+    (description,) = _xml(body).iter(f"{{{MEDIA}}}description")
+    assert (description.get("type"), description.text) == ("html", html.escape(caption))
+    # A reader that does not sanitise gets no element either.
+    (raw,) = feedparser.parse(body, sanitize_html=False).entries
+    assert html.unescape(raw.summary) == ISSUE_TEXT and "<" not in raw.summary
+
+
+def test_plain_text_without_markup_is_written_as_it_is() -> None:
+    """Text that reads the same as text and as HTML is not escaped for any reader."""
+    entry = replace(MARKETS, title="Saúde & bem-estar: AT&T, 1 > 0", summary="Tom & Jerry")
+    item = _xml(render_feed(site_document(entry), FeedFormat.RSS)).findall("channel/item")[0]
+    assert item.findtext("title") == "Saúde & bem-estar: AT&T, 1 > 0"
+    assert item.findtext("description") == "Tom &amp; Jerry"  # HTML, as every description
+
+
+@pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)
+def test_feed_xsl_shows_plain_text_as_sent(fmt: FeedFormat) -> None:
+    entry = replace(MARKETS, title=ISSUE_TEXT + " &amp;", summary=ISSUE_TEXT + " &lt;")
+    document = replace(site_document(entry), title="Diário &amp; <Cia>", description=ISSUE_TEXT)
+    page = _browser_view(render_feed(document, fmt))
+    _assert_inert(page)
+    assert page.xpath("//b | //Nome") == []
+    assert page.xpath("string(//title)") == "Diário &amp; <Cia> · Feed"
+    assert _text(page.xpath("//p[@class='site-description']")[0]) == ISSUE_TEXT
+    assert _text(page.xpath("//article//h2")[0]) == ISSUE_TEXT + " &amp;"
+    assert _text(page.xpath("//article//p[@class='teaser-summary']")[0]) == ISSUE_TEXT + " &lt;"
 
 
 @pytest.mark.parametrize("fmt", [FeedFormat.RSS, FeedFormat.ATOM], ids=str)

@@ -18,6 +18,8 @@ UTC, because RFC 822 dates (RSS) cannot carry fractions and the three formats mu
 from __future__ import annotations
 
 import email.utils
+import html
+import re
 from datetime import UTC
 from datetime import datetime
 
@@ -45,6 +47,46 @@ HISTORY_RELATIONS = ("current", "prev-archive", "next-archive")
 #: The key under which the renderers register these extensions with feedgen; feedgen
 #: exposes each instance as an attribute of that name on the generator and on each entry.
 EXTENSION_NAME = "broadsheet"
+
+
+#: What an HTML reader takes for markup in text: a tag's opening, or anything shaped like a
+#: character reference (feedparser's own test for "looks like HTML" is ``&#?\w+;``).
+_MARKUP_LIKE = re.compile(r"<|&#?\w+;")
+
+
+def as_html(text: str) -> str:
+    """Plain ``text`` as HTML that displays exactly those characters.
+
+    For the elements whose content is HTML: RSS 2.0 says "entity-encoded HTML is allowed" in
+    ``description``, and readers (feedparser among them) render it as HTML, so plain text is
+    HTML-escaped here and XML-escaped again by the serialiser. Quotes need no escaping in
+    HTML text; ``&``, ``<`` and ``>`` do. A carriage return is written as a character
+    reference: HTML turns a literal CR (and CR LF) into LF before anything else (WHATWG HTML,
+    "preprocessing the input stream"), a reference it keeps.
+    """
+    return html.escape(text, quote=False).replace("\r", "&#13;")
+
+
+def reads_as_markup(text: str) -> bool:
+    """Whether a reader that takes ``text`` as HTML would show other characters than these.
+
+    True when it has a ``<``, something shaped like a character reference (``&amp;``,
+    ``&#39;``, ``&x;``), or a reference HTML decodes without its semicolon (``&copy``).
+    """
+    return bool(_MARKUP_LIKE.search(text)) or html.unescape(text) != text
+
+
+def rss_plain_text(text: str) -> str:
+    """Plain ``text`` for an RSS element that readers may take as text or as HTML (``title``).
+
+    RSS 2.0 allows HTML only in ``description``, and the RSS Advisory Board says titles hold
+    no HTML; yet readers guess: feedparser reads a title as HTML when it looks like HTML (a
+    closing tag or a character reference) and as text otherwise. Text that reads the same
+    both ways is written as is; text that does not (see :func:`reads_as_markup`) is written
+    HTML-escaped, which carries entity references and so is read as HTML, showing exactly
+    ``text``. ``Saúde & bem-estar`` and ``AT&T`` stay as they are.
+    """
+    return as_html(text) if reads_as_markup(text) else text
 
 
 def utc_seconds(value: datetime) -> datetime:
@@ -181,8 +223,12 @@ def append_media_content(parent: etree._Element, image: Image) -> None:
     if image.known_length is not None:  # optional: an unknown size is left out, not 0
         content.set("fileSize", str(image.known_length))
     if image.caption:
-        description = etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain")
-        description.text = image.caption
+        # Media RSS lets the element say what it holds ("plain" or "html", HTML entity-encoded).
+        # feedparser still guesses on "plain" text in RSS, so a caption that would read
+        # differently as HTML is declared and written as HTML (see rss_plain_text).
+        caption_type = "html" if reads_as_markup(image.caption) else "plain"
+        description = etree.SubElement(content, f"{{{MEDIA_NS}}}description", type=caption_type)
+        description.text = rss_plain_text(image.caption)
     if image.credit:
         credit = etree.SubElement(content, f"{{{MEDIA_NS}}}credit")
         credit.text = image.credit

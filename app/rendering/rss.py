@@ -22,7 +22,9 @@ from app.domain import FeedFormat
 from app.rendering.extensions import EXTENSION_NAME
 from app.rendering.extensions import RssChannelExtension
 from app.rendering.extensions import RssItemExtension
+from app.rendering.extensions import as_html
 from app.rendering.extensions import entry_categories
+from app.rendering.extensions import rss_plain_text
 from app.rendering.model import FeedDocument
 from app.rendering.model import FeedEntry
 
@@ -49,9 +51,12 @@ def render_rss(document: FeedDocument, entries: tuple[FeedEntry, ...] | None = N
     generator.register_extension(
         EXTENSION_NAME, RssChannelExtension, RssItemExtension, atom=False, rss=True
     )
-    generator.title(document.title)
+    # Every text of the model is plain text. RSS 2.0 has HTML only in description, which
+    # readers render as HTML, so plain text goes there HTML-escaped; a title is written so
+    # that readers who guess (feedparser does) read the same characters (rss_plain_text).
+    generator.title(rss_plain_text(document.title))
     # RSS requires a non-empty channel description.
-    generator.description(document.description or document.title)
+    generator.description(as_html(document.description or document.title))
     generator.language(document.language)
     generator.generator(document.generator)
     generator.docs(_RSS_DOCS)
@@ -63,7 +68,9 @@ def render_rss(document: FeedDocument, entries: tuple[FeedEntry, ...] | None = N
     if document.ttl_minutes is not None:
         generator.ttl(document.ttl_minutes)
     if document.icon_url:
-        generator.image(url=document.icon_url, title=document.title, link=document.site_url)
+        generator.image(
+            url=document.icon_url, title=rss_plain_text(document.title), link=document.site_url
+        )
     channel: RssChannelExtension = getattr(generator, EXTENSION_NAME)
     channel.configure(document)
     _clear_feedgen_last_build_date(generator)
@@ -80,14 +87,16 @@ def _fill_item(item: Any, document: FeedDocument, entry: FeedEntry) -> None:
     """Set one feedgen entry from ``entry`` (``item`` is a feedgen FeedEntry)."""
     # id() also writes <guid isPermaLink="false">: our ids are tag: URIs, not URLs.
     item.id(entry.id)
-    item.title(entry.title)
+    item.title(rss_plain_text(entry.title))
     item.link(href=entry.url, rel="alternate")
-    # With both set, feedgen writes <description> (the summary, plain text) and
-    # <content:encoded> (the HTML). type="html" escapes; "CDATA" would be invalid in Atom
-    # (python-feedgen#123) and buys nothing here.
+    # With both set, feedgen writes <description> (the summary) and <content:encoded> (the
+    # HTML). type="html" escapes; "CDATA" would be invalid in Atom (python-feedgen#123) and
+    # buys nothing here. The summary is plain text and description is HTML: escaped.
     item.content(entry.content_html, type="html")
     if entry.summary:
-        item.summary(entry.summary)
+        item.summary(as_html(entry.summary))
+    # Category, dc:creator and media:credit are plain text that no reader takes for HTML
+    # (feedparser never does): written as they are.
     categories = entry_categories(document, entry)
     if categories:
         item.category(categories)

@@ -10,7 +10,9 @@
   - XSLT 1.0 only (what browsers implement); no JavaScript, no inline event handlers, no
     style attributes or <style> blocks, no external resources: /static/style.css only.
   - Feed text is always output as text, never with disable-output-escaping: HTML inside a
-    feed must not become live markup here. HTML summaries are shown with their tags removed.
+    feed must not become live markup here. HTML is shown as its text: tags removed, character
+    references decoded. In RSS that is every description (RSS 2.0: entity-encoded HTML) and
+    every title, which Broadsheet writes HTML-escaped whenever its text could read as markup.
   - Links are written only for http(s) URLs, so a javascript: URL could never be clickable.
 -->
 <xsl:stylesheet version="1.0"
@@ -31,9 +33,20 @@
 
   <!-- RSS 2.0 -->
   <xsl:template match="channel">
+    <xsl:variable name="title">
+      <xsl:call-template name="unescape">
+        <xsl:with-param name="text" select="title"/>
+      </xsl:call-template>
+    </xsl:variable>
+    <xsl:variable name="description">
+      <xsl:call-template name="plain-text">
+        <xsl:with-param name="text" select="description"/>
+        <xsl:with-param name="is-html" select="true()"/>
+      </xsl:call-template>
+    </xsl:variable>
     <xsl:call-template name="page">
-      <xsl:with-param name="title" select="normalize-space(title)"/>
-      <xsl:with-param name="description" select="normalize-space(description)"/>
+      <xsl:with-param name="title" select="normalize-space($title)"/>
+      <xsl:with-param name="description" select="string($description)"/>
       <xsl:with-param name="site" select="normalize-space(link)"/>
       <xsl:with-param name="feed-url" select="atom:link[@rel = 'self'][1]/@href"/>
       <xsl:with-param name="language" select="normalize-space(language)"/>
@@ -142,11 +155,16 @@
     <xsl:variable name="summary">
       <xsl:call-template name="plain-text">
         <xsl:with-param name="text" select="description"/>
-        <xsl:with-param name="is-html" select="starts-with(normalize-space(description), '&lt;')"/>
+        <xsl:with-param name="is-html" select="true()"/>
+      </xsl:call-template>
+    </xsl:variable>
+    <xsl:variable name="title">
+      <xsl:call-template name="unescape">
+        <xsl:with-param name="text" select="title"/>
       </xsl:call-template>
     </xsl:variable>
     <xsl:call-template name="entry">
-      <xsl:with-param name="title" select="normalize-space(title)"/>
+      <xsl:with-param name="title" select="normalize-space($title)"/>
       <xsl:with-param name="permalink" select="string($permalink)"/>
       <!-- An RFC 822 date is not a valid HTML datetime value: label only. -->
       <xsl:with-param name="date" select="''"/>
@@ -266,15 +284,20 @@
     </xsl:choose>
   </xsl:template>
 
-  <!-- The text to show for a summary: tags removed when it is HTML, whitespace folded, cut. -->
+  <!-- The text to show for a summary: HTML as its text, whitespace folded, cut. -->
   <xsl:template name="plain-text">
     <xsl:param name="text"/>
     <xsl:param name="is-html"/>
     <xsl:variable name="raw">
       <xsl:choose>
         <xsl:when test="$is-html">
-          <xsl:call-template name="strip-tags">
-            <xsl:with-param name="html" select="substring(string($text), 1, $html-read-length)"/>
+          <xsl:variable name="untagged">
+            <xsl:call-template name="strip-tags">
+              <xsl:with-param name="html" select="substring(string($text), 1, $html-read-length)"/>
+            </xsl:call-template>
+          </xsl:variable>
+          <xsl:call-template name="unescape">
+            <xsl:with-param name="text" select="string($untagged)"/>
           </xsl:call-template>
         </xsl:when>
         <xsl:otherwise><xsl:value-of select="$text"/></xsl:otherwise>
@@ -301,6 +324,37 @@
         </xsl:call-template>
       </xsl:when>
       <xsl:otherwise><xsl:value-of select="$html"/></xsl:otherwise>
+    </xsl:choose>
+  </xsl:template>
+
+  <!-- Text with the character references Broadsheet and its sanitiser write (&amp; &lt; &gt;
+       &quot; &#39; &#13;) decoded, in one pass: "&amp;lt;" reads "&lt;". Any other "&" is
+       kept as it is. -->
+  <xsl:template name="unescape">
+    <xsl:param name="text"/>
+    <xsl:choose>
+      <xsl:when test="contains($text, '&amp;')">
+        <xsl:value-of select="substring-before($text, '&amp;')"/>
+        <xsl:variable name="rest" select="substring-after($text, '&amp;')"/>
+        <xsl:variable name="name" select="substring-before($rest, ';')"/>
+        <xsl:variable name="known"
+            select="$name = 'amp' or $name = 'lt' or $name = 'gt' or $name = 'quot'
+                    or $name = '#39' or $name = '#13'"/>
+        <xsl:choose>
+          <xsl:when test="$name = 'amp'">&amp;</xsl:when>
+          <xsl:when test="$name = 'lt'">&lt;</xsl:when>
+          <xsl:when test="$name = 'gt'">&gt;</xsl:when>
+          <xsl:when test="$name = 'quot'">"</xsl:when>
+          <xsl:when test="$name = '#39'">'</xsl:when>
+          <xsl:when test="$name = '#13'">&#13;</xsl:when>
+          <xsl:otherwise>&amp;</xsl:otherwise>
+        </xsl:choose>
+        <xsl:call-template name="unescape">
+          <xsl:with-param name="text"
+              select="substring($rest, 1 + (string-length($name) + 1) * number($known))"/>
+        </xsl:call-template>
+      </xsl:when>
+      <xsl:otherwise><xsl:value-of select="$text"/></xsl:otherwise>
     </xsl:choose>
   </xsl:template>
 
