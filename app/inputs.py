@@ -334,11 +334,16 @@ def parse_json(model: type[_Model], raw: bytes | str, whole: str, detail: str) -
     body", "The line"); an error about the document itself has the field ``""``, never
     the name of a field it might hold.
 
+    Bytes must be UTF-8 (see :func:`utf8_text`); a byte order mark is the caller's to
+    remove, where one may stand (the start of a body or of a file).
+
     Raises:
-        MalformedJson: not JSON; its detail says so and where parsing stopped.
+        MalformedJson: not UTF-8, or not JSON; its detail says so and where parsing stopped.
         InvalidInput: fields missing, unknown, of the wrong type or invalid, or a document
             that is not an object; ``detail`` is its message.
     """
+    if isinstance(raw, bytes):
+        raw = utf8_text(raw, whole)
     try:
         return model.model_validate_json(raw)
     except ValidationError as error:
@@ -352,6 +357,32 @@ def parse_json(model: type[_Model], raw: bytes | str, whole: str, detail: str) -
         return model.model_validate_json(cleaned)
     except ValidationError as error:
         raise InvalidInput(field_errors(error, whole), detail) from None
+
+
+#: The UTF-8 byte order mark, which RFC 8259 section 8.1 lets a parser ignore.
+UTF8_BOM = b"\xef\xbb\xbf"
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def utf8_text(raw: bytes, whole: str) -> str:
+    """``raw`` decoded as UTF-8, the only encoding of JSON between systems (RFC 8259
+    section 8.1). ``whole`` names the document, as in :func:`parse_json`.
+
+    Raises:
+        MalformedJson: not UTF-8; its detail says so, and names UTF-16 or UTF-32 when the
+            bytes look like them.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        found = f"byte 0x{raw[error.start]:02X} at offset {error.start}"
+    # A JSON text starts with an ASCII character (RFC 8259 section 2), which UTF-16 and
+    # UTF-32 spell with a zero byte beside it; in UTF-8 a zero byte is a control character,
+    # which JSON never holds unescaped (section 7).
+    if raw.startswith(_WIDE_BOMS) or b"\x00" in raw[:4]:
+        found = "it looks like UTF-16 or UTF-32"
+    sentence = f"{whole} is not UTF-8 ({found}): JSON must be UTF-8 (RFC 8259 section 8.1)."
+    raise MalformedJson([FieldError("", sentence)], sentence)
 
 
 def _malformed(error: ValidationError, whole: str) -> MalformedJson | None:

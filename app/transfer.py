@@ -52,6 +52,7 @@ from app.domain import mint_article_id
 from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
+from app.inputs import UTF8_BOM
 from app.inputs import ArticleCreate
 from app.inputs import Instant
 from app.inputs import SlugText
@@ -74,7 +75,6 @@ DEFAULT_BATCH_SIZE = 500
 # Past this many pipeline workers the single writer (the calling process) is the limit.
 MAX_DEFAULT_JOBS = 8
 _WRITE_ATTEMPTS = 3
-_BOM = b"\xef\xbb\xbf"
 
 
 def default_jobs() -> int:
@@ -226,7 +226,7 @@ def _numbered_batches(lines: Iterable[bytes | str], size: int) -> Iterator[_Numb
 
 def _strip_bom(raw: bytes | str) -> bytes | str:
     if isinstance(raw, bytes):
-        return raw.removeprefix(_BOM)
+        return raw.removeprefix(UTF8_BOM)
     return raw.removeprefix("\ufeff")
 
 

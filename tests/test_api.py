@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -576,6 +577,41 @@ def test_a_body_that_is_not_json_is_a_bad_request_naming_no_field(
     assert "line 1 column 9" in problem["detail"]  # where the parser stopped
     assert problem["errors"] == [{"field": "", "message": problem["detail"]}]
     assert fetch(client, auth, existing).get_json() == existing
+
+
+def encoded(codec: str) -> bytes:
+    """The sample article's JSON, not ASCII-escaped, in ``codec`` (Python's name)."""
+    return json.dumps(api_article(), ensure_ascii=False).encode(codec)
+
+
+@pytest.mark.parametrize(
+    "codec", ["latin-1", "cp1252", "utf-16", "utf-16-le", "utf-16-be", "utf-32"]
+)
+def test_a_body_not_in_utf_8_is_a_bad_request_that_says_so(
+    client: FlaskClient, auth: dict[str, str], codec: str
+) -> None:
+    # RFC 8259 section 8.1: JSON exchanged between systems is UTF-8. The answer says so,
+    # rather than where a UTF-8 parser happened to stop.
+    response = client.post(
+        ARTICLES, data=encoded(codec), headers={**auth, "Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 400, "")
+    assert problem["code"] == "malformed-json"
+    assert problem["detail"].startswith("The request body is not UTF-8")
+    assert "must be UTF-8 (RFC 8259 section 8.1)" in problem["detail"]
+    assert problem["errors"] == [{"field": "", "message": problem["detail"]}]
+    assert listing(client, auth)["total"] == 0
+
+
+def test_a_utf_8_byte_order_mark_is_ignored(client: FlaskClient, auth: dict[str, str]) -> None:
+    # RFC 8259 section 8.1: a parser MAY ignore a byte order mark rather than refuse it.
+    response = client.post(
+        ARTICLES,
+        data=encoded("utf-8-sig"),
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["title"] == api_article()["title"]
 
 
 def test_a_json_document_that_is_not_an_object_names_no_field(

@@ -28,6 +28,7 @@ from app.errors import InvalidInput
 from app.errors import PreconditionRequired
 from app.errors import UnsupportedMediaType
 from app.inputs import INVALID_ARTICLE
+from app.inputs import UTF8_BOM
 from app.inputs import ArticleCreate
 from app.inputs import Authors
 from app.inputs import Categories
@@ -270,12 +271,15 @@ def _parse(model: type[_Model]) -> _Model:
 
     Raises:
         UnsupportedMediaType: the body is not declared as JSON.
-        MalformedJson: the body is not JSON at all (400).
+        MalformedJson: the body is not UTF-8, or not JSON at all (400).
         InvalidInput: a field is missing, unknown, of the wrong type or invalid.
     """
     if not request.is_json:
         raise UnsupportedMediaType("Send the article as application/json.")
     raw = request.get_data(cache=False) or b""
+    # RFC 8259 section 8.1: a parser may ignore a UTF-8 byte order mark; some clients
+    # (Windows tools, .NET) send one.
+    raw = raw.removeprefix(UTF8_BOM)
     return parse_json(model, raw, "The request body", INVALID_ARTICLE)
 
 
