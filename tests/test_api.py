@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import http.client
 import json
 import re
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from tests.factories import api_article
 from tests.feedcheck import assert_valid_atom
 from tests.feedcheck import assert_valid_json_feed
 from tests.feedcheck import assert_valid_rss
+from tests.live import LiveServer
+from tests.live import serve
 
 ARTICLES = "/api/v1/articles"
 MAX_BODY = 2048
@@ -749,6 +752,57 @@ def test_every_413_is_the_same_problem_naming_its_limit(
         "errors": [{"field": field, "message": problem["errors"][0]["message"]}],
     }, case
     assert str(MAX_BODY if field else REQUEST_LIMIT) in problem["errors"][0]["message"]
+    assert listing(client, auth)["total"] == 1
+
+
+def send_over_http(
+    live: LiveServer, headers: dict[str, str], body: bytes, chunked: bool
+) -> tuple[int, dict[str, Any]]:
+    """POST ``body`` to the articles over a real connection, framed by Content-Length or as
+    chunks of 8 KiB (``Transfer-Encoding: chunked``, RFC 9112 section 7.1); the status and
+    the JSON answer."""
+    connection = http.client.HTTPConnection(live.host, live.port, timeout=10)
+    try:
+        if chunked:
+            chunks = (body[start : start + 8192] for start in range(0, len(body), 8192))
+            connection.request("POST", ARTICLES, body=chunks, headers=headers, encode_chunked=True)
+        else:
+            connection.request("POST", ARTICLES, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def padded(size: int) -> bytes:
+    """The sample article's JSON, padded with JSON whitespace to exactly ``size`` bytes."""
+    document = json.dumps(api_article()).encode()
+    return document[:-1] + b" " * (size - len(document)) + b"}"
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_request_over_the_limit_is_413_however_it_is_framed(
+    app: Flask, client: FlaskClient, auth: dict[str, str], chunked: bool
+) -> None:
+    # Without Content-Length, Werkzeug stops reading a chunked body at the limit; the
+    # truncated JSON was answered "400 malformed-json" rather than 413.
+    headers = {**auth, "Content-Type": "application/json"}
+    with serve(app) as live:
+        over = send_over_http(live, headers, padded(REQUEST_LIMIT + 1), chunked)
+        at_the_limit = send_over_http(live, headers, padded(REQUEST_LIMIT), chunked)
+    detail = f"The request body is over the limit of {REQUEST_LIMIT} bytes."
+    assert over == (
+        413,
+        {
+            "type": "about:blank",
+            "title": "Content Too Large",
+            "status": 413,
+            "detail": detail,
+            "code": "content-too-large",
+            "errors": [{"field": "", "message": detail}],
+        },
+    )
+    assert at_the_limit[0] == 201, at_the_limit
     assert listing(client, auth)["total"] == 1
 
 

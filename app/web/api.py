@@ -14,11 +14,13 @@ from typing import TypeVar
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import request
 from flask import url_for
 from pydantic import BaseModel
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.domain import Article
 from app.domain import ArticleStatus
@@ -271,12 +273,22 @@ def _parse(model: type[_Model]) -> _Model:
 
     Raises:
         UnsupportedMediaType: the body is not declared as JSON.
+        RequestEntityTooLarge: the body is over the request limit, however it is framed.
         MalformedJson: the body is not UTF-8, or not JSON at all (400).
         InvalidInput: a field is missing, unknown, of the wrong type or invalid.
     """
     if not request.is_json:
         raise UnsupportedMediaType("Send the article as application/json.")
     raw = request.get_data(cache=False) or b""
+    # A body without Content-Length (chunked, RFC 9112 section 7.1) is read up to the limit
+    # and no further, silently: whether the client sent more, only the server's own stream
+    # can tell. One byte more is over the limit, as it is with Content-Length.
+    if (
+        request.content_length is None
+        and len(raw) >= current_app.config["MAX_CONTENT_LENGTH"]
+        and request.environ["wsgi.input"].read(1)
+    ):
+        raise RequestEntityTooLarge()
     # RFC 8259 section 8.1: a parser may ignore a UTF-8 byte order mark; some clients
     # (Windows tools, .NET) send one.
     raw = raw.removeprefix(UTF8_BOM)
