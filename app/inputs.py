@@ -273,6 +273,14 @@ def editable_fields(article: Article) -> dict[str, Any]:
     }
 
 
+def instant_text(value: datetime | None) -> str | None:
+    """How every answer of the API and every line of the export writes a time: RFC 3339 in
+    UTC, always with microseconds (``2026-11-28T12:00:00.000000+00:00``), whatever offset it
+    was sent with; so one version of an article reads the same wherever it is shown, and
+    can be sent back in unchanged."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds") if value is not None else None
+
+
 def article_errors(values: dict[str, Any]) -> list[FieldError]:
     """What is wrong with an article's fields, given as Python values (tuples, enums and
     nested dictionaries are fine); nothing when they pass :class:`ArticleCreate`.

@@ -58,6 +58,7 @@ from app.inputs import Instant
 from app.inputs import SlugText
 from app.inputs import domain_values
 from app.inputs import editable_fields
+from app.inputs import instant_text
 from app.inputs import parse_json
 from app.publishing import ArticleInput
 from app.publishing import Publisher
@@ -111,9 +112,9 @@ def article_line(article: Article, former_slugs: Iterable[str] = ()) -> str:
         "id": article.id,
         "slug": article.slug,
         **editable_fields(article),
-        "published_at": _time(article.published_at),
-        "created_at": _time(article.created_at),
-        "updated_at": _time(article.updated_at),
+        "published_at": instant_text(article.published_at),
+        "created_at": instant_text(article.created_at),
+        "updated_at": instant_text(article.updated_at),
         "revision": article.revision,
         "former_slugs": list(former_slugs),
     }
@@ -124,10 +125,6 @@ def article_line(article: Article, former_slugs: Iterable[str] = ()) -> str:
 
 
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat(timespec="microseconds") if value is not None else None
 
 
 # -- import ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import http.client
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -20,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from app.transfer import export_lines
 from tests.conftest import BASE_URL
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
@@ -582,6 +584,32 @@ def test_a_body_that_is_not_json_is_a_bad_request_naming_no_field(
     assert fetch(client, auth, existing).get_json() == existing
 
 
+@pytest.mark.parametrize("offset", ["-03:00", "+05:45", "Z"])
+def test_one_version_has_one_representation_in_every_answer_and_the_export(
+    app: Flask, client: FlaskClient, auth: dict[str, str], clock: FakeClock, offset: str
+) -> None:
+    # The 201 used to echo the times in the offset the client sent, the GET of the same
+    # version (same ETag) in UTC.
+    sent = (clock.now - timedelta(hours=1)).astimezone(timezone(timedelta(hours=-3)))
+    spelled = sent.isoformat(timespec="seconds")
+    if offset != "-03:00":
+        zone = timezone(timedelta(hours=5, minutes=45)) if offset == "+05:45" else UTC
+        spelled = sent.astimezone(zone).isoformat(timespec="seconds").replace("+00:00", "Z")
+    created = client.post(ARTICLES, json={**api_article(), "published_at": spelled}, headers=auth)
+    assert created.status_code == 201
+    fetched = client.get(path_of(created.get_json()), headers=auth)
+    assert fetched.headers["ETag"] == created.headers["ETag"]
+    (listed,) = listing(client, auth)["items"]
+    (line,) = export_lines(app.extensions["broadsheet"].publisher)
+    exported = json.loads(line)
+    assert created.get_json() == fetched.get_json() == listed
+    times = {name: listed[name] for name in ("published_at", "created_at", "updated_at")}
+    assert times == {name: exported[name] for name in times}
+    for value in times.values():
+        assert value.endswith("+00:00") and RFC3339.match(value), value
+    assert datetime.fromisoformat(times["published_at"]) == sent
+
+
 def encoded(codec: str) -> bytes:
     """The sample article's JSON, not ASCII-escaped, in ``codec`` (Python's name)."""
     return json.dumps(api_article(), ensure_ascii=False).encode(codec)
@@ -1142,5 +1170,5 @@ def test_only_a_significant_edit_moves_updated_at(
         headers={**auth, "If-Match": silent.headers["ETag"]},
     )
     assert loud.status_code == 200
-    assert loud.json["updated_at"] == clock().isoformat()
+    assert datetime.fromisoformat(loud.json["updated_at"]) == clock()
     assert "significant" not in loud.json

@@ -8,7 +8,6 @@ unknown fields refused, the field rules every way in shares) and turned into
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 from typing import TypeVar
 
@@ -45,6 +44,7 @@ from app.inputs import Tags
 from app.inputs import Title
 from app.inputs import domain_values
 from app.inputs import editable_fields
+from app.inputs import instant_text
 from app.inputs import parse_json
 from app.publishing import ArticleInput
 from app.settings import Settings
@@ -224,7 +224,7 @@ def poll_stats() -> Response:
                         "family": client.family,
                         "requests": client.requests,
                         "subscribers": client.subscribers,
-                        "last_seen": _time(client.last_seen),
+                        "last_seen": instant_text(client.last_seen),
                     }
                     for client in feed.clients
                 ],
@@ -333,11 +333,7 @@ def _represent(article: Article) -> dict[str, Any]:
         "body_html": article.body_html,
         "status": article.status(found.clock()).value,
         "url": permalink_url(found.settings.base_url, article.slug),
-        "published_at": _time(article.published_at),
-        "created_at": _time(article.created_at),
-        "updated_at": _time(article.updated_at),
+        "published_at": instant_text(article.published_at),
+        "created_at": instant_text(article.created_at),
+        "updated_at": instant_text(article.updated_at),
     }
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
