@@ -683,6 +683,82 @@ def test_bad_input_is_refused_and_nothing_is_stored(
     assert listing(client, auth)["items"] == [existing], case
 
 
+DATE_EXPECTED = (
+    "expected an RFC 3339 date-time with an offset, such as 2026-11-28T09:00:00-03:00, "
+    "between 1970-01-01 and 9999-12-30 in UTC"
+)
+NOT_DATES = [
+    "1700000000",  # epoch seconds: was taken for 2023-11-14
+    "1700000000.5",
+    "2026-11-28",
+    "2026-11-28T09:00:00",
+    "2026-11-28T09:00",
+    "2026-11-28T09:00Z",  # RFC 3339 requires the seconds
+    "2026-11-28 09:00:00-03:00",
+    "2026-11-28_09:00:00Z",
+    "20261128T090000Z",
+    "2026-11-28T09:00:00-0300",
+    "2026-11-28T09:00:00,5Z",
+    "2026-11-28T09:00:00-03",
+    "2026-11-31T09:00:00Z",
+    "2026-11-28T25:00:00Z",
+    "2026-11-28T09:00:00+24:00",
+    "99999-11-28T09:00:00Z",
+    "+2026-11-28T09:00:00Z",
+    "\uff12\uff10\uff12\uff16-11-28T09:00:00Z",  # digits, but not ASCII ones
+    "1969-12-31T23:59:59Z",
+    "1970-01-01T00:59:59+01:00",  # 1969 in UTC
+    "0001-01-02T00:00:00Z",
+    "9999-12-31T00:00:00Z",
+    "now",
+    "",
+    1700000000,
+    1700000000.5,
+    True,
+    ["2026-11-28T09:00:00Z"],
+    {"date": "2026-11-28T09:00:00Z"},
+]
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "put"])
+@pytest.mark.parametrize("value", NOT_DATES, ids=[repr(value) for value in NOT_DATES])
+def test_a_date_that_is_not_rfc_3339_with_an_offset_is_refused_showing_the_form(
+    client: FlaskClient, auth: dict[str, str], method: str, value: Any
+) -> None:
+    existing = create(client, auth)
+    sent = {"published_at": value}
+    response = client.open(
+        ARTICLES if method == "post" else path_of(existing),
+        method=method.upper(),
+        json=sent if method == "patch" else {**api_article(), **sent},
+        headers=with_if_match(auth, "*"),
+    )
+    problem = assert_problem(response, 422, "published_at")
+    assert problem["errors"] == [{"field": "published_at", "message": DATE_EXPECTED}]
+    assert problem["detail"] == f"The article is invalid. published_at: {DATE_EXPECTED}"
+    assert listing(client, auth)["items"] == [existing]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000+00:00"),
+        ("1970-01-01T01:00:00+01:00", "1970-01-01T00:00:00.000000+00:00"),
+        ("2026-11-28t09:00:00z", "2026-11-28T09:00:00.000000+00:00"),
+        ("2026-11-28T09:00:00-00:00", "2026-11-28T09:00:00.000000+00:00"),  # RFC 3339 4.3
+        ("2026-11-28T09:00:00.5-03:00", "2026-11-28T12:00:00.500000+00:00"),
+        ("2026-11-28T09:00:00.123456789+05:45", "2026-11-28T03:15:00.123456+00:00"),
+        ("9999-12-30T23:59:59.999999Z", "9999-12-30T23:59:59.999999+00:00"),
+    ],
+)
+def test_every_rfc_3339_spelling_of_a_date_in_range_is_accepted(
+    client: FlaskClient, auth: dict[str, str], sent: str, stored: str
+) -> None:
+    response = client.post(ARTICLES, json={**api_article(), "published_at": sent}, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["published_at"] == stored
+
+
 BAD_UPDATES = [
     # (case, method, body, status, field named)
     ("null title", "patch", {"title": None}, 422, "title"),
