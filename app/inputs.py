@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
+from contextlib import suppress
 from dataclasses import asdict
 from datetime import UTC
 from datetime import datetime
@@ -22,12 +23,13 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
-from pydantic import AwareDatetime
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
+from pydantic import PlainValidator
 from pydantic import ValidationError
 from pydantic import ValidationInfo
+from pydantic import WithJsonSchema
 from pydantic import field_validator
 
 from app.domain import UNKNOWN_LENGTH
@@ -66,10 +68,25 @@ URL_PATTERN = (
 #: What :func:`check_email` accepts, as a JSON Schema pattern.
 EMAIL_PATTERN = rf"^[^@{_SPACES}]+@[^{_SPACES}]*\.[^{_SPACES}]*$"
 
-# A day inside the limits of the datetime type: an instant between these has a wall time in
-# every time zone (offsets stay under a day), so RSS, Atom, JSON Feed, the archives (UTC
-# months) and the article page (in the site's time zone) can all show it.
-EARLIEST_INSTANT = datetime(1, 1, 2, tzinfo=UTC)
+#: The one refusal of a time, whatever was wrong with it: it shows the form and the range.
+DATE_EXPECTED = (
+    "expected an RFC 3339 date-time with an offset, such as 2026-11-28T09:00:00-03:00, "
+    "between 1970-01-01 and 9999-12-30 in UTC"
+)
+# RFC 3339 section 5.6 (date-time), ASCII digits only: four-digit years, seconds required,
+# "T" and "Z" in either case (section 5.6, note), an offset always ("Z" or +hh:mm; "-00:00"
+# is UTC of unknown local offset, section 4.3). Python's parsers accept far more: epoch
+# seconds, dates alone, "2026-11-28 09:00", basic format, "+0300".
+_RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII
+)
+# The range of an article's times. From the Unix epoch: an earlier date in a newsroom's
+# feed is nearly always a value gone wrong (a zero or negative Unix time, year 1 from an
+# empty field), and many readers keep times as unsigned Unix seconds. Up to the last day
+# every time zone can still show within the datetime type (offsets stay under a day), so
+# RSS, Atom, JSON Feed, the archives (UTC months) and the article page (in the site's time
+# zone) can all show it.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_INSTANT = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
 
 
@@ -105,18 +122,28 @@ def check_email(value: str) -> str:
     return value
 
 
-def check_instant(value: datetime) -> datetime:
-    """An instant every time zone can show (see :data:`EARLIEST_INSTANT`).
+def parse_instant(value: object) -> datetime:
+    """A time as a publisher may send it: an RFC 3339 date-time with an offset, between
+    :data:`EARLIEST_INSTANT` and :data:`LATEST_INSTANT`; or, from code calling the use
+    cases, an aware datetime in that range. Fractions beyond microseconds are cut.
 
     Raises:
-        ValueError: it falls outside 0001-01-02 ... 9999-12-30 in UTC.
+        ValueError: anything else (epoch seconds, numbers, a date alone, no offset, a leap
+            second, year 99999 ...), always with the message :data:`DATE_EXPECTED`.
     """
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        # What the pattern lets through and Python refuses: no such day or hour, a leap
+        # second, an offset of a day or more.
+        with suppress(ValueError):
+            value = datetime.fromisoformat(value.upper())
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValueError(DATE_EXPECTED)
     try:
         inside = EARLIEST_INSTANT <= value.astimezone(UTC) <= LATEST_INSTANT
     except OverflowError:  # "0001-01-01T00:00+01:00" is before year 1 in UTC
         inside = False
     if not inside:
-        raise ValueError("must fall between 0001-01-02 and 9999-12-30 in UTC")
+        raise ValueError(DATE_EXPECTED)
     return value
 
 
@@ -130,7 +157,18 @@ Email = Annotated[
     Field(max_length=320, json_schema_extra={"pattern": EMAIL_PATTERN}),
     AfterValidator(check_email),
 ]
-Instant = Annotated[AwareDatetime, AfterValidator(check_instant)]
+Instant = Annotated[
+    datetime,
+    PlainValidator(parse_instant, json_schema_input_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "An RFC 3339 date-time with an offset, such as "
+            "2026-11-28T09:00:00-03:00, between 1970-01-01 and 9999-12-30 in UTC.",
+        }
+    ),
+]
 Term = Annotated[str, Field(min_length=1, max_length=100)]
 Title = Annotated[str, Field(min_length=1, max_length=500)]
 SlugText = Annotated[str, Field(min_length=1, max_length=120)]
@@ -273,6 +311,14 @@ def editable_fields(article: Article) -> dict[str, Any]:
     }
 
 
+def instant_text(value: datetime | None) -> str | None:
+    """How every answer of the API and every line of the export writes a time: RFC 3339 in
+    UTC, always with microseconds (``2026-11-28T12:00:00.000000+00:00``), whatever offset it
+    was sent with; so one version of an article reads the same wherever it is shown, and
+    can be sent back in unchanged."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds") if value is not None else None
+
+
 def article_errors(values: dict[str, Any]) -> list[FieldError]:
     """What is wrong with an article's fields, given as Python values (tuples, enums and
     nested dictionaries are fine); nothing when they pass :class:`ArticleCreate`.
@@ -334,11 +380,16 @@ def parse_json(model: type[_Model], raw: bytes | str, whole: str, detail: str) -
     body", "The line"); an error about the document itself has the field ``""``, never
     the name of a field it might hold.
 
+    Bytes must be UTF-8 (see :func:`utf8_text`); a byte order mark is the caller's to
+    remove, where one may stand (the start of a body or of a file).
+
     Raises:
-        MalformedJson: not JSON; its detail says so and where parsing stopped.
+        MalformedJson: not UTF-8, or not JSON; its detail says so and where parsing stopped.
         InvalidInput: fields missing, unknown, of the wrong type or invalid, or a document
             that is not an object; ``detail`` is its message.
     """
+    if isinstance(raw, bytes):
+        raw = utf8_text(raw, whole)
     try:
         return model.model_validate_json(raw)
     except ValidationError as error:
@@ -352,6 +403,32 @@ def parse_json(model: type[_Model], raw: bytes | str, whole: str, detail: str) -
         return model.model_validate_json(cleaned)
     except ValidationError as error:
         raise InvalidInput(field_errors(error, whole), detail) from None
+
+
+#: The UTF-8 byte order mark, which RFC 8259 section 8.1 lets a parser ignore.
+UTF8_BOM = b"\xef\xbb\xbf"
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def utf8_text(raw: bytes, whole: str) -> str:
+    """``raw`` decoded as UTF-8, the only encoding of JSON between systems (RFC 8259
+    section 8.1). ``whole`` names the document, as in :func:`parse_json`.
+
+    Raises:
+        MalformedJson: not UTF-8; its detail says so, and names UTF-16 or UTF-32 when the
+            bytes look like them.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        found = f"byte 0x{raw[error.start]:02X} at offset {error.start}"
+    # A JSON text starts with an ASCII character (RFC 8259 section 2), which UTF-16 and
+    # UTF-32 spell with a zero byte beside it; in UTF-8 a zero byte is a control character,
+    # which JSON never holds unescaped (section 7).
+    if raw.startswith(_WIDE_BOMS) or b"\x00" in raw[:4]:
+        found = "it looks like UTF-16 or UTF-32"
+    sentence = f"{whole} is not UTF-8 ({found}): JSON must be UTF-8 (RFC 8259 section 8.1)."
+    raise MalformedJson([FieldError("", sentence)], sentence)
 
 
 def _malformed(error: ValidationError, whole: str) -> MalformedJson | None:
@@ -409,6 +486,4 @@ def _field_error(detail: Any, whole: str) -> FieldError:
         return FieldError(location, "is not a known field")
     if kind == "missing":
         return FieldError(location, "is required")
-    if kind == "timezone_aware":
-        return FieldError(location, "must carry a time zone offset, e.g. 2026-11-28T10:00:00-03:00")
     return FieldError(location, str(detail["msg"]).removeprefix("Value error, "))

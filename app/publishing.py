@@ -61,6 +61,7 @@ from app.domain import feed_path
 from app.domain import mint_article_id
 from app.domain import permalink_url
 from app.domain import term_slug
+from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
 from app.errors import AuthenticationFailed
 from app.errors import EditConflict
@@ -294,11 +295,19 @@ class Publisher:
         """The article readers may see at ``now`` under ``slug``.
 
         Raises:
-            ArticleNotFound: no such slug, or a draft or scheduled article.
+            ArticleNotFound: no such slug, or a draft or scheduled article, or a former
+                slug of one (a redirect would tell where it will be published).
             ArticleGone: it was deleted.
+            ArticleMoved: ``slug`` is a former slug of a public article.
         """
         with self.db.read() as session:
-            article = ArticleRepository(session).get_by_slug(slug)
+            articles = ArticleRepository(session)
+            try:
+                article = articles.get_by_slug(slug)
+            except ArticleMoved as moved:
+                if not articles.get_by_slug(moved.current_slug).is_public(now):
+                    raise ArticleNotFound(slug) from None
+                raise
         if not article.is_public(now):
             raise ArticleNotFound(slug)
         return article

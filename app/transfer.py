@@ -52,11 +52,13 @@ from app.domain import mint_article_id
 from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
+from app.inputs import UTF8_BOM
 from app.inputs import ArticleCreate
 from app.inputs import Instant
 from app.inputs import SlugText
 from app.inputs import domain_values
 from app.inputs import editable_fields
+from app.inputs import instant_text
 from app.inputs import parse_json
 from app.publishing import ArticleInput
 from app.publishing import Publisher
@@ -74,7 +76,6 @@ DEFAULT_BATCH_SIZE = 500
 # Past this many pipeline workers the single writer (the calling process) is the limit.
 MAX_DEFAULT_JOBS = 8
 _WRITE_ATTEMPTS = 3
-_BOM = b"\xef\xbb\xbf"
 
 
 def default_jobs() -> int:
@@ -111,9 +112,9 @@ def article_line(article: Article, former_slugs: Iterable[str] = ()) -> str:
         "id": article.id,
         "slug": article.slug,
         **editable_fields(article),
-        "published_at": _time(article.published_at),
-        "created_at": _time(article.created_at),
-        "updated_at": _time(article.updated_at),
+        "published_at": instant_text(article.published_at),
+        "created_at": instant_text(article.created_at),
+        "updated_at": instant_text(article.updated_at),
         "revision": article.revision,
         "former_slugs": list(former_slugs),
     }
@@ -124,10 +125,6 @@ def article_line(article: Article, former_slugs: Iterable[str] = ()) -> str:
 
 
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat(timespec="microseconds") if value is not None else None
 
 
 # -- import ---------------------------------------------------------------------------------
@@ -226,7 +223,7 @@ def _numbered_batches(lines: Iterable[bytes | str], size: int) -> Iterator[_Numb
 
 def _strip_bom(raw: bytes | str) -> bytes | str:
     if isinstance(raw, bytes):
-        return raw.removeprefix(_BOM)
+        return raw.removeprefix(UTF8_BOM)
     return raw.removeprefix("\ufeff")
 
 

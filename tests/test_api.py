@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import http.client
+import json
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -18,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from app.transfer import export_lines
 from tests.conftest import BASE_URL
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
@@ -25,6 +29,8 @@ from tests.factories import api_article
 from tests.feedcheck import assert_valid_atom
 from tests.feedcheck import assert_valid_json_feed
 from tests.feedcheck import assert_valid_rss
+from tests.live import LiveServer
+from tests.live import serve
 
 ARTICLES = "/api/v1/articles"
 MAX_BODY = 2048
@@ -578,6 +584,67 @@ def test_a_body_that_is_not_json_is_a_bad_request_naming_no_field(
     assert fetch(client, auth, existing).get_json() == existing
 
 
+@pytest.mark.parametrize("offset", ["-03:00", "+05:45", "Z"])
+def test_one_version_has_one_representation_in_every_answer_and_the_export(
+    app: Flask, client: FlaskClient, auth: dict[str, str], clock: FakeClock, offset: str
+) -> None:
+    # The 201 used to echo the times in the offset the client sent, the GET of the same
+    # version (same ETag) in UTC.
+    sent = (clock.now - timedelta(hours=1)).astimezone(timezone(timedelta(hours=-3)))
+    spelled = sent.isoformat(timespec="seconds")
+    if offset != "-03:00":
+        zone = timezone(timedelta(hours=5, minutes=45)) if offset == "+05:45" else UTC
+        spelled = sent.astimezone(zone).isoformat(timespec="seconds").replace("+00:00", "Z")
+    created = client.post(ARTICLES, json={**api_article(), "published_at": spelled}, headers=auth)
+    assert created.status_code == 201
+    fetched = client.get(path_of(created.get_json()), headers=auth)
+    assert fetched.headers["ETag"] == created.headers["ETag"]
+    (listed,) = listing(client, auth)["items"]
+    (line,) = export_lines(app.extensions["broadsheet"].publisher)
+    exported = json.loads(line)
+    assert created.get_json() == fetched.get_json() == listed
+    times = {name: listed[name] for name in ("published_at", "created_at", "updated_at")}
+    assert times == {name: exported[name] for name in times}
+    for value in times.values():
+        assert value.endswith("+00:00") and RFC3339.match(value), value
+    assert datetime.fromisoformat(times["published_at"]) == sent
+
+
+def encoded(codec: str) -> bytes:
+    """The sample article's JSON, not ASCII-escaped, in ``codec`` (Python's name)."""
+    return json.dumps(api_article(), ensure_ascii=False).encode(codec)
+
+
+@pytest.mark.parametrize(
+    "codec", ["latin-1", "cp1252", "utf-16", "utf-16-le", "utf-16-be", "utf-32"]
+)
+def test_a_body_not_in_utf_8_is_a_bad_request_that_says_so(
+    client: FlaskClient, auth: dict[str, str], codec: str
+) -> None:
+    # RFC 8259 section 8.1: JSON exchanged between systems is UTF-8. The answer says so,
+    # rather than where a UTF-8 parser happened to stop.
+    response = client.post(
+        ARTICLES, data=encoded(codec), headers={**auth, "Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 400, "")
+    assert problem["code"] == "malformed-json"
+    assert problem["detail"].startswith("The request body is not UTF-8")
+    assert "must be UTF-8 (RFC 8259 section 8.1)" in problem["detail"]
+    assert problem["errors"] == [{"field": "", "message": problem["detail"]}]
+    assert listing(client, auth)["total"] == 0
+
+
+def test_a_utf_8_byte_order_mark_is_ignored(client: FlaskClient, auth: dict[str, str]) -> None:
+    # RFC 8259 section 8.1: a parser MAY ignore a byte order mark rather than refuse it.
+    response = client.post(
+        ARTICLES,
+        data=encoded("utf-8-sig"),
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["title"] == api_article()["title"]
+
+
 def test_a_json_document_that_is_not_an_object_names_no_field(
     client: FlaskClient, auth: dict[str, str]
 ) -> None:
@@ -614,6 +681,82 @@ def test_bad_input_is_refused_and_nothing_is_stored(
     assert_problem(response, status, field)
     assert "Location" not in response.headers
     assert listing(client, auth)["items"] == [existing], case
+
+
+DATE_EXPECTED = (
+    "expected an RFC 3339 date-time with an offset, such as 2026-11-28T09:00:00-03:00, "
+    "between 1970-01-01 and 9999-12-30 in UTC"
+)
+NOT_DATES = [
+    "1700000000",  # epoch seconds: was taken for 2023-11-14
+    "1700000000.5",
+    "2026-11-28",
+    "2026-11-28T09:00:00",
+    "2026-11-28T09:00",
+    "2026-11-28T09:00Z",  # RFC 3339 requires the seconds
+    "2026-11-28 09:00:00-03:00",
+    "2026-11-28_09:00:00Z",
+    "20261128T090000Z",
+    "2026-11-28T09:00:00-0300",
+    "2026-11-28T09:00:00,5Z",
+    "2026-11-28T09:00:00-03",
+    "2026-11-31T09:00:00Z",
+    "2026-11-28T25:00:00Z",
+    "2026-11-28T09:00:00+24:00",
+    "99999-11-28T09:00:00Z",
+    "+2026-11-28T09:00:00Z",
+    "\uff12\uff10\uff12\uff16-11-28T09:00:00Z",  # digits, but not ASCII ones
+    "1969-12-31T23:59:59Z",
+    "1970-01-01T00:59:59+01:00",  # 1969 in UTC
+    "0001-01-02T00:00:00Z",
+    "9999-12-31T00:00:00Z",
+    "now",
+    "",
+    1700000000,
+    1700000000.5,
+    True,
+    ["2026-11-28T09:00:00Z"],
+    {"date": "2026-11-28T09:00:00Z"},
+]
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "put"])
+@pytest.mark.parametrize("value", NOT_DATES, ids=[repr(value) for value in NOT_DATES])
+def test_a_date_that_is_not_rfc_3339_with_an_offset_is_refused_showing_the_form(
+    client: FlaskClient, auth: dict[str, str], method: str, value: Any
+) -> None:
+    existing = create(client, auth)
+    sent = {"published_at": value}
+    response = client.open(
+        ARTICLES if method == "post" else path_of(existing),
+        method=method.upper(),
+        json=sent if method == "patch" else {**api_article(), **sent},
+        headers=with_if_match(auth, "*"),
+    )
+    problem = assert_problem(response, 422, "published_at")
+    assert problem["errors"] == [{"field": "published_at", "message": DATE_EXPECTED}]
+    assert problem["detail"] == f"The article is invalid. published_at: {DATE_EXPECTED}"
+    assert listing(client, auth)["items"] == [existing]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000000+00:00"),
+        ("1970-01-01T01:00:00+01:00", "1970-01-01T00:00:00.000000+00:00"),
+        ("2026-11-28t09:00:00z", "2026-11-28T09:00:00.000000+00:00"),
+        ("2026-11-28T09:00:00-00:00", "2026-11-28T09:00:00.000000+00:00"),  # RFC 3339 4.3
+        ("2026-11-28T09:00:00.5-03:00", "2026-11-28T12:00:00.500000+00:00"),
+        ("2026-11-28T09:00:00.123456789+05:45", "2026-11-28T03:15:00.123456+00:00"),
+        ("9999-12-30T23:59:59.999999Z", "9999-12-30T23:59:59.999999+00:00"),
+    ],
+)
+def test_every_rfc_3339_spelling_of_a_date_in_range_is_accepted(
+    client: FlaskClient, auth: dict[str, str], sent: str, stored: str
+) -> None:
+    response = client.post(ARTICLES, json={**api_article(), "published_at": sent}, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["published_at"] == stored
 
 
 BAD_UPDATES = [
@@ -713,6 +856,57 @@ def test_every_413_is_the_same_problem_naming_its_limit(
         "errors": [{"field": field, "message": problem["errors"][0]["message"]}],
     }, case
     assert str(MAX_BODY if field else REQUEST_LIMIT) in problem["errors"][0]["message"]
+    assert listing(client, auth)["total"] == 1
+
+
+def send_over_http(
+    live: LiveServer, headers: dict[str, str], body: bytes, chunked: bool
+) -> tuple[int, dict[str, Any]]:
+    """POST ``body`` to the articles over a real connection, framed by Content-Length or as
+    chunks of 8 KiB (``Transfer-Encoding: chunked``, RFC 9112 section 7.1); the status and
+    the JSON answer."""
+    connection = http.client.HTTPConnection(live.host, live.port, timeout=10)
+    try:
+        if chunked:
+            chunks = (body[start : start + 8192] for start in range(0, len(body), 8192))
+            connection.request("POST", ARTICLES, body=chunks, headers=headers, encode_chunked=True)
+        else:
+            connection.request("POST", ARTICLES, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def padded(size: int) -> bytes:
+    """The sample article's JSON, padded with JSON whitespace to exactly ``size`` bytes."""
+    document = json.dumps(api_article()).encode()
+    return document[:-1] + b" " * (size - len(document)) + b"}"
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_request_over_the_limit_is_413_however_it_is_framed(
+    app: Flask, client: FlaskClient, auth: dict[str, str], chunked: bool
+) -> None:
+    # Without Content-Length, Werkzeug stops reading a chunked body at the limit; the
+    # truncated JSON was answered "400 malformed-json" rather than 413.
+    headers = {**auth, "Content-Type": "application/json"}
+    with serve(app) as live:
+        over = send_over_http(live, headers, padded(REQUEST_LIMIT + 1), chunked)
+        at_the_limit = send_over_http(live, headers, padded(REQUEST_LIMIT), chunked)
+    detail = f"The request body is over the limit of {REQUEST_LIMIT} bytes."
+    assert over == (
+        413,
+        {
+            "type": "about:blank",
+            "title": "Content Too Large",
+            "status": 413,
+            "detail": detail,
+            "code": "content-too-large",
+            "errors": [{"field": "", "message": detail}],
+        },
+    )
+    assert at_the_limit[0] == 201, at_the_limit
     assert listing(client, auth)["total"] == 1
 
 
@@ -1052,5 +1246,5 @@ def test_only_a_significant_edit_moves_updated_at(
         headers={**auth, "If-Match": silent.headers["ETag"]},
     )
     assert loud.status_code == 200
-    assert loud.json["updated_at"] == clock().isoformat()
+    assert datetime.fromisoformat(loud.json["updated_at"]) == clock()
     assert "significant" not in loud.json

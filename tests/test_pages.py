@@ -447,3 +447,25 @@ def test_plain_text_that_looks_like_html_shows_as_sent(
     # In Markdown, references in an image title are decoded (CommonMark): "&amp;" means "&".
     assert text(inline) == "F <i>x</i> & K <b>y</b> <"
     assert text(inline.find_class("credit")[0]) == "K <b>y</b> <"
+
+
+@pytest.mark.parametrize("when", ["draft", "scheduled"])
+def test_a_former_slug_of_an_article_not_yet_public_is_404_like_the_article(
+    client: FlaskClient, app: Flask, clock: FakeClock, when: str
+) -> None:
+    # A 301 would tell anyone who knew the old permalink where the unpublished article
+    # now lives.
+    publisher = app.extensions["broadsheet"].publisher
+    published_at = None if when == "draft" else clock() + timedelta(days=1)
+    article = publisher.create_article(article_input(published_at=published_at), clock())
+    publisher.update_article(article.id, {"slug": "novo-endereco"}, None, clock())
+    old = client.get(f"/articles/{article.slug}")
+    new = client.get("/articles/novo-endereco")
+    assert (old.status_code, new.status_code) == (404, 404)
+    assert "Location" not in old.headers
+    assert b"novo-endereco" not in old.get_data()
+    # Once it is public, the old permalink leads to it.
+    publisher.update_article(article.id, {"published_at": clock()}, None, clock())
+    moved = client.get(f"/articles/{article.slug}")
+    assert moved.status_code == 301
+    assert moved.headers["Location"] == f"{BASE_URL}/articles/novo-endereco"

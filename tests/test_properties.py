@@ -132,8 +132,10 @@ URL_ATTRIBUTES = frozenset(
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 
 # Published dates that work end to end (the edge-date tests cover the years outside): as
-# often in the past (published) as in the future (scheduled), or within seconds of now.
-_PAST = hs.aware_datetimes(datetime(1000, 1, 2), datetime(2026, 10, 31))
+# often in the past (published) as in the future (scheduled), or within seconds of now;
+# wall times a day inside the accepted range (1970-01-01 ... 9999-12-30 in UTC), so that
+# every offset (under a day) keeps them in it.
+_PAST = hs.aware_datetimes(datetime(1970, 1, 2), datetime(2026, 10, 31))
 _FUTURE = hs.aware_datetimes(datetime(2026, 11, 4), datetime(9999, 11, 29))
 _SECONDS_FROM_NOW = st.integers(-2, 2)
 
@@ -1107,10 +1109,10 @@ def _edge(value: str) -> Any:
         _edge("0001-01-01T00:00:00Z"),  # no wall time west of UTC (the page's zone): 422
         _edge("0001-01-01T23:59:00-23:59"),
         _edge("0001-01-01T00:00:00+23:59"),  # before year 1 in UTC: 422
-        _edge("0999-12-31T23:59:59Z"),
-        _edge("1000-01-01T00:00:00Z"),
-        _edge("1000-01-01T00:00:00+23:59"),  # 0999-12-31T00:01Z
-        _edge("1969-12-31T23:59:59.999999-00:01"),
+        _edge("1969-12-31T23:59:59.999999Z"),  # before the Unix epoch: 422
+        _edge("1970-01-01T00:00:00Z"),
+        _edge("1970-01-01T00:00:00+00:01"),  # 1969-12-31T23:59Z: 422
+        _edge("1969-12-31T23:59:59.999999-00:01"),  # 1970-01-01T00:00:59.999999Z
         _edge("9999-11-30T23:59:59Z"),
         _edge("9999-12-01T00:00:00+23:59"),
         _edge("9999-12-31T23:59:59Z"),

@@ -8,17 +8,18 @@ unknown fields refused, the field rules every way in shares) and turned into
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 from typing import TypeVar
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import request
 from flask import url_for
 from pydantic import BaseModel
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.domain import Article
 from app.domain import ArticleStatus
@@ -28,6 +29,7 @@ from app.errors import InvalidInput
 from app.errors import PreconditionRequired
 from app.errors import UnsupportedMediaType
 from app.inputs import INVALID_ARTICLE
+from app.inputs import UTF8_BOM
 from app.inputs import ArticleCreate
 from app.inputs import Authors
 from app.inputs import Categories
@@ -42,6 +44,7 @@ from app.inputs import Tags
 from app.inputs import Title
 from app.inputs import domain_values
 from app.inputs import editable_fields
+from app.inputs import instant_text
 from app.inputs import parse_json
 from app.publishing import ArticleInput
 from app.settings import Settings
@@ -221,7 +224,7 @@ def poll_stats() -> Response:
                         "family": client.family,
                         "requests": client.requests,
                         "subscribers": client.subscribers,
-                        "last_seen": _time(client.last_seen),
+                        "last_seen": instant_text(client.last_seen),
                     }
                     for client in feed.clients
                 ],
@@ -270,12 +273,25 @@ def _parse(model: type[_Model]) -> _Model:
 
     Raises:
         UnsupportedMediaType: the body is not declared as JSON.
-        MalformedJson: the body is not JSON at all (400).
+        RequestEntityTooLarge: the body is over the request limit, however it is framed.
+        MalformedJson: the body is not UTF-8, or not JSON at all (400).
         InvalidInput: a field is missing, unknown, of the wrong type or invalid.
     """
     if not request.is_json:
         raise UnsupportedMediaType("Send the article as application/json.")
     raw = request.get_data(cache=False) or b""
+    # A body without Content-Length (chunked, RFC 9112 section 7.1) is read up to the limit
+    # and no further, silently: whether the client sent more, only the server's own stream
+    # can tell. One byte more is over the limit, as it is with Content-Length.
+    if (
+        request.content_length is None
+        and len(raw) >= current_app.config["MAX_CONTENT_LENGTH"]
+        and request.environ["wsgi.input"].read(1)
+    ):
+        raise RequestEntityTooLarge()
+    # RFC 8259 section 8.1: a parser may ignore a UTF-8 byte order mark; some clients
+    # (Windows tools, .NET) send one.
+    raw = raw.removeprefix(UTF8_BOM)
     return parse_json(model, raw, "The request body", INVALID_ARTICLE)
 
 
@@ -317,11 +333,7 @@ def _represent(article: Article) -> dict[str, Any]:
         "body_html": article.body_html,
         "status": article.status(found.clock()).value,
         "url": permalink_url(found.settings.base_url, article.slug),
-        "published_at": _time(article.published_at),
-        "created_at": _time(article.created_at),
-        "updated_at": _time(article.updated_at),
+        "published_at": instant_text(article.published_at),
+        "created_at": instant_text(article.created_at),
+        "updated_at": instant_text(article.updated_at),
     }
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

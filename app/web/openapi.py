@@ -224,8 +224,9 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 _PROBLEMS: dict[int, str] = {
     400: (
-        'The body is not JSON at all (code "malformed-json"); `detail` says where parsing '
-        'stopped and `errors` names the body itself (field ""). Nothing is stored.'
+        'The body is not UTF-8 JSON (code "malformed-json"); `detail` says where parsing '
+        "stopped, or that JSON must be UTF-8 (RFC 8259 section 8.1), and `errors` names the "
+        'body itself (field ""). A UTF-8 byte order mark is ignored. Nothing is stored.'
     ),
     401: "The bearer token is missing, wrong, expired or revoked.",
     404: "No article has that id.",
@@ -238,8 +239,8 @@ _PROBLEMS: dict[int, str] = {
     413: (
         'Every 413 is the same document (code "content-too-large"), whose `detail` names the '
         "limit in bytes: the article body over `api.max_body_bytes` (`errors` names `body`), "
-        'or the request over its own limit, refused unread (`errors` names "", the body '
-        "itself). Nothing is stored."
+        "or the request over its own limit, with Content-Length or chunked, refused unread "
+        '(`errors` names "", the body itself). Nothing is stored.'
     ),
     415: "The body is not declared as JSON.",
     422: "A field or query parameter is invalid; `errors` names each one. Nothing is stored.",
