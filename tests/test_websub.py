@@ -185,6 +185,35 @@ def test_a_notification_the_hub_refuses_is_dropped_with_an_error_after_max_attem
     assert "gave up" in errors[0].getMessage() and TOPIC in errors[0].getMessage()
 
 
+def test_an_unexpected_delivery_error_is_logged_and_retried_past_max_attempts(
+    services: Services,
+    clock: FakeClock,
+    hub: HubStandIn,
+    http: httpx.Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An answer the client cannot read says nothing about the notification: it is an
+    error to fix (logged with its traceback), never the hub's refusal, so nothing is lost."""
+    hub.set_mode("garbled")
+    enqueue(services, [TOPIC], clock)
+    with caplog.at_level(logging.WARNING, logger="app.notifying"):
+        for attempt in range(1, MAX_ATTEMPTS + 3):
+            report = deliver(services, http, clock)
+            assert len(report.failed) == 1 and report.abandoned == []
+            [row] = pending(services)
+            assert row.attempts == attempt
+            assert row.last_error is not None and "DecodingError" in row.last_error
+            clock.advance(hours=1)
+    tracebacks = [r for r in caplog.records if r.levelno == logging.ERROR and r.exc_info]
+    assert len(tracebacks) == MAX_ATTEMPTS + 2, caplog.text
+    assert all(r.exc_info and isinstance(r.exc_info[1], httpx.DecodingError) for r in tracebacks)
+    assert "gave up" not in caplog.text
+
+    hub.set_mode("ok")
+    assert len(deliver(services, http, clock).delivered) == 1
+    assert pending(services) == []
+
+
 @pytest.mark.parametrize(
     ("status", "refused"),
     [
