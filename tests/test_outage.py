@@ -297,7 +297,7 @@ def test_database_outage_is_not_a_reader_outage(cluster: PostgresCluster, tmp_pa
 
         for outage, mode in enumerate(OUTAGE_MODES, start=1):
             cluster.stop(mode)
-            # At least 3 s, for scheduler ticks (1 s), feed-cache refreshes and a poll-count
+            # At least 3 s, for scheduler ticks (0.25 s), feed-cache refreshes and a poll-count
             # flush to meet the dead database, and until both roles have said they did.
             outage_started = time.monotonic()
             while True:
