@@ -237,11 +237,62 @@ def scheduler() -> None:
 
 @main.command()
 def web() -> None:
-    """Run the web role: granian (or gunicorn, with server.kind = "gunicorn")."""
+    """Run the web role: granian (or gunicorn, with server.kind = "gunicorn").
+
+    The server runs as a child of this process, which passes on every signal an operator
+    sends it and exits with the server's status. A server that stops because it was asked
+    to (SIGTERM, SIGINT, SIGQUIT) or that exits 0 takes the role's health mark with it; one
+    that dies otherwise leaves it, so ``broadsheet health`` reports the role failing.
+    """
     with _services() as services:
-        command = _web_command(services.settings)
-        _announce_web(services.settings)
-    os.execvp(sys.executable, command)  # noqa: S606 - a fixed argument list, no shell
+        settings = services.settings
+        command = _web_command(settings)
+        _announce_web(settings)
+    code, asked_to_stop = _run_server(command)
+    if code == 0 or asked_to_stop:
+        liveness.withdraw(settings, liveness.WEB)
+    # As a shell reports it: a server ended by signal N exits 128 + N.
+    raise SystemExit(code if code >= 0 else 128 - code)
+
+
+# Signals that stop granian and gunicorn; the rest reload, resize or reopen logs (gunicorn).
+_STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGQUIT})
+_FORWARDED_SIGNALS = _STOP_SIGNALS | {
+    signal.SIGHUP,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGTTIN,
+    signal.SIGTTOU,
+}
+
+
+def _run_server(command: list[str]) -> tuple[int, bool]:
+    """Run ``command`` until it exits, passing on the signals of :data:`_FORWARDED_SIGNALS`;
+    its return code (negative: the signal that ended it) and whether this process was asked
+    to stop meanwhile.
+
+    The server stays in this process group, so a signal sent to the group (Ctrl-C in a
+    terminal, a supervisor's ``kill`` of the group) also reaches it directly; the one it
+    gets again through this process changes nothing (stopping twice is stopping).
+    """
+    server: subprocess.Popen[bytes] | None = None
+    asked_to_stop = False
+
+    def forward(signum: int, frame: object) -> None:
+        nonlocal asked_to_stop
+        asked_to_stop = asked_to_stop or signum in _STOP_SIGNALS
+        if server is not None:
+            with contextlib.suppress(ProcessLookupError):
+                server.send_signal(signum)
+
+    # Handlers first: a signal that arrives while the server starts must not end this
+    # process (the default action) and leave the server running without it.
+    for signum in _FORWARDED_SIGNALS:
+        signal.signal(signum, forward)
+    server = subprocess.Popen(command)
+    if asked_to_stop:  # arrived before the server existed to receive it
+        server.terminate()
+    return server.wait(), asked_to_stop
 
 
 def _announce_web(settings: Settings) -> None:
@@ -375,6 +426,9 @@ def serve(with_demo: bool) -> None:
         for role, child in children.items()
         if child.returncode not in (0, -signal.SIGTERM, None)
     }
+    if settings.server_kind not in failed:
+        # Stopped on purpose: `broadsheet health` must not take it for a dead server.
+        liveness.withdraw(settings, liveness.WEB)
     for role, code in failed.items():
         click.echo(f"{role} exited with {code}", err=True)
     if failed:

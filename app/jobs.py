@@ -2,7 +2,7 @@
 
 Jobs with fixed ids, ``coalesce=True`` and ``max_instances=1``:
 
-- ``render-due-feeds`` every ``feed_render_poll_seconds`` (default 1 s): renders the feeds
+- ``render-due-feeds`` every ``feed_render_poll_seconds`` (default 0.25 s): renders the feeds
   that writes marked stale and those whose scheduled article has just gone public, so a
   write reaches readers within seconds and an embargo lifts on time.
 - ``render-all-feeds`` every ``feed_regenerate_seconds``: the safety net that re-renders

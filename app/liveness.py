@@ -5,8 +5,8 @@ that cannot see that command. So each long-running role leaves a file named afte
 in ``health_dir`` (a directory of the machine or container, never shared between them):
 
 - ``web`` holds the URL of the server's ``/healthz``, written when ``broadsheet web`` (or
-  ``serve``) starts; the role is healthy while that URL answers 200 within
-  :data:`REQUEST_TIMEOUT_SECONDS`.
+  ``serve``) starts and removed when its server stops on purpose; the role is healthy
+  while that URL answers 200 within :data:`REQUEST_TIMEOUT_SECONDS`.
 - ``scheduler`` is touched by the scheduler every :data:`HEARTBEAT_SECONDS` and removed
   when it stops; the role is healthy while the file is younger than
   :data:`HEARTBEAT_MAX_AGE_SECONDS`.

@@ -12,7 +12,9 @@ Two halves, joined by the outbox table:
 
 A hub that is down loses no notification: a failure that says nothing about the
 notification itself (refused, reset or timed-out connections, 5xx, 408 Request Timeout,
-429 Too Many Requests) is retried for as long as it takes, at most an hour apart. Rows
+429 Too Many Requests, and any unexpected error, such as an answer that cannot be
+decoded, which is logged with its traceback) is retried for as long as it takes, at most
+an hour apart. Rows
 are coalesced per (hub, topic), so the outbox holds at most one row per hub and feed
 however long a hub is away. Only a hub that answers and refuses the notification (any
 other 4xx, RFC 9110 section 15.5: the same request will not succeed by repeating it) has
@@ -140,9 +142,9 @@ def deliver_due(
 ) -> DeliveryReport:
     """Send the notifications due at ``now`` and record what happened.
 
-    Never raises for a hub's error (refused, timed out, unreachable, non-2xx, bad URL):
-    that notification is retried later, or dropped if the hub refused it (see the module
-    docstring) for the ``websub_max_attempts``-th time. It raises
+    Never raises for an error in sending (refused, timed out, unreachable, non-2xx, bad
+    URL, unexpected): that notification is retried later, or dropped if the hub refused it
+    (see the module docstring) for the ``websub_max_attempts``-th time. It raises
     :class:`~app.errors.StorageUnavailable` if the database is down; rows already claimed
     are then retried when their lease runs out (delivery is at least once). A pass takes
     about one timeout per unreachable hub: after a hub times out or refuses the connection,
@@ -245,7 +247,8 @@ class Failure:
     ``refused`` is true when the hub answered and refused the notification itself (a 4xx
     other than 408 and 429, RFC 9110 section 15.5), or its URL cannot be used at all:
     repeating the same request will not help, so such failures count towards
-    ``websub_max_attempts``. Any other failure means the hub is unavailable for now.
+    ``websub_max_attempts``. Any other failure (the hub is unavailable for now, or an
+    unexpected error, which is logged with its traceback) is retried until it succeeds.
     """
 
     message: str
@@ -303,9 +306,21 @@ def _send_to_hub(
             unreachable = f"{type(error).__name__}: {error}"
             outcomes.append((notification, Failure(unreachable)))
             continue
-        except Exception as error:  # e.g. a hub URL httpx rejects; never stop the pass
+        except httpx.InvalidURL as error:
+            # A hub URL that cannot be sent to: repeating the request will not help.
             message = f"{type(error).__name__}: {error}"
             outcomes.append((notification, Failure(message, refused=True)))
+            continue
+        except Exception as error:
+            # Neither the hub's answer nor an outage (an answer that cannot be decoded, a
+            # fault of ours): retried like an outage, never dropped, and never silent.
+            log.exception(
+                "websub delivery failed unexpectedly hub=%s topic=%s",
+                notification.hub_url,
+                notification.topic_url,
+            )
+            message = f"{type(error).__name__}: {error}"
+            outcomes.append((notification, Failure(message)))
             continue
         if response.is_success:
             outcomes.append((notification, None))

@@ -5,6 +5,8 @@ Modes (switch with :meth:`HubStandIn.set_mode`):
 - ``"ok"``: answers 204 No Content, as public hubs do;
 - ``"failing"``: answers 500;
 - ``"rejecting"``: answers 400, a definitive refusal of the notification;
+- ``"garbled"``: answers 200 with a body that says it is gzip and is not, which the
+  client cannot decode (an error that is neither the hub's refusal nor an outage);
 - ``"slow"``: waits ``slow_seconds`` (longer than the client's timeout) before answering;
 - ``"down"``: the listening socket is closed, so connections are refused; switching to
   any other mode listens again on the same port (the hub URL does not change).
@@ -24,7 +26,7 @@ from http.server import ThreadingHTTPServer
 from typing import Literal
 from urllib.parse import parse_qs
 
-Mode = Literal["ok", "failing", "rejecting", "slow", "down"]
+Mode = Literal["ok", "failing", "rejecting", "garbled", "slow", "down"]
 MAX_WAIT_SECONDS = 10.0
 
 
@@ -165,10 +167,17 @@ def _handler_for(hub: HubStandIn) -> type[BaseHTTPRequestHandler]:
             if mode == "slow":
                 # Wakes early when the stand-in stops, so teardown never waits this out.
                 hub._stopping.wait(hub.slow_seconds)
-            status = {"failing": 500, "rejecting": 400}.get(mode, 204)
+            status = {"failing": 500, "rejecting": 400, "garbled": 200}.get(mode, 204)
             try:
                 self.send_response(status)
-                if status != 204:
+                if mode == "garbled":
+                    payload = b"hub garbled (stand-in): not gzip"
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                elif status != 204:
                     payload = f"hub {mode} (stand-in)".encode()
                     self.send_header("Content-Type", "text/plain")
                     self.send_header("Content-Length", str(len(payload)))

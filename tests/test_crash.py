@@ -154,6 +154,7 @@ class Polls:
     ok: int = 0
     down: int = 0
     not_yet: int = 0
+    rounds: int = 0  # rounds of every feed, in one encoding each
     most_entries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FEEDS, 0))
     problems: list[str] = field(default_factory=list)
 
@@ -339,6 +340,7 @@ def test_crashes_lose_nothing_acknowledged(database_url: str, tmp_path: Path) ->
                             problem = _check_poll(path, response, polls.most_entries)
                             if problem:
                                 polls.problems.append(problem)
+                        polls.rounds += 1
                         time.sleep(0.05)
 
             senders = [
@@ -406,8 +408,10 @@ def test_crashes_lose_nothing_acknowledged(database_url: str, tmp_path: Path) ->
                     ) from None
                 render_seconds = time.monotonic() - render_started
                 print(f"clean restart: every feed rendered in {render_seconds:.1f} s")
-                # One more round of polls sees the final snapshots.
-                time.sleep(1)
+                # Polls see the final snapshots: a whole round in each encoding that
+                # started after every feed was rendered (the one under way may not have).
+                seen = polls.rounds
+                _wait_until(lambda: polls.rounds >= seen + 3, 30, "polls of the final feeds")
             finally:
                 stop.set()
                 poller.join(timeout=30)

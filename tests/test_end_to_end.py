@@ -1,4 +1,4 @@
-"""The whole service as a user runs it: `broadsheet serve --demo` (gunicorn + scheduler
+"""The whole service as a user runs it: `broadsheet serve --demo` (granian + scheduler
 processes), a token from the CLI, an article over the API, feeds over real HTTP."""
 
 from __future__ import annotations
@@ -113,9 +113,9 @@ def test_publish_poll_restart(environment: dict[str, str], tmp_path: Path) -> No
             for path in list(pending):
                 if created["id"] in client.get(path).text:
                     pending.discard(path)
-            # The goal is 5 s (about 1 s measured on a quiet machine); a loaded CI machine
-            # gets some slack so that the test guards correctness, not speed.
-            assert time.monotonic() - created_at < 15, f"not in {pending} within 15 s"
+            # The goal is 5 s (about 1 s measured on a quiet machine); a loaded machine gets
+            # ample slack so that the test guards correctness, not speed.
+            assert time.monotonic() - created_at < 30, f"not in {pending} within 30 s"
             time.sleep(0.1)
         latency = time.monotonic() - created_at
         print(f"article in all three feeds {latency:.2f} s after the 201")
@@ -252,12 +252,12 @@ def _published_ids(client: httpx.Client, auth: dict[str, str]) -> list[str]:
 
 def _wait_for(client: httpx.Client, path: str, article_id: str) -> dict[str, Any]:
     """The JSON or XML feed at ``path`` once it carries ``article_id`` (bounded)."""
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30
     while True:
         response = client.get(path)
         if response.status_code == 200 and article_id in response.text:
             return json.loads(response.content) if path.endswith(".json") else {}
-        assert time.monotonic() < deadline, f"{article_id} not in {path} within 15 s"
+        assert time.monotonic() < deadline, f"{article_id} not in {path} within 30 s"
         time.sleep(0.1)
 
 
@@ -313,10 +313,10 @@ def _crawl_feeds(client: httpx.Client, base: str, hub_url: str) -> set[str]:
             continue
         visited.add(path)
         response = client.get(path)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while response.status_code == 404 and FEED_PATH.search(path):
             # A feed whose page is up may still wait for its first render on a busy machine.
-            assert time.monotonic() < deadline, f"{path}: not rendered within 20 s"
+            assert time.monotonic() < deadline, f"{path}: not rendered within 30 s"
             time.sleep(0.2)
             response = client.get(path)
         assert response.status_code == 200, path

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 from email.utils import format_datetime
+from typing import NoReturn
 
 import httpx
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from app import close_app
 from app import create_app
@@ -121,3 +125,56 @@ def test_a_closed_cache_stops_refreshing_in_the_background(
     before = set(threading.enumerate())
     cache.get(SITE_SCOPE, FeedFormat.ATOM)  # served, and no refresher starts again
     assert set(threading.enumerate()) - before == set()
+
+
+def _explode(*arguments: object) -> NoReturn:
+    raise RuntimeError("disk on fire")
+
+
+def _fast_path_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        record
+        for record in caplog.records
+        if record.name == "app.web.feeds"
+        and record.levelno == logging.ERROR
+        and record.exc_info is not None
+        and "disk on fire" in str(record.exc_info[1])
+    ]
+
+
+def test_a_failed_catch_up_is_logged_and_the_feed_held_is_served(
+    app: Flask,
+    client: FlaskClient,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A reader with other validators makes the fast path refresh first; when that fails
+    for a reason other than an outage, the error is in the log and the reader still gets
+    the bytes this process holds."""
+    services = app.extensions["broadsheet"]
+    _publish(services, clock, "Primeira")
+    held = client.get("/feed.atom")
+    assert held.status_code == 200
+    monkeypatch.setattr(services.publisher, "snapshot_generation", _explode)
+    with caplog.at_level(logging.ERROR):
+        answer = client.get("/feed.atom", headers={"If-None-Match": '"another"'})
+    assert answer.status_code == 200
+    assert answer.data == held.data
+    assert _fast_path_errors(caplog), caplog.text
+
+
+def test_a_failed_read_of_a_feed_is_logged_before_the_application_answers(
+    app: Flask,
+    client: FlaskClient,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    services = app.extensions["broadsheet"]
+    _publish(services, clock, "Primeira")
+    monkeypatch.setattr(services.publisher, "feed_snapshot", _explode)
+    with caplog.at_level(logging.ERROR):
+        answer = client.get("/feed.atom", headers={"If-None-Match": '"another"'})
+    assert answer.status_code == 500
+    assert _fast_path_errors(caplog), caplog.text

@@ -79,10 +79,34 @@ def test_the_web_role_is_healthy_while_its_port_answers(
         output = wait_for_health(env, tmp_path, web)
         port = env["BROADSHEET_SERVER_PORT"]
         assert f"web: ok: GET http://127.0.0.1:{port}/healthz: 200" in output
-        stop_role(web)
+
+        # A server that dies (here killed with its whole process group) leaves its mark:
+        # the check reports it failing until the role is started again.
+        os.killpg(web.pid, signal.SIGKILL)
+        web.wait(timeout=30)
         result = health(env, tmp_path)
         assert result.returncode == 1
-        assert "web: FAILING" in result.stdout
+        assert f"web: FAILING: GET http://127.0.0.1:{port}/healthz:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("kind", "role"), [("granian", "web"), ("gunicorn", "web"), ("granian", "serve")]
+)
+def test_a_web_role_stopped_cleanly_leaves_no_mark(
+    env: dict[str, str], tmp_path: Path, kind: str, role: str
+) -> None:
+    """SIGTERM (`docker stop`, a service manager) stops the role on purpose: afterwards the
+    check finds no role here, not a failing one, as after the scheduler stops."""
+    env = {**env, "BROADSHEET_SERVER_KIND": kind}
+    with running_role(env, tmp_path, role) as web:
+        assert "web: ok" in wait_for_health(env, tmp_path, web)
+        stop_role(web)
+        assert web.returncode == 0
+        assert not (tmp_path / "health" / "web").exists()
+        result = health(env, tmp_path)
+        assert result.returncode == 1
+        assert "FAILING" not in result.stdout
+        assert "no web or scheduler role has started here" in result.stderr
 
 
 def test_the_scheduler_is_healthy_while_its_heartbeat_is_fresh(

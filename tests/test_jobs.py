@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from app import jobs as job_table
 from app import publishing
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
@@ -19,6 +20,7 @@ from app.jobs import render_due_feeds
 from app.publishing import RenderReport
 from app.services import Services
 from app.services import build_services
+from app.settings import load_settings
 from tests.conftest import FakeClock
 from tests.factories import article_input
 
@@ -151,3 +153,9 @@ def test_a_scheduler_pass_over_its_budget_leaves_the_rest_to_the_next(
     rest = publisher.render_due_feeds(clock())
     assert rest.scopes and not set(rest.scopes) & set(first.scopes)
     assert publisher.render_due_feeds(clock()).scopes == []
+
+
+def test_the_job_table_states_the_render_poll_default() -> None:
+    """Operators read the job table in app.jobs; its default must be the setting's."""
+    default = load_settings({}, environ={}, config_file=None).feed_render_poll_seconds
+    assert f"``feed_render_poll_seconds`` (default {default:g} s)" in (job_table.__doc__ or "")

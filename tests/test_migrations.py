@@ -3,10 +3,14 @@ databases, and every one of them can be undone and done again."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
+import psycopg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
@@ -17,6 +21,9 @@ from app.storage.schema import schema_is_current
 from app.storage.schema import upgrade_database
 from app.storage.tables import Base
 from app.storage.tables import FeedSnapshotRow
+from tests.conftest import POSTGRES_ADMIN
+from tests.conftest import REQUIRE_POSTGRES
+from tests.conftest import _postgres_reachable
 
 
 def _differences(database: Database) -> list[object]:
@@ -34,8 +41,36 @@ def test_the_migrated_schema_is_the_table_definitions(database_url: str) -> None
         database.dispose()
 
 
-def test_every_migration_can_be_undone_and_redone(sqlite_url: str) -> None:
-    database = Database(sqlite_url)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated database of this test's own: an SQLite file, or a PostgreSQL database
+    created for it and dropped after (never the session's, which other tests share)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_url")
+        return
+    problem = _postgres_reachable()
+    if problem:
+        if REQUIRE_POSTGRES:
+            pytest.fail(problem)
+        pytest.skip(problem)
+    name = f"broadsheet_migrations_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    server = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    url = f"{server}/{name}"
+    try:
+        database = Database(url)
+        upgrade_database(database)
+        database.dispose()
+        yield url
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_every_migration_can_be_undone_and_redone(scratch_url: str) -> None:
+    database = Database(scratch_url)
     try:
         downgrade_database(database, "base")
         assert not schema_is_current(database)

@@ -54,6 +54,7 @@ CIDADES_FEEDS = ("/category/cidades/feed.rss", "/category/cidades/feed.atom",
                  "/category/cidades/feed.json")  # fmt: skip
 CLIMA_FEEDS = ("/category/clima/feed.rss", "/category/clima/feed.atom",
                "/category/clima/feed.json")  # fmt: skip
+EVERY_FEED = SITE_FEEDS + CIDADES_FEEDS + CLIMA_FEEDS
 OUTAGE_MODES = ("fast", "immediate")
 
 
@@ -80,6 +81,13 @@ class Roles:
     def assert_alive(self) -> None:
         for name, process in (("web", self.web), ("scheduler", self.scheduler)):
             assert process.poll() is None, f"the {name} role died:\n{self.logs()}"
+
+    def both_say(self, message: str, times: int) -> bool:
+        """Whether each role's log holds ``message`` ``times`` times."""
+        return all(
+            log.read_text(errors="replace").count(message) == times
+            for log in (self.web_log, self.scheduler_log)
+        )
 
     def logs(self) -> str:
         return (
@@ -201,6 +209,22 @@ def _nothing_to_render(cluster: PostgresCluster) -> bool:
     return row is not None and row[0] == 0
 
 
+def _serves_what_is_stored(
+    client: httpx.Client, cluster: PostgresCluster, paths: tuple[str, ...]
+) -> bool:
+    """Whether the web role serves the feeds of ``paths`` as last rendered (the ETag of the
+    identity bytes is the stored one). Each is asked for with an ETag no render made, which
+    makes the web process catch up with every render first, for every feed it holds."""
+    with cluster.connect() as connection:
+        stored = {str(row[0]) for row in connection.execute("SELECT etag FROM feed_snapshots")}
+    headers = {"Accept-Encoding": "identity", "If-None-Match": '"never-rendered"'}
+    for path in paths:
+        response = client.get(path, headers=headers)
+        if response.status_code != 200 or response.headers["etag"].strip('"') not in stored:
+            return False
+    return True
+
+
 def _capture(client: httpx.Client, paths: list[str]) -> dict[str, httpx.Response]:
     served = {path: client.get(path) for path in paths}
     for path, response in served.items():
@@ -254,24 +278,28 @@ def test_database_outage_is_not_a_reader_outage(cluster: PostgresCluster, tmp_pa
             _publish(client, auth, "Feira do livro começa no sábado", "Cidades"),
         ]
         ids = [article.id for article in articles]
-        _wait_until(lambda: _feeds_have(client, SITE_FEEDS + CIDADES_FEEDS, ids), 20, "feeds")
+        _wait_until(lambda: _feeds_have(client, SITE_FEEDS + CIDADES_FEEDS, ids), 30, "feeds")
         # The Clima feeds are served once, then change (a new article) without being
         # served again: the web process must keep them current, not just forget them.
-        _wait_until(lambda: _feeds_have(client, CLIMA_FEEDS, ids[1:2]), 20, "clima feeds")
+        _wait_until(lambda: _feeds_have(client, CLIMA_FEEDS, ids[1:2]), 30, "clima feeds")
         articles.append(_publish(client, auth, "Frente fria chega na quinta-feira", "Clima"))
         ids.append(articles[-1].id)
-        _wait_until(lambda: _feeds_have(client, SITE_FEEDS, ids), 20, "feeds with the 4th")
-        _wait_until(lambda: _nothing_to_render(cluster), 20, "every feed rendered")
-        time.sleep(1)  # several feed-cache refreshes (every 0.25 s) see the new renders
+        _wait_until(lambda: _feeds_have(client, SITE_FEEDS, ids), 30, "feeds with the 4th")
+        _wait_until(lambda: _nothing_to_render(cluster), 30, "every feed rendered")
+        # Not the Clima feeds: the outage checks that they were kept current unasked.
+        served_feeds = SITE_FEEDS + CIDADES_FEEDS
+        _wait_until(
+            lambda: _serves_what_is_stored(client, cluster, served_feeds), 30, "cache current"
+        )
         pages = ["/", "/category/cidades", *(article.path for article in articles)]
         served = _capture(client, [*SITE_FEEDS, *CIDADES_FEEDS, *pages])
         refused_titles: list[str] = []
 
         for outage, mode in enumerate(OUTAGE_MODES, start=1):
             cluster.stop(mode)
-            # Long enough for scheduler ticks (1 s), feed-cache refreshes and a poll-count
-            # flush to meet the dead database.
-            outage_ends = time.monotonic() + 3
+            # At least 3 s, for scheduler ticks (0.25 s), feed-cache refreshes and a poll-count
+            # flush to meet the dead database, and until both roles have said they did.
+            outage_started = time.monotonic()
             while True:
                 _assert_served_as_before(client, served)
                 if outage == 1:
@@ -302,19 +330,21 @@ def test_database_outage_is_not_a_reader_outage(cluster: PostgresCluster, tmp_pa
                     problem_json=True,
                 )  # fmt: skip
                 roles.assert_alive()
-                if time.monotonic() > outage_ends:
+                waited = time.monotonic() - outage_started
+                if waited > 3 and roles.both_say("database unavailable", outage):
                     break
+                assert waited < 30, f"outage {mode}: not noticed by both roles in 30 s"
                 time.sleep(0.5)
 
             cluster.start()
             recovery = _wait_until(
-                lambda: client.get("/readyz").status_code == 200, 20, "ready after the outage"
+                lambda: client.get("/readyz").status_code == 200, 30, "ready after the outage"
             )
             print(f"outage {mode}: ready {recovery:.2f} s after PostgreSQL started")
             articles.append(_publish(client, auth, f"Tudo volta ao normal ({mode})", "Cidades"))
             ids.append(articles[-1].id)
             _wait_until(
-                lambda: _feeds_have(client, SITE_FEEDS + CIDADES_FEEDS, ids[-1:]), 20,
+                lambda: _feeds_have(client, SITE_FEEDS + CIDADES_FEEDS, ids[-1:]), 30,
                 "the scheduler renders a write made after the outage",
             )  # fmt: skip
             assert _feeds_have(client, SITE_FEEDS, ids)
@@ -323,8 +353,10 @@ def test_database_outage_is_not_a_reader_outage(cluster: PostgresCluster, tmp_pa
                 assert current.status_code == 200, current.text
                 assert current.headers["etag"] == article.etag, "a refused write was stored"
             roles.assert_alive()
-            _wait_until(lambda: _nothing_to_render(cluster), 20, "every feed rendered")
-            time.sleep(1)
+            _wait_until(lambda: _nothing_to_render(cluster), 30, "every feed rendered")
+            _wait_until(
+                lambda: _serves_what_is_stored(client, cluster, EVERY_FEED), 30, "cache current"
+            )
             pages.append(articles[-1].path)
             served = _capture(client, [*SITE_FEEDS, *CIDADES_FEEDS, *CLIMA_FEEDS, *pages])
 
@@ -368,7 +400,7 @@ def test_a_render_cut_short_by_an_outage_gives_its_claims_back(cluster: Postgres
             blocker.execute("BEGIN")
             blocker.execute("LOCK TABLE articles IN ACCESS EXCLUSIVE MODE")
             renderer.start()
-            _wait_until(lambda: _waiting_on_a_lock(cluster), 20, "the render waits for articles")
+            _wait_until(lambda: _waiting_on_a_lock(cluster), 30, "the render waits for articles")
             cluster.stop("fast")
             renderer.join(timeout=30)
         finally:

@@ -14,6 +14,7 @@ document's XSLT stylesheet; feed readers get the registered feed media types.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Iterable
@@ -33,7 +34,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
 from app.domain import FeedScope
+from app.domain import feed_key
 from app.errors import FeedNotFound
+from app.errors import StorageUnavailable
 from app.publishing import feed_max_age
 from app.web import polling
 from app.web import services
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
     from app.services import Services
     from app.web import Polling
     from app.web.feedcache import FeedCache
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint("feeds", __name__)
 
@@ -230,17 +235,32 @@ class FeedFastPath:
 
     def _catch_up(self, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed | None:
         """The feed after a refresh of this process's cache (one read of a counter when
-        nothing changed); None if the database cannot say."""
+        nothing changed); None if the refresh failed, and the caller answers from what it
+        holds (stale-if-error, RFC 5861). A failure other than the database's outage
+        (which the database logs once) is logged with its traceback."""
         try:
             self._cache.refresh()
+        except StorageUnavailable:
+            return None
         except Exception:
+            log.exception(
+                "feed cache refresh failed; answering %s from memory", feed_key(scope, fmt)
+            )
             return None
         return self._cached(scope, fmt)
 
     def _cached(self, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed | None:
+        """The prepared feed, or None to let the application answer: for a feed that is not
+        stored (404) or not in memory while the database is down, as for an unexpected
+        failure, which is logged with its traceback first."""
         try:
             return self._cache.get(scope, fmt)
+        except (FeedNotFound, StorageUnavailable):
+            return None
         except Exception:
+            log.exception(
+                "feed cache failed on %s; answering through the application", feed_key(scope, fmt)
+            )
             return None
 
 
