@@ -158,7 +158,8 @@ def _render_pass(now: datetime) -> tuple[int, int, int]:
 )
 @_domain_errors
 def export_command(output: str) -> None:
-    """Write every live article as JSON Lines, in storage order (oldest first)."""
+    """Write every live article as JSON Lines, in creation order (an imported file's
+    articles in the order of its lines)."""
     from app.transfer import export_lines
 
     exported = 0

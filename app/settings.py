@@ -7,7 +7,6 @@ bad one raises :class:`~app.errors.SettingsError` naming the setting.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tomllib
@@ -326,8 +325,3 @@ def _check_range(settings: Settings, name: str, low: float, high: float) -> None
     value = getattr(settings, name)
     if not low <= value <= high:
         raise SettingsError(f"Setting {name} must be between {low} and {high}, got {value}.")
-
-
-def settings_as_dict(settings: Settings) -> dict[str, Any]:
-    """Every field and value, for display (``broadsheet settings``)."""
-    return dataclasses.asdict(settings)

@@ -263,11 +263,6 @@ class ArticleRepository:
             found.setdefault(article_id, []).append(slug)
         return {article_id: tuple(slugs) for article_id, slugs in found.items()}
 
-    def count_live(self) -> int:
-        """How many articles are stored and not deleted."""
-        query = select(func.count()).where(ArticleRow.deleted_at.is_(None))
-        return self.session.scalar(query) or 0
-
     def _live_row(self, article_id: str) -> ArticleRow:
         row = self.session.scalars(
             select(ArticleRow).where(ArticleRow.public_id == article_id)

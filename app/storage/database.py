@@ -30,9 +30,6 @@ from app.errors import StorageUnavailable
 log = logging.getLogger(__name__)
 
 _WRITE_OPTION = "broadsheet_write"
-# One key for every lock Broadsheet takes with pg_try_advisory_xact_lock; the second
-# argument names the job. The value is arbitrary but fixed ("bsht" in ASCII).
-ADVISORY_LOCK_NAMESPACE = 0x62736874
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -70,21 +67,6 @@ class Database:
         """
         with self._translate_outage(), self._write_sessions.begin() as session:
             yield session
-
-    def try_lock(self, session: Session, job: int) -> bool:
-        """Take the job's lock for the rest of ``session``'s transaction, if it is free.
-
-        PostgreSQL: ``pg_try_advisory_xact_lock``, released by COMMIT or ROLLBACK (also when
-        the process dies), so it is safe with connection pools and PgBouncer. SQLite: the
-        write transaction already holds the database's single write lock.
-        """
-        if self.is_sqlite:
-            return True
-        acquired = session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:namespace, :job)"),
-            {"namespace": ADVISORY_LOCK_NAMESPACE, "job": job},
-        ).scalar_one()
-        return bool(acquired)
 
     def ping(self) -> None:
         """Run ``SELECT 1``.

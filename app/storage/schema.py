@@ -38,14 +38,6 @@ def downgrade_database(database: Database, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def make_revision(database: Database, message: str) -> None:
-    """Autogenerate a new migration from the table definitions (for developers)."""
-    config = _config(database)
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.revision(config, message=message, autogenerate=True)
-
-
 def schema_is_current(database: Database) -> bool:
     """Whether the database is at the newest migration.
 

@@ -65,11 +65,6 @@ class FeedCache:
         self._store(key, prepared, seen)
         return prepared
 
-    def peek(self, key: str) -> PreparedFeed | None:
-        """The prepared feed if it is in memory (no database, no refresh)."""
-        with self._lock:
-            return self._entries.get(key)
-
     def refresh(self) -> None:
         """Bring every cached feed whose stored bytes changed up to date (drop it if gone).
 
