@@ -4,6 +4,7 @@ regenerate, import, export, stats."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -272,9 +273,11 @@ def _run_server(command: list[str]) -> tuple[int, bool]:
     its return code (negative: the signal that ended it) and whether this process was asked
     to stop meanwhile.
 
-    The server stays in this process group, so a signal sent to the group (Ctrl-C in a
-    terminal, a supervisor's ``kill`` of the group) also reaches it directly; the one it
-    gets again through this process changes nothing (stopping twice is stopping).
+    The server runs in a process group of its own, so a signal sent to this process's
+    group (Ctrl-C in a terminal, a supervisor's ``kill`` of the group) reaches it once,
+    through this process: granian's workers signalled directly exit before their parent
+    knows it is stopping, and it respawns them and then hangs. The server is asked to
+    stop if this process dies without passing anything on (SIGKILL).
     """
     server: subprocess.Popen[bytes] | None = None
     asked_to_stop = False
@@ -290,10 +293,21 @@ def _run_server(command: list[str]) -> tuple[int, bool]:
     # process (the default action) and leave the server running without it.
     for signum in _FORWARDED_SIGNALS:
         signal.signal(signum, forward)
-    server = subprocess.Popen(command)
+    server = subprocess.Popen(command, process_group=0, preexec_fn=_stop_with_parent)
     if asked_to_stop:  # arrived before the server existed to receive it
         server.terminate()
     return server.wait(), asked_to_stop
+
+
+def _stop_with_parent() -> None:
+    """In a child before it runs its command: SIGTERM it when its parent dies (Linux's
+    PR_SET_PDEATHSIG, prctl(2)); elsewhere nothing."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _announce_web(settings: Settings) -> None:

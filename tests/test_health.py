@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -63,6 +64,18 @@ def wait_for_health(env: dict[str, str], cwd: Path, process: subprocess.Popen[by
         time.sleep(0.5)
 
 
+def wait_until_refused(port: int) -> None:
+    """Return once nothing listens on 127.0.0.1:``port`` (within 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return
+        assert time.monotonic() < deadline, f"port {port} still answers 30 s later"
+        time.sleep(0.2)
+
+
 def test_nothing_running_is_unhealthy(env: dict[str, str], tmp_path: Path) -> None:
     """A container whose role never started (or a migrate container) is not healthy."""
     result = health(env, tmp_path)
@@ -80,10 +93,12 @@ def test_the_web_role_is_healthy_while_its_port_answers(
         port = env["BROADSHEET_SERVER_PORT"]
         assert f"web: ok: GET http://127.0.0.1:{port}/healthz: 200" in output
 
-        # A server that dies (here killed with its whole process group) leaves its mark:
-        # the check reports it failing until the role is started again.
+        # A role that dies (here killed, with no chance to pass anything on) takes its
+        # server with it, and leaves its mark: the check reports it failing until the role
+        # is started again.
         os.killpg(web.pid, signal.SIGKILL)
         web.wait(timeout=30)
+        wait_until_refused(int(port))
         result = health(env, tmp_path)
         assert result.returncode == 1
         assert f"web: FAILING: GET http://127.0.0.1:{port}/healthz:" in result.stdout
