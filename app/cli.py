@@ -119,7 +119,8 @@ def demo() -> None:
 )
 @_domain_errors
 def regenerate(jobs: int | None) -> None:
-    """Render every feed once, now, archives included (what the scheduler does at start)."""
+    """Render every feed once, now, archive pages included (what the scheduler does at
+    start when this version or a setting shown in feeds changed)."""
     from app.transfer import default_jobs
 
     with _services() as services:

@@ -104,6 +104,9 @@ class Article:
     created_at: datetime
     updated_at: datetime
     revision: int
+    #: Its place in publication order (archive page ``sequence // page size``); ``None``
+    #: until it is public.
+    sequence: int | None = None
 
     def status(self, now: datetime) -> ArticleStatus:
         """Draft without a publish time, scheduled before it, published from it on."""
@@ -163,6 +166,8 @@ class FeedScope:
 
 
 SITE_SCOPE = FeedScope()
+#: The scope kind of archive pages (RFC 5005): ``archive/0``, ``archive/1``...
+ARCHIVE = "archive"
 
 
 @dataclass(frozen=True)

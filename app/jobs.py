@@ -7,7 +7,9 @@ Jobs with fixed ids, ``coalesce=True`` and ``max_instances=1``:
   write reaches readers within seconds and an embargo lifts on time.
 - ``render-all-feeds`` every ``feed_regenerate_seconds``: the safety net that re-renders
   every subscription feed (bytes are stored only when they change); and
-  ``render-all-feeds-at-start`` once at start, archives included.
+  ``rebuild-if-changed`` once at start: every feed, archive pages included, but only if
+  this version's rendering or a setting shown in feeds changed since the feeds were
+  stored (a restart with nothing changed renders nothing).
 
 Feeds are claimed before they are rendered (see :meth:`Publisher.render_due_feeds`), so any
 number of schedulers on any number of machines render each change once.
@@ -33,13 +35,14 @@ from app.errors import StorageUnavailable
 from app.notifying import deliver_due
 from app.notifying import hub_client
 from app.publishing import SCHEDULER_PASS_SECONDS
+from app.publishing import render_fingerprint
 from app.services import Services
 
 log = logging.getLogger(__name__)
 
 RENDER_DUE_JOB = "render-due-feeds"
 RENDER_ALL_JOB = "render-all-feeds"
-RENDER_ALL_AT_START_JOB = "render-all-feeds-at-start"
+REBUILD_AT_START_JOB = "rebuild-if-changed"
 DELIVER_WEBSUB_JOB = "deliver-websub"
 DELIVER_WEBSUB_SECONDS = 2.0
 HEARTBEAT_JOB = "heartbeat"
@@ -65,12 +68,19 @@ def render_due_feeds(services: Services) -> None:
         services.publisher.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
 
 
-def render_all_feeds(services: Services, archives: bool = False) -> None:
-    """Job: re-render every subscription feed (and with ``archives``, every archive too).
-    Logs failures instead of dying."""
+def render_all_feeds(services: Services) -> None:
+    """Job: re-render every subscription feed. Logs failures instead of dying."""
     with _next_tick_retries(RENDER_ALL_JOB):
-        services.publisher.mark_all_feeds_stale(archives=archives)
+        services.publisher.mark_all_feeds_stale(archives=False)
         services.publisher.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
+
+
+def rebuild_if_changed(services: Services) -> None:
+    """Job: mark every feed stale if what renders them changed since they were stored;
+    the render-due job then renders them, subscription feeds first, writes before both.
+    Logs failures instead of dying."""
+    with _next_tick_retries(REBUILD_AT_START_JOB):
+        services.publisher.rebuild_if_changed(render_fingerprint(services.settings))
 
 
 def deliver_websub(services: Services, client: httpx.Client) -> None:
@@ -86,12 +96,13 @@ def add_jobs(scheduler: BaseScheduler, services: Services) -> None:
     its connections to the hubs) for the life of the scheduler.
     """
     settings = services.settings
-    # At start every feed, archives included (this version may render them differently);
-    # then only the subscription feeds: archives change only by writes, which mark them.
+    # At start every feed, archive pages included, if this version or the settings render
+    # them differently; then only the subscription feeds: archive pages change only by
+    # writes, which mark them.
     scheduler.add_job(
-        render_all_feeds,
-        id=RENDER_ALL_AT_START_JOB,
-        args=[services, True],
+        rebuild_if_changed,
+        id=REBUILD_AT_START_JOB,
+        args=[services],
         next_run_time=services.clock(),
         replace_existing=True,
         **_NEVER_OVERLAP,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import hmac
+import importlib.metadata
 import json
 import logging
 import math
@@ -27,10 +28,12 @@ from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from app import rendering
 from app.content import absolute_url
 from app.content import clean_text
 from app.content import extract_images
@@ -39,6 +42,7 @@ from app.content import is_valid_slug
 from app.content import make_excerpt
 from app.content import make_slug
 from app.content import render_body
+from app.domain import ARCHIVE
 from app.domain import SITE_SCOPE
 from app.domain import ApiToken
 from app.domain import Article
@@ -81,16 +85,19 @@ from app.rendering import SizedLru
 from app.rendering import render_feed
 from app.settings import Settings
 from app.settings import is_language_tag
-from app.storage.articles import ARCHIVE
 from app.storage.articles import ArticleRepository
-from app.storage.articles import archive_key
-from app.storage.articles import month_bounds
+from app.storage.articles import period_bounds
 from app.storage.database import Database
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository
 from app.storage.feeds import feed_id_prefix
+from app.storage.feeds import store_fingerprint
+from app.storage.feeds import stored_fingerprint
 from app.storage.schema import schema_is_current
 from app.storage.schema import upgrade_database
+from app.storage.sequence import NUMBER_BATCH
+from app.storage.sequence import Numbered
+from app.storage.sequence import PublicationOrder
 from app.storage.stats import StatsRepository
 from app.storage.tokens import TokenRepository
 
@@ -180,6 +187,7 @@ class Publisher:
         # the lease they hold; released as soon as the database answers again.
         self._abandoned_claims: dict[str, datetime] = {}
         self._feed_ids: str | None = None
+        self._page_size: int | None = None
 
     # -- articles -------------------------------------------------------------------------
 
@@ -205,8 +213,9 @@ class Publisher:
             repo = ArticleRepository(session)
             if not slug_given:
                 article = replace(article, slug=self._free_slug(repo, article.slug))
-            stored = repo.add(article)
-            FeedStateRepository(session).mark_dirty(self._scopes([stored]))
+            order = PublicationOrder(session)
+            stored, numbered = order.settle(repo.add(article), now, self.settings.feed_item_limit)
+            FeedStateRepository(session).mark_dirty(self._scopes(order, [stored], numbered))
         log.info("article created id=%s slug=%s", stored.id, stored.slug)
         return stored
 
@@ -250,8 +259,13 @@ class Publisher:
                 updated_at=now if significant else current.updated_at,
                 revision=current.revision + 1,
             )
-            stored = repo.replace(article, now)
-            FeedStateRepository(session).mark_dirty(self._scopes([current, stored]))
+            order = PublicationOrder(session)
+            stored, numbered = order.settle(
+                repo.replace(article, now), now, self.settings.feed_item_limit
+            )
+            FeedStateRepository(session).mark_dirty(
+                self._scopes(order, [current, stored], numbered)
+            )
         log.info("article updated id=%s revision=%d", stored.id, stored.revision)
         return stored
 
@@ -267,13 +281,22 @@ class Publisher:
             if if_match is not None and if_match != current.etag:
                 raise EditConflict(current.etag)
             deleted = repo.delete(article_id, now)
-            FeedStateRepository(session).mark_dirty(self._scopes([current]))
+            scopes = self._scopes(PublicationOrder(session), [current])
+            FeedStateRepository(session).mark_dirty(scopes)
         log.info("article deleted id=%s", article_id)
         return deleted
 
-    def _scopes(self, articles: Iterable[Article]) -> set[str]:
-        """The feed scopes these articles are in: what a write to them makes stale."""
-        return _scope_keys(articles, self.settings.feed_archive_period)
+    def _scopes(
+        self, order: PublicationOrder, articles: Iterable[Article], numbered: Numbered | None = None
+    ) -> set[str]:
+        """The feed scopes these articles are in, and the archive pages a numbering
+        completed: what a write to them makes stale."""
+        if self._page_size is None:  # fixed once set: read once per process
+            self._page_size = order.page_size()
+        keys = _scope_keys(articles, self._page_size)
+        if numbered is not None:
+            keys.update(f"{ARCHIVE}/{page}" for page in numbered.completed_pages)
+        return keys
 
     def get_article(self, article_id: str) -> Article:
         """Any live article by id, whatever its status (for the API).
@@ -540,6 +563,25 @@ class Publisher:
         with self.db.read() as session:
             return SnapshotRepository(session).versions()
 
+    def archive_for_period(self, period: str, now: datetime) -> FeedScope:
+        """Where the archive of a period (``2026-08``, ``2026-08-14``, ``2026-08-14T09``:
+        the archives of earlier versions) went: the archive page that holds the period's
+        newest article, or the site feed while that page is not complete.
+
+        Raises:
+            FeedNotFound: ``period`` is not a period, or no public article is in it.
+        """
+        bounds = period_bounds(period)
+        with self.db.read() as session:
+            sequence = None
+            if bounds is not None:
+                sequence = ArticleRepository(session).newest_sequence_between(*bounds, now)
+            complete, page_size = PublicationOrder(session).complete_pages()
+        if sequence is None:
+            raise FeedNotFound(f"/{ARCHIVE}/{period}")
+        page = sequence // page_size
+        return FeedScope(ARCHIVE, str(page)) if page < complete else SITE_SCOPE
+
     def render_due_feeds(self, now: datetime, budget_seconds: float | None = None) -> RenderReport:
         """Render every feed with unrendered writes or newly public articles.
 
@@ -558,11 +600,10 @@ class Publisher:
         report = RenderReport()
         self._release_abandoned_claims()
         started = time.monotonic()
+        self._number_due(now)
         # Due feeds are read a few at a time, the subscription feeds first: a write made
-        # while a long pass (the start-up one, a rebuild) is under way has its feeds
-        # rendered in the next batch, not after every archive. An archive that appears or
-        # empties marks its neighbours stale (their links change); the same pass renders
-        # them.
+        # while a long pass (a rebuild) is under way has its feeds rendered in the next
+        # batch, not after every archive page.
         for _ in range(MAX_RENDER_BATCHES):
             with self.db.read() as session:
                 due = FeedStateRepository(session).due(now)
@@ -612,6 +653,24 @@ class Publisher:
             with self.db.write() as session:
                 FeedStateRepository(session).mark_failed(scope_key, retry_at)
 
+    def _number_due(self, now: datetime) -> None:
+        """Give their numbers to the articles public at ``now`` that have none (scheduled
+        articles whose time came, the back catalogue of a site that has just been
+        migrated), in batches, each in its own short write transaction. Their feeds are
+        stale already (a scheduled publication is each feed's ``next_change_at``); a page
+        they complete is marked, with the site feed, whose prev-archive link changes."""
+        with self.db.read() as session:
+            if not PublicationOrder(session).has_due(now):
+                return
+        while True:
+            with self.db.write() as session:
+                numbered = PublicationOrder(session).number_due(now, self.settings.feed_item_limit)
+                FeedStateRepository(session).mark_dirty(
+                    [SITE_SCOPE.key, *(f"{ARCHIVE}/{page}" for page in numbered.completed_pages)]
+                )
+            if numbered.count < NUMBER_BATCH:
+                return
+
     def _release_abandoned_claims(self) -> None:
         """Give back the claims of a pass the database cut short (only those still ours)."""
         if not self._abandoned_claims:
@@ -622,6 +681,24 @@ class Publisher:
         for key, until in abandoned.items():
             if self._abandoned_claims.get(key) == until:
                 del self._abandoned_claims[key]
+
+    def rebuild_if_changed(self, fingerprint: str) -> bool:
+        """Mark every feed stale if the stored feeds were rendered with something else
+        than ``fingerprint`` (this version's rendering code and the settings that show in
+        feeds, :func:`render_fingerprint`); say if it did. A scheduler that restarts with
+        nothing changed renders nothing; after a change, the render passes refresh the
+        subscription feeds first and the archive pages after them, and each feed serves
+        its current bytes until its new ones are stored."""
+        with self.db.read() as session:
+            stored = stored_fingerprint(session)
+        if stored == fingerprint:
+            return False
+        self.mark_all_feeds_stale(archives=True)
+        self._feed_id_prefix()  # the row that keeps the fingerprint
+        with self.db.write() as session:
+            store_fingerprint(session, fingerprint)
+        log.info("feeds are rebuilt: rendering changed since they were stored")
+        return True
 
     def mark_all_feeds_stale(self, archives: bool = True) -> None:
         """Mark every known feed scope stale (the periodic safety net, and after upgrades).
@@ -643,30 +720,38 @@ class Publisher:
             # The version first: a write committed after this read leaves the scope dirty.
             version = FeedStateRepository(session).dirty_version(scope.key)
             articles_repo = ArticleRepository(session)
-            open_start, open_end = month_bounds(archive_key(now, self.settings.feed_archive_period))
-            entries: tuple[FeedEntry, ...] = ()
-            if scope.kind == ARCHIVE and month_bounds(scope.value)[1] > now:
-                # RFC 5005 section 4: the entries of an archive do not change, so a period
-                # still open is no archive yet (the subscription feeds carry its articles);
-                # it is rendered when it ends.
-                next_change: datetime | None = month_bounds(scope.value)[1]
+            complete, page_size = PublicationOrder(session).complete_pages()
+            older = str(complete - 1) if complete else None
+            next_change: datetime | None = None
+            if scope.kind == ARCHIVE:
+                # RFC 5005 section 4: an archive's entries do not change, so a page exists
+                # once it is complete; only edits and deletions of its own articles
+                # change it. It links to the page before it, not to the one after (a link
+                # that would change its bytes when that page completes).
+                page = _page_number(scope.value)
+                has_document = page is not None and page < complete
+                versions: tuple[ArticleVersion, ...] = ()
+                if page is not None and has_document:
+                    first = page * page_size
+                    versions = articles_repo.page_versions(first, first + page_size, now)
+                history = History(older=str(page - 1) if page else None, newer=None)
             else:
-                limit = None if scope.kind == ARCHIVE else self.settings.feed_item_limit
-                if scope == SITE_SCOPE and limit is not None:
-                    # Every article after the newest archive stays in the subscription
-                    # feed, or an archive walk would miss it.
-                    limit = max(limit, articles_repo.public_count_since(open_start, now))
-                entries = self._current_entries(articles_repo, scope, now, limit)
-                next_change = articles_repo.next_publication(scope, now)
+                limit = self.settings.feed_item_limit
                 if scope == SITE_SCOPE:
-                    # When the period ends, its articles leave for their archive.
-                    next_change = min(next_change or open_end, open_end)
-            history = self._history(articles_repo, scope, now, open_start)
+                    # Every article after the newest complete page stays in the
+                    # subscription feed, or an archive walk would miss it (fewer than a
+                    # page, unless item_limit was lowered after the first number).
+                    limit = max(limit, articles_repo.public_count_from(complete * page_size, now))
+                versions = articles_repo.public_versions(scope, now, limit)
+                next_change = articles_repo.next_publication(scope, now)
+                history = History(older=older if scope == SITE_SCOPE else None, newer=None)
+                has_document = bool(versions) or scope == SITE_SCOPE
+            entries = self._entries_of(articles_repo, versions)
             previous = SnapshotRepository(session).validators(keys.values())
         rendered: dict[FeedFormat, bytes] = {}
         changed: dict[FeedFormat, tuple[str, Future[bytes]]] = {}
         changed_at: dict[FeedFormat, datetime] = {}
-        if entries or scope == SITE_SCOPE:
+        if has_document:
             document = self.build_document(scope, entries, history)
             try:
                 for fmt in FeedFormat:
@@ -693,31 +778,6 @@ class Publisher:
         with self.db.write() as session:
             snapshots = SnapshotRepository(session)
             states = FeedStateRepository(session)
-            existed = bool(previous)
-            if scope.kind == ARCHIVE and existed != bool(entries):
-                # The neighbours' links change. (The subscription feed needs nothing: the
-                # write or publication that made this archive appear also made it stale.)
-                # Only neighbours already stored can carry a stale link: one never rendered
-                # gets its links right when it is, and marking it would walk every
-                # unrendered archive in turn, each first render marking the next.
-                neighbours = [
-                    FeedScope(ARCHIVE, period)
-                    for period in (history.older, history.newer)
-                    if period
-                ]
-                stored = snapshots.validators(
-                    feed_key(neighbour, FeedFormat.ATOM) for neighbour in neighbours
-                )
-                states.mark_dirty(
-                    neighbour.key
-                    for neighbour in neighbours
-                    if feed_key(neighbour, FeedFormat.ATOM) in stored
-                )
-            if scope == SITE_SCOPE and history.older is not None:
-                # A period just ended: its archive is rendered now, not at the next write.
-                newest = FeedScope(ARCHIVE, history.older)
-                if not snapshots.validators([feed_key(newest, FeedFormat.ATOM)]):
-                    states.mark_dirty([newest.key])
             changed_topics: list[str] = []
             refreshed = False
             for fmt in rendered.keys() - changed.keys():
@@ -772,12 +832,11 @@ class Publisher:
                 return body
         return render_feed(replace(document, content_changed=changed_at), fmt, self._fragments)
 
-    def _current_entries(
-        self, repo: ArticleRepository, scope: FeedScope, now: datetime, limit: int | None
+    def _entries_of(
+        self, repo: ArticleRepository, versions: tuple[ArticleVersion, ...]
     ) -> tuple[FeedEntry, ...]:
-        """The feed entries of ``scope`` at ``now``, newest first: versions are read, and only
-        articles whose current version has no entry in this process are read whole."""
-        versions = repo.public_versions(scope, now, limit)
+        """The feed entries of these article versions, in their order: only articles whose
+        version has no entry in this process are read whole."""
         known = {version: self._entries.get(version) for version in versions}
         missing = [version.id for version, entry in known.items() if entry is None]
         for article in repo.by_ids(missing).values():
@@ -786,31 +845,6 @@ class Publisher:
             self._entries.put(version, entry)
         # Read in one transaction, so every version listed was found.
         return tuple(entry for entry in (known[version] for version in versions) if entry)
-
-    def _history(
-        self, repo: ArticleRepository, scope: FeedScope, now: datetime, open_start: datetime
-    ) -> History:
-        """The neighbouring archives of a site or archive feed (RFC 5005): periods that
-        have ended and hold public articles; ``open_start`` is when the current one began."""
-        if scope == SITE_SCOPE:
-            newest = repo.public_month_before(open_start, now)
-            return History(older=self._archive(newest), newer=None)
-        if scope.kind != ARCHIVE:
-            return History(None, None)
-        start, end = month_bounds(scope.value)
-        older = repo.public_month_before(start, now)
-        newer = repo.public_month_from(end, now)
-        if newer is not None and newer >= open_start:
-            newer = None
-        return History(
-            older=self._archive(older),
-            newer=self._archive(newer),
-        )
-
-    def _archive(self, published_at: datetime | None) -> str | None:
-        if published_at is None:
-            return None
-        return archive_key(published_at, self.settings.feed_archive_period)
 
     def _feed_id_prefix(self) -> str:
         """What feed ids start with: fixed by the first render of the site and kept in the
@@ -897,7 +931,7 @@ class Publisher:
 
 @dataclass(frozen=True)
 class History:
-    """The archive months next to a feed: ``older`` (prev-archive) and ``newer``."""
+    """The archive pages next to a feed: ``older`` (prev-archive) and ``newer``."""
 
     older: str | None
     newer: str | None
@@ -917,15 +951,42 @@ def _next_change_time(
     return max(made, before[1] + timedelta(seconds=1))
 
 
+def render_fingerprint(settings: Settings) -> str:
+    """What a feed's bytes depend on besides its articles: the installed version, the
+    source of the code that renders feeds (an edited checkout keeps its version number),
+    and every setting that shows in a feed."""
+    digest = hashlib.sha256(importlib.metadata.version("broadsheet").encode())
+    assert rendering.__file__ is not None
+    for path in [*sorted(Path(rendering.__file__).parent.glob("*.py")), Path(__file__)]:
+        digest.update(path.read_bytes())
+    shown = {name: getattr(settings, name) for name in sorted(_SETTINGS_IN_FEEDS)}
+    digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+# Settings whose value appears in feed documents (links, titles, ids, ttl, hubs).
+_SETTINGS_IN_FEEDS = (
+    "site_base_url",
+    "site_title",
+    "site_description",
+    "site_language",
+    "id_authority",
+    "epoch",
+    "feed_item_limit",
+    "feed_regenerate_seconds",
+    "websub_hubs",
+)
+
+
 def feed_max_age(
     settings: Settings, scope: FeedScope, snapshot: FeedSnapshot, now: datetime
 ) -> int:
     """How long caches may keep a feed (Cache-Control max-age, RFC 9111 section 5.2.2.1).
 
     The regeneration interval, cut short by the next scheduled publication in the feed;
-    an archive of a month that has ended changes only by edits, so it gets a day.
+    an archive page changes only by edits, so it gets a day.
     """
-    if scope.kind == ARCHIVE and month_bounds(scope.value)[1] <= now:
+    if scope.kind == ARCHIVE:
         return settings.feed_archive_max_age_seconds
     lifetime = settings.feed_regenerate_seconds
     if snapshot.fresh_until is not None:
@@ -962,17 +1023,27 @@ def check_document(body: bytes, fmt: FeedFormat) -> None:
         etree.fromstring(body, _XML_PARSER)
 
 
+def _page_number(value: str) -> int | None:
+    """The archive page a URL or scope key names (``0``, ``1``...), or ``None``."""
+    if not value.isascii() or not value.isdigit() or (value != "0" and value.startswith("0")):
+        return None
+    return int(value)
+
+
 def _render_priority(scope_key: str) -> tuple[bool, bool, str]:
     """The site feed first, then the other subscription feeds, archives (the largest and
     least read documents) last."""
     return (scope_key.startswith(ARCHIVE), scope_key != SITE_SCOPE.key, scope_key)
 
 
-def _scope_keys(articles: Iterable[Article], archive_period: str = "month") -> set[str]:
+def _scope_keys(articles: Iterable[Article], page_size: int | None) -> set[str]:
+    """The site, and each article's categories, tags, authors and archive page (if it is
+    numbered: a page that is not complete yet has no document, and its render does
+    nothing)."""
     keys = {SITE_SCOPE.key}
     for article in articles:
-        if article.published_at is not None:
-            keys.add(f"{ARCHIVE}/{archive_key(article.published_at, archive_period)}")
+        if article.sequence is not None and page_size:
+            keys.add(f"{ARCHIVE}/{article.sequence // page_size}")
         keys.update(f"category/{term_slug(name)}" for name in article.categories)
         keys.update(f"tag/{term_slug(name)}" for name in article.tags)
         keys.update(f"author/{term_slug(author.name)}" for author in article.authors)

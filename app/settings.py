@@ -8,6 +8,7 @@ bad one raises :class:`~app.errors.SettingsError` naming the setting.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -26,6 +27,14 @@ from app.errors import SettingsError
 ENV_PREFIX = "BROADSHEET_"
 CONFIG_FILE_VARIABLE = "BROADSHEET_CONFIG"
 DEFAULT_CONFIG_FILE = Path("config/broadsheet.toml")
+#: Settings of earlier versions that no longer do anything, and why: a site that still
+#: sets one starts, with a warning, instead of failing.
+RETIRED_SETTINGS = {
+    "feed_archive_period": "archives are pages of feed.item_limit articles in publication "
+    "order; archive URLs of periods redirect to them",
+}
+
+log = logging.getLogger(__name__)
 
 
 #: What :func:`is_language_tag` accepts: a 2-3 letter language, subtags of 1-8 alphanumerics.
@@ -70,7 +79,6 @@ class Settings:
     feed_render_poll_seconds: float = 0.25
     feed_render_retry_seconds: int = 30
     feed_archive_max_age_seconds: int = 86_400
-    feed_archive_period: str = "month"
     feed_render_cache_bytes: int = 64 * 1024 * 1024
     feed_moved: str = ""
     feed_retired: str = ""
@@ -174,6 +182,9 @@ def load_settings(
     known = {f.name: f for f in fields(Settings)}
     coerced: dict[str, Any] = {}
     for name, raw in values.items():
+        if name in RETIRED_SETTINGS:
+            log.warning("setting %s is ignored: %s", name, RETIRED_SETTINGS[name])
+            continue
         if name not in known:
             raise SettingsError(f"Unknown setting {name!r}.")
         coerced[name] = _coerce(name, raw, known[name].type)
@@ -274,8 +285,6 @@ def validate_settings(settings: Settings) -> None:
     _check_range(settings, "feed_render_retry_seconds", 1, 86_400)
     _check_range(settings, "feed_archive_max_age_seconds", 0, 31_536_000)
     _check_range(settings, "feed_render_cache_bytes", 0, 1 << 40)
-    if settings.feed_archive_period not in ("month", "day", "hour"):
-        raise SettingsError("Setting feed_archive_period must be 'month', 'day' or 'hour'.")
     for old, new in settings.moved_feeds.items():
         if not (old.startswith("/") and new.startswith("/")) or old == new:
             raise SettingsError(

@@ -46,6 +46,7 @@ from pydantic import Field
 
 from app.content import clean_text
 from app.content import is_valid_slug
+from app.domain import ARCHIVE
 from app.domain import Article
 from app.domain import Author
 from app.domain import mint_article_id
@@ -65,12 +66,12 @@ from app.publishing import Publisher
 from app.publishing import _scope_keys
 from app.settings import Settings
 from app.storage.articles import ArticleRepository
-from app.storage.articles import archive_key
 from app.storage.bulk import BulkArticleWriter
 from app.storage.bulk import ConcurrentWrite
 from app.storage.bulk import NewArticle
 from app.storage.database import Database
 from app.storage.feeds import FeedStateRepository
+from app.storage.sequence import PublicationOrder
 
 DEFAULT_BATCH_SIZE = 500
 # Past this many pipeline workers the single writer (the calling process) is the limit.
@@ -186,7 +187,7 @@ def import_lines(
         refused = [item for item in built if isinstance(item, SkippedLine)]
         accepted = [item for item in built if isinstance(item, _Built)]
         imported, duplicates = _store(
-            publisher.db, accepted, now, publisher.settings.feed_archive_period
+            publisher.db, accepted, now, publisher.settings.feed_item_limit
         )
         report.imported += imported
         for problem in sorted(refused + duplicates, key=lambda problem: problem.line):
@@ -301,9 +302,13 @@ def _build_line(publisher: Publisher, number: int, raw: bytes | str, now: dateti
 
 
 def _store(
-    db: Database, built: list[_Built], now: datetime, archive_period: str
+    db: Database, built: list[_Built], now: datetime, page_size: int
 ) -> tuple[int, list[SkippedLine]]:
-    """Store a batch in one transaction; return how many were stored and the duplicates."""
+    """Store a batch in one transaction; return how many were stored and the duplicates.
+
+    The batch's public articles are numbered in publication order, oldest first, after
+    every article stored before (``page_size``: the archive page size, if none was
+    numbered before); the archive pages they complete are marked stale with their feeds."""
     if not built:
         return 0, []
     attempt = 1
@@ -314,7 +319,12 @@ def _store(
                 accepted, duplicates = _claim(writer, built)
                 writer.insert(accepted, now)
                 if accepted:
-                    scopes = _batch_scope_keys([item.article for item in accepted], archive_period)
+                    articles = [item.article for item in accepted]
+                    numbered = PublicationOrder(session).number(
+                        [article.id for article in articles], now, page_size
+                    )
+                    scopes = _batch_scope_keys(articles)
+                    scopes.update(f"{ARCHIVE}/{page}" for page in numbered.completed_pages)
                     FeedStateRepository(session).mark_dirty(scopes)
             return len(accepted), duplicates
         except ConcurrentWrite:
@@ -367,27 +377,18 @@ def _claim(
     return accepted, duplicates
 
 
-def _batch_scope_keys(articles: list[Article], archive_period: str) -> set[str]:
-    """``_scope_keys`` of many articles, calling it once per distinct month and once for
-    all names: each term slug costs ~0.3 ms, and names repeat across a batch."""
-    first = articles[0]
-    months = {
-        archive_key(a.published_at, archive_period): a.published_at
-        for a in articles
-        if a.published_at
-    }
+def _batch_scope_keys(articles: list[Article]) -> set[str]:
+    """``_scope_keys`` of many new articles, calling it once for all names: each term
+    slug costs ~0.3 ms, and names repeat across a batch. (New articles have no archive
+    page yet.)"""
     names = replace(
-        first,
-        published_at=None,
+        articles[0],
+        sequence=None,
         categories=tuple({name: None for a in articles for name in a.categories}),
         tags=tuple({name: None for a in articles for name in a.tags}),
         authors=tuple({Author(author.name): None for a in articles for author in a.authors}),
     )
-    dated = (
-        replace(first, published_at=when, categories=(), tags=(), authors=())
-        for when in months.values()
-    )
-    return _scope_keys([names, *dated], archive_period)
+    return _scope_keys([names], None)
 
 
 def _former_slug_errors(slug: str, former_slugs: list[str]) -> list[FieldError]:
@@ -409,8 +410,7 @@ def _former_slug_errors(slug: str, former_slugs: list[str]) -> list[FieldError]:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    # Stored times are UTC; normalising here makes the article we hold equal the stored one
-    # (month archives are UTC months).
+    # Stored times are UTC; normalising here makes the article we hold equal the stored one.
     return value.astimezone(UTC) if value is not None else None
 
 

@@ -210,19 +210,31 @@ def test_a_moved_feed_answers_301_and_a_retired_one_410(live: LiveServer) -> Non
     assert b"retired" in gone.body
 
 
-def test_a_closed_month_archive_is_cached_for_a_day(
+def test_an_archive_page_is_cached_for_a_day_and_a_period_archive_redirects(
     app: Flask, live: LiveServer, clock: FakeClock
 ) -> None:
     publisher = app.extensions["broadsheet"].publisher
-    publisher.create_article(
-        article_input(title="Outubro", published_at=clock.now.replace(month=10)), clock()
-    )
+    limit = app.extensions["broadsheet"].settings.feed_item_limit
+    # After the fixture's article (number 0): October's (1 to limit), then November's.
+    for number in range(2 * limit):
+        when = clock.now.replace(month=10, day=1 + number) if number < limit else clock.now
+        publisher.create_article(article_input(title=f"N{number}", published_at=when), clock())
     publisher.render_due_feeds(clock())
-    archive = live.request("GET", "/archive/2026-10/feed.atom")
+    archive = live.request("GET", "/archive/1/feed.atom")
     assert archive.status == 200
     assert archive.headers["cache-control"] == "public, max-age=86400"
-    # The month still open is no archive yet: its articles are in the subscription feed.
-    assert live.request("GET", "/archive/2026-11/feed.atom").status == 404
+    assert live.request("GET", "/archive/2/feed.atom").status == 404  # not complete
+    # The archives of months, as earlier versions made them, send readers to the page
+    # that holds the month's newest article, or to the subscription feed.
+    october = live.request("GET", "/archive/2026-10/feed.rss")
+    assert october.status == 301
+    assert october.headers["location"] == "https://news.example.org/archive/1/feed.rss"
+    november = live.request("GET", "/archive/2026-11/feed.json")
+    assert november.status == 302
+    assert november.headers["location"] == "https://news.example.org/feed.json"
+    for gone in ("/archive/2026-09/feed.atom", "/archive/2026-13/feed.atom",
+                 "/archive/2026-10/feed.xml", "/archive/01/feed.atom"):  # fmt: skip
+        assert live.request("GET", gone).status == 404, gone
 
 
 def test_a_last_modified_ahead_of_the_clock_is_sent_as_now(

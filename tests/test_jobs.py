@@ -12,7 +12,7 @@ from app import jobs as job_table
 from app import publishing
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
-from app.jobs import RENDER_ALL_AT_START_JOB
+from app.jobs import REBUILD_AT_START_JOB
 from app.jobs import RENDER_ALL_JOB
 from app.jobs import RENDER_DUE_JOB
 from app.jobs import add_jobs
@@ -30,9 +30,8 @@ def test_jobs_have_fixed_ids_and_never_overlap(services: Services) -> None:
     add_jobs(scheduler, services)
     add_jobs(scheduler, services)  # registering twice replaces, never duplicates
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {RENDER_DUE_JOB, RENDER_ALL_JOB, RENDER_ALL_AT_START_JOB}
-    # Every feed once at start, archives included; then only the subscription feeds.
-    assert jobs[RENDER_ALL_AT_START_JOB].args == (services, True)
+    assert set(jobs) == {RENDER_DUE_JOB, RENDER_ALL_JOB, REBUILD_AT_START_JOB}
+    assert jobs[REBUILD_AT_START_JOB].func is job_table.rebuild_if_changed
     assert jobs[RENDER_ALL_JOB].args == (services,)
     assert jobs[RENDER_DUE_JOB].trigger.interval == timedelta(
         seconds=services.settings.feed_render_poll_seconds
@@ -108,14 +107,39 @@ def test_the_periodic_safety_net_leaves_archives_to_writes(
     services: Services, clock: FakeClock
 ) -> None:
     publisher = services.publisher
-    publisher.create_article(article_input(published_at=clock() - timedelta(days=40)), clock())
-    assert any(key.startswith("archive/") for key in publisher.render_due_feeds(clock()).scopes)
+    publish(publisher, clock, services.settings.feed_item_limit + 1)
+    assert "archive/0" in publisher.render_due_feeds(clock()).scopes
     publisher.mark_all_feeds_stale(archives=False)
     periodic = publisher.render_due_feeds(clock()).scopes
     assert "site" in periodic
     assert not [key for key in periodic if key.startswith("archive/")]
     publisher.mark_all_feeds_stale()
-    assert any(key.startswith("archive/") for key in publisher.render_due_feeds(clock()).scopes)
+    assert "archive/0" in publisher.render_due_feeds(clock()).scopes
+
+
+def test_a_restart_with_nothing_changed_renders_nothing(
+    services: Services, clock: FakeClock, overrides: dict[str, object]
+) -> None:
+    """The start-up job rebuilds every feed only when what renders them changed: the
+    code or a setting that shows in feeds."""
+    publisher = services.publisher
+    publish(publisher, clock, services.settings.feed_item_limit + 1)
+    fingerprint = publishing.render_fingerprint(services.settings)
+    assert publisher.rebuild_if_changed(fingerprint)  # never recorded: rebuilt
+    assert "archive/0" in publisher.render_due_feeds(clock()).scopes
+    restarted = build_services(overrides, clock=clock, environ={})
+    try:
+        job_table.rebuild_if_changed(restarted)
+        assert restarted.publisher.render_due_feeds(clock()).scopes == []
+        retitled = build_services({**overrides, "site_title": "Outro"}, clock=clock, environ={})
+        try:
+            job_table.rebuild_if_changed(retitled)
+            scopes = retitled.publisher.render_due_feeds(clock()).scopes
+            assert scopes[0] == "site" and "archive/0" in scopes
+        finally:
+            retitled.database.dispose()
+    finally:
+        restarted.database.dispose()
 
 
 def test_a_pass_renders_the_site_feed_first_and_archives_last(
@@ -131,6 +155,7 @@ def test_a_pass_renders_the_site_feed_first_and_archives_last(
             ),
             clock(),
         )
+    publish(publisher, clock, services.settings.feed_item_limit)  # page 0 complete
     scopes = publisher.render_due_feeds(clock()).scopes
     assert len(scopes) > publishing.RENDER_BATCH  # claimed in several batches
     assert scopes[0] == "site"
@@ -153,6 +178,15 @@ def test_a_scheduler_pass_over_its_budget_leaves_the_rest_to_the_next(
     rest = publisher.render_due_feeds(clock())
     assert rest.scopes and not set(rest.scopes) & set(first.scopes)
     assert publisher.render_due_feeds(clock()).scopes == []
+
+
+def publish(publisher: publishing.Publisher, clock: FakeClock, count: int) -> None:
+    """Publish ``count`` plain articles now, one after the other."""
+    for number in range(count):
+        publisher.create_article(
+            article_input(title=f"Nota {number}", categories=(), tags=(), published_at=clock()),
+            clock(),
+        )
 
 
 def test_the_job_table_states_the_render_poll_default() -> None:

@@ -9,12 +9,19 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
+import feedparser
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
+from sqlalchemy import text
 
+from app.domain import ARCHIVE
+from app.domain import SITE_SCOPE
+from app.domain import FeedFormat
+from app.domain import FeedScope
+from app.services import build_services
 from app.storage.database import Database
 from app.storage.schema import downgrade_database
 from app.storage.schema import schema_is_current
@@ -23,7 +30,10 @@ from app.storage.tables import Base
 from app.storage.tables import FeedSnapshotRow
 from tests.conftest import POSTGRES_ADMIN
 from tests.conftest import REQUIRE_POSTGRES
+from tests.conftest import FakeClock
 from tests.conftest import _postgres_reachable
+from tests.conftest import settings_for
+from tests.factories import article_input
 
 
 def _differences(database: Database) -> list[object]:
@@ -104,7 +114,7 @@ def test_a_snapshot_dated_before_its_render_is_dated_when_it_was_rendered(
                         rendered_at=rendered,
                     )
                 )
-        upgrade_database(database)
+        upgrade_database(database, "0009")
         with database.read() as session:
             rows = session.execute(select(FeedSnapshotRow.feed_key, FeedSnapshotRow.last_modified))
             dates = {key: modified for key, modified in rows}
@@ -115,3 +125,56 @@ def test_a_snapshot_dated_before_its_render_is_dated_when_it_was_rendered(
         }
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_site_with_period_archives_moves_to_archive_pages(
+    scratch_url: str, clock: FakeClock
+) -> None:
+    """0010: a site whose archives were months (or days, or hours) keeps every article and
+    every entry id; its first render numbers the back catalogue in date order and makes
+    the pages, and its period archives are gone (their URLs redirect)."""
+    overrides = settings_for(scratch_url, feed_item_limit=3)
+    built = build_services(overrides, clock=clock, environ={})
+    ids = []
+    for days_ago in (200, 3, 90, 40, 1, 60, 10):
+        when = clock() - timedelta(days=days_ago)
+        ids.append(built.publisher.create_article(article_input(published_at=when), clock()).id)
+    built.database.dispose()
+    database = Database(scratch_url)
+    try:
+        downgrade_database(database, "0009")
+        with database.write() as session:
+            for key in ("archive/2026-08", "archive/2026-10-23", "archive/2026-11-01T09"):
+                session.execute(
+                    text("INSERT INTO feed_states (scope_key, dirty_version, rendered_version)"
+                         " VALUES (:key, 1, 1)"), {"key": key},
+                )  # fmt: skip
+        upgrade_database(database)
+        with database.read() as session:
+            left = session.scalar(
+                text("SELECT count(*) FROM feed_states WHERE scope_key LIKE 'archive/%'")
+            )
+        assert left == 0
+    finally:
+        database.dispose()
+    built = build_services(overrides, clock=clock, environ={})
+    try:
+        publisher = built.publisher
+        publisher.render_due_feeds(clock())
+        pages = [
+            publisher.feed_snapshot(FeedScope(ARCHIVE, page), FeedFormat.ATOM) for page in "01"
+        ]
+        archived = [entry.id for page in pages for entry in feedparser.parse(page.body).entries]
+        site = feedparser.parse(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
+        assert sorted([*archived, site.entries[0].id]) == sorted(ids)
+        # In date order: the oldest three on page 0.
+        oldest = [ids[0], ids[2], ids[5]]
+        assert sorted(entry.id for entry in feedparser.parse(pages[0].body).entries) == sorted(
+            oldest
+        )
+        assert publisher.archive_for_period("2026-08", clock()) == FeedScope(ARCHIVE, "0")
+        assert publisher.archive_for_period("2026-10", clock()) == FeedScope(ARCHIVE, "1")
+        assert publisher.archive_for_period("2026-11", clock()) == SITE_SCOPE
+    finally:
+        built.database.dispose()

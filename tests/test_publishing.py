@@ -21,6 +21,7 @@ from app.domain import Author
 from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.domain import Image
+from app.domain import feed_key
 from app.errors import ArticleGone
 from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
@@ -35,8 +36,7 @@ from app.publishing import feed_max_age
 from app.publishing import refresh_minutes
 from app.services import Services
 from app.services import build_services
-from app.storage.articles import archive_key
-from app.storage.articles import month_bounds
+from app.storage.articles import period_bounds
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository
 from app.storage.tables import SnapshotGenerationRow
@@ -439,20 +439,21 @@ def test_an_old_slug_leads_to_the_new_one(services: Services, clock: FakeClock) 
 
 
 def _archive_walk(publisher: Publisher, fmt: FeedFormat = FeedFormat.ATOM) -> list[str]:
-    """The periods met following prev-archive from the subscription feed, newest first;
-    checks each archive document on the way."""
+    """The archive pages met following prev-archive from the subscription feed, newest
+    first; checks each archive document on the way."""
     subscription = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, fmt).body)
     link = {link.rel: link.href for link in subscription.feed.links}.get("prev-archive")
-    periods = []
+    pages = []
     while link:
-        period = link.split("/archive/")[1].split("/")[0]
-        periods.append(period)
-        body = publisher.feed_snapshot(FeedScope("archive", period), fmt).body
+        page = link.split("/archive/")[1].split("/")[0]
+        pages.append(page)
+        body = publisher.feed_snapshot(FeedScope("archive", page), fmt).body
         assert b"<fh:archive" in body
         links = {link.rel: link.href for link in assert_valid_atom(body).feed.links}
         assert links["current"] == "https://news.example.org/feed.atom"
+        assert "next-archive" not in links  # it would change when the next page completes
         link = links.get("prev-archive")
-    return periods
+    return pages
 
 
 def _entry_ids(publisher: Publisher, scope: FeedScope) -> list[str]:
@@ -460,121 +461,205 @@ def _entry_ids(publisher: Publisher, scope: FeedScope) -> list[str]:
     return [entry.id for entry in assert_valid_atom(body).entries]
 
 
-def test_archives_hold_every_article_of_ended_months_once(
+def _archived_ids(publisher: Publisher) -> list[str]:
+    """Every entry id met in the archive pages of a prev-archive walk, repeats kept."""
+    return [
+        entry_id
+        for page in _archive_walk(publisher)
+        for entry_id in _entry_ids(publisher, FeedScope("archive", page))
+    ]
+
+
+def _archive_etags(publisher: Publisher) -> dict[str, str]:
+    pages = _archive_walk(publisher)
+    keys = [feed_key(FeedScope("archive", page), fmt) for page in pages for fmt in FeedFormat]
+    return {key: snapshot.etag for key, snapshot in publisher.feed_snapshots(keys).items()}
+
+
+@pytest.fixture
+def paged(database_url: str, clock: FakeClock) -> Iterator[Services]:
+    """A site whose feeds carry 3 entries, so its archive pages hold 3 articles."""
+    built = build_services(settings_for(database_url, feed_item_limit=3), clock=clock, environ={})
+    yield built
+    built.database.dispose()
+
+
+def test_a_burst_leaves_every_subscription_feed_at_the_item_limit(
     services: Services, clock: FakeClock
 ) -> None:
+    """Ten times item_limit articles on one day: each subscription feed holds item_limit
+    entries (the newest), and the archive walk meets every other article once."""
     publisher = services.publisher
-    ids: dict[int, set[str]] = {}
-    for month in (1, 3, 4, 9, 11):
-        when = clock.now.replace(month=month, day=1)
-        for number in range(3):
-            article = publisher.create_article(
-                article_input(title=f"Mês {month} nº {number}", published_at=when), clock()
-            )
-            ids.setdefault(month, set()).add(article.id)
-    publisher.render_due_feeds(clock())
-    # November is not over: no archive yet, its articles are in the subscription feed.
-    assert _archive_walk(publisher) == ["2026-09", "2026-04", "2026-03", "2026-01"]
-    with pytest.raises(FeedNotFound):
-        publisher.feed_snapshot(FeedScope("archive", "2026-11"), FeedFormat.ATOM)
-    archived = [
-        entry_id
-        for period in ("2026-09", "2026-04", "2026-03", "2026-01")
-        for entry_id in _entry_ids(publisher, FeedScope("archive", period))
-    ]
-    assert sorted(archived) == sorted(set().union(*(ids[m] for m in (1, 3, 4, 9))))
-    assert ids[11] <= set(_entry_ids(publisher, SITE_SCOPE))
-
-    # When November ends its archive appears, linked from the subscription feed.
-    clock.now = clock.now.replace(month=12, day=1, hour=0, minute=0, second=1)
-    publisher.render_due_feeds(clock())
-    assert _archive_walk(publisher) == ["2026-11", "2026-09", "2026-04", "2026-03", "2026-01"]
-    assert set(_entry_ids(publisher, FeedScope("archive", "2026-11"))) == ids[11]
-    september = _entry_ids(publisher, FeedScope("archive", "2026-09"))
-    links = publisher.feed_snapshot(FeedScope("archive", "2026-09"), FeedFormat.ATOM).body
-    assert b"https://news.example.org/archive/2026-11/feed.atom" in links
-    assert sorted(september) == sorted(ids[9])
-
-
-def test_the_subscription_feed_keeps_every_article_since_the_newest_archive(
-    database_url: str, clock: FakeClock
-) -> None:
-    """With more articles in the open month than the item limit, the subscription feed
-    holds them all: an archive walk must meet every article, and the month's archive does
-    not exist until the month ends."""
-    built = build_services(settings_for(database_url, feed_item_limit=2), clock=clock, environ={})
-    try:
-        publisher = built.publisher
-        october = publisher.create_article(
-            article_input(title="Outubro", published_at=clock.now.replace(month=10)), clock()
-        )
-        november = [
-            publisher.create_article(
-                article_input(title=f"Novembro {day}", published_at=clock.now.replace(day=day)),
-                clock(),
-            ).id
-            for day in (1, 2)
-        ]
+    limit = services.settings.feed_item_limit
+    ids = [
         publisher.create_article(
-            article_input(title="Novembro 0", published_at=clock.now.replace(day=1, hour=0)),
+            article_input(title=f"Plantão {number}", published_at=clock() - timedelta(hours=2)),
             clock(),
-        )
-        publisher.render_due_feeds(clock())
-        assert len(_entry_ids(built.publisher, SITE_SCOPE)) == 3
-        assert set(november) <= set(_entry_ids(publisher, SITE_SCOPE))
-        assert _archive_walk(publisher) == ["2026-10"]
-        assert _entry_ids(publisher, FeedScope("archive", "2026-10")) == [october.id]
-        # After the month: back to the limit, the rest in the new archive.
-        clock.now = clock.now.replace(month=12, day=1, hour=0, minute=0, second=1)
-        publisher.render_due_feeds(clock())
-        assert len(_entry_ids(publisher, SITE_SCOPE)) == 2
-        assert _archive_walk(publisher) == ["2026-11", "2026-10"]
-        assert len(_entry_ids(publisher, FeedScope("archive", "2026-11"))) == 3
-    finally:
-        built.database.dispose()
-
-
-def test_a_new_month_links_itself_to_its_neighbours(services: Services, clock: FakeClock) -> None:
-    publisher = services.publisher
-    for month in (3, 9):
-        when = clock.now.replace(month=month, day=1)
-        publisher.create_article(article_input(title=f"Mês {month}", published_at=when), clock())
+        ).id
+        for number in range(10 * limit)
+    ]
     publisher.render_due_feeds(clock())
-    publisher.create_article(
-        article_input(title="Mês 6", published_at=clock.now.replace(month=6)), clock()
+    for scope in (
+        SITE_SCOPE,
+        FeedScope("category", "politica"),
+        FeedScope("tag", "saude"),
+        FeedScope("author", "ana-souza"),
+    ):
+        assert _entry_ids(publisher, scope) == ids[::-1][:limit]
+        for fmt in FeedFormat:
+            body = publisher.feed_snapshot(scope, fmt).body
+            assert len(body) < 200_000
+    assert _archive_walk(publisher) == [str(page) for page in range(9, -1, -1)]
+    archived = _archived_ids(publisher)
+    assert len(archived) == len(set(archived)) == len(ids)
+    assert set(archived) == set(ids)
+
+
+def test_the_archive_walk_meets_every_article_once_whatever_its_date(
+    paged: Services, clock: FakeClock
+) -> None:
+    """Articles in any order of dates, scheduled ones among them: the subscription feed and
+    the archive pages together hold each public article, the archives each at most once."""
+    publisher = paged.publisher
+    ids = []
+    for days_ago in (3, 40, 1, 400, 2, 90, 5):
+        when = clock() - timedelta(days=days_ago)
+        ids.append(publisher.create_article(article_input(published_at=when), clock()).id)
+    soon = publisher.create_article(
+        article_input(title="Embargo", published_at=clock() + timedelta(minutes=5)), clock()
     )
     publisher.render_due_feeds(clock())
+    assert _archive_walk(publisher) == ["1", "0"]
+    archived = _archived_ids(publisher)
+    assert len(archived) == len(set(archived)) == 6
+    assert set(archived) | set(_entry_ids(publisher, SITE_SCOPE)) == set(ids)
+    # The embargoed article is numbered when it goes public, after every other.
+    clock.advance(minutes=5)
+    publisher.render_due_feeds(clock())
+    assert _entry_ids(publisher, SITE_SCOPE)[0] == soon.id
+    assert _archive_walk(publisher) == ["1", "0"]  # numbers 6 and 7 on the open page
+    archived = _archived_ids(publisher)
+    assert set(archived) | set(_entry_ids(publisher, SITE_SCOPE)) == {*ids, soon.id}
 
-    def links(month: str) -> dict[str, str]:
-        body = publisher.feed_snapshot(FeedScope("archive", month), FeedFormat.ATOM).body
-        return {link.rel: link.href for link in assert_valid_atom(body).feed.links}
 
-    base = "https://news.example.org/archive"
-    assert links("2026-03")["next-archive"] == f"{base}/2026-06/feed.atom"
-    assert links("2026-09")["prev-archive"] == f"{base}/2026-06/feed.atom"
-    assert links("2026-06")["prev-archive"] == f"{base}/2026-03/feed.atom"
-    assert links("2026-06")["next-archive"] == f"{base}/2026-09/feed.atom"
-
-
-def test_an_archive_rendered_first_marks_only_stored_neighbours(
-    services: Services, daily: Services, clock: FakeClock
-) -> None:
-    """Switched to daily archives, a site has days no one has rendered yet: the first write
-    renders its own day and the site feed, not every unrendered day one after another."""
-    midnight = clock().replace(hour=0, minute=0, second=0, microsecond=0)
-    for days_ago in range(1, 8):
-        when = midnight - timedelta(days=days_ago, hours=-9)
-        services.publisher.create_article(
-            article_input(title=f"Dia -{days_ago}", published_at=when), clock()
+def test_publishing_never_changes_an_archive_page(paged: Services, clock: FakeClock) -> None:
+    """New articles, backdated ones among them, leave every archive document's bytes and
+    ETag as they were; a backdated article reaches the subscription feeds."""
+    publisher = paged.publisher
+    for number in range(7):
+        publisher.create_article(
+            article_input(title=f"Antes {number}", published_at=clock() - timedelta(days=9)),
+            clock(),
         )
-    services.publisher.render_due_feeds(clock())  # monthly archives only
-    publisher = daily.publisher
-    afternoon = midnight - timedelta(days=4, hours=-18)
-    publisher.create_article(article_input(title="Tarde", published_at=afternoon), clock())
-    archives = {key for key in publisher.render_due_feeds(clock()).scopes if "archive/" in key}
-    # Its own day, and the newest day that has ended, which the site feed links to.
-    yesterday = midnight - timedelta(days=1)
-    assert archives == {f"archive/{afternoon:%Y-%m-%d}", f"archive/{yesterday:%Y-%m-%d}"}
+    publisher.render_due_feeds(clock())
+    before = _archive_etags(publisher)
+    assert len(before) == 2 * len(FeedFormat)
+    bodies = publisher.feed_snapshots(before)
+    clock.advance(minutes=1)
+    late = publisher.create_article(
+        article_input(title="Atrasada", published_at=clock() - timedelta(days=300)), clock()
+    )
+    publisher.create_article(article_input(title="Agora", published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    after = publisher.feed_snapshots(before)
+    assert {key: snapshot.etag for key, snapshot in after.items()} == before
+    assert all(after[key].body == bodies[key].body for key in before)
+    assert late.id in _entry_ids(publisher, SITE_SCOPE)
+    assert late.id in _entry_ids(publisher, FeedScope("category", "politica"))
+    # The page it completed is new, and the subscription feed links to it.
+    assert _archive_walk(publisher) == ["2", "1", "0"]
+    assert late.id in _entry_ids(publisher, FeedScope("archive", "2"))
+
+
+def test_an_edit_changes_only_its_own_page_and_its_subscription_feeds(
+    paged: Services, clock: FakeClock
+) -> None:
+    publisher = paged.publisher
+    articles = [
+        publisher.create_article(
+            article_input(
+                title=f"Nota {number}", categories=(f"Seção {number % 2}",), published_at=clock()
+            ),
+            clock(),
+        )
+        for number in range(7)
+    ]
+    publisher.render_due_feeds(clock())
+    clock.advance(minutes=1)
+    # Number 1, on page 0; among the newest three of "Seção 1" (5, 3, 1), not among
+    # those of the site, its tags or its authors (6, 5, 4).
+    edited = articles[1]
+    publisher.update_article(edited.id, {"title": "Nota corrigida"}, edited.etag, clock())
+    changed = {key.split(":")[0] for key in publisher.render_due_feeds(clock()).changed}
+    assert changed == {"archive/0", "category/secao-1"}
+    body = publisher.feed_snapshot(FeedScope("archive", "0"), FeedFormat.ATOM).body
+    assert "Nota corrigida" in body.decode()
+    # Deleted, it leaves its page; the walk still meets every other article once.
+    publisher.delete_article(articles[4].id, None, clock())
+    changed = {key.split(":")[0] for key in publisher.render_due_feeds(clock()).changed}
+    assert "archive/1" in changed and "archive/0" not in changed
+    assert articles[4].id not in _archived_ids(publisher)
+    assert len(_archived_ids(publisher)) == 5
+
+
+def test_an_article_published_again_is_new_to_subscribers(
+    paged: Services, clock: FakeClock
+) -> None:
+    """Taken back to a draft, an article leaves its page; published again, it is numbered
+    as new and reaches the subscription feeds."""
+    publisher = paged.publisher
+    first = publisher.create_article(article_input(title="Volta", published_at=clock()), clock())
+    for number in range(5):
+        publisher.create_article(article_input(title=f"N{number}", published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    assert first.id in _entry_ids(publisher, FeedScope("archive", "0"))
+    draft = publisher.update_article(first.id, {"published_at": None}, None, clock())
+    assert draft.sequence is None
+    publisher.render_due_feeds(clock())
+    assert first.id not in _archived_ids(publisher) + _entry_ids(publisher, SITE_SCOPE)
+    again = publisher.update_article(first.id, {"published_at": clock()}, None, clock())
+    assert again.sequence == 6
+    publisher.render_due_feeds(clock())
+    assert _entry_ids(publisher, SITE_SCOPE)[0] == first.id
+
+
+def test_the_site_feed_keeps_what_no_page_holds_when_item_limit_is_lowered(
+    paged: Services, database_url: str, clock: FakeClock
+) -> None:
+    """The page size is fixed by the first number: lowered later, item_limit does not cut
+    the articles after the newest complete page out of the walk."""
+    for number in range(5):
+        paged.publisher.create_article(
+            article_input(title=f"N{number}", published_at=clock()), clock()
+        )
+    smaller = build_services(settings_for(database_url, feed_item_limit=1), clock=clock, environ={})
+    try:
+        publisher = smaller.publisher
+        publisher.render_due_feeds(clock())
+        assert len(_entry_ids(publisher, SITE_SCOPE)) == 2  # numbers 3 and 4, page 1 open
+        assert len(_entry_ids(publisher, FeedScope("category", "politica"))) == 1
+        assert _archive_walk(publisher) == ["0"]
+        assert len(_archived_ids(publisher)) == 3
+    finally:
+        smaller.database.dispose()
+
+
+def test_a_period_archive_goes_to_the_page_of_its_newest_article(
+    paged: Services, clock: FakeClock
+) -> None:
+    publisher = paged.publisher
+    for month, day in ((8, 1), (8, 20), (9, 1), (10, 1), (10, 2)):
+        when = clock.now.replace(month=month, day=day)
+        publisher.create_article(article_input(published_at=when), clock())
+    publisher.render_due_feeds(clock())
+    # Numbered by date (one request each, in this order): August on page 0.
+    assert publisher.archive_for_period("2026-08", clock()) == FeedScope("archive", "0")
+    assert publisher.archive_for_period("2026-08-20", clock()) == FeedScope("archive", "0")
+    # October's newest is number 4: page 1 is not complete, so the site feed has it.
+    assert publisher.archive_for_period("2026-10", clock()) == SITE_SCOPE
+    for period in ("2026-07", "2026-13", "2026-08-20T10", "latest"):
+        with pytest.raises(FeedNotFound):
+            publisher.archive_for_period(period, clock())
 
 
 def test_max_age_never_outlives_the_next_publication(services: Services, clock: FakeClock) -> None:
@@ -588,35 +673,8 @@ def test_max_age_never_outlives_the_next_publication(services: Services, clock: 
     assert feed_max_age(services.settings, SITE_SCOPE, snapshot, clock()) == 45
     clock.advance(seconds=40)
     assert feed_max_age(services.settings, SITE_SCOPE, snapshot, clock()) == 5
-    archive = FeedScope("archive", "2026-10")
+    archive = FeedScope("archive", "0")
     assert feed_max_age(services.settings, archive, snapshot, clock()) == 86_400
-
-
-@pytest.fixture
-def daily(database_url: str, clock: FakeClock) -> Iterator[Services]:
-    built = build_services(
-        settings_for(database_url, feed_archive_period="day"), clock=clock, environ={}
-    )
-    yield built
-    built.database.dispose()
-
-
-def test_daily_archives_hold_one_day_each(daily: Services, clock: FakeClock) -> None:
-    publisher = daily.publisher
-    for day in (1, 2, 3):
-        publisher.create_article(
-            article_input(title=f"Dia {day}", published_at=clock.now.replace(day=day, hour=1)),
-            clock(),
-        )
-    clock.now = clock.now.replace(day=3)
-    publisher.render_due_feeds(clock())
-    body = publisher.feed_snapshot(FeedScope("archive", "2026-11-02"), FeedFormat.ATOM).body
-    document = assert_valid_atom(body)
-    assert [entry.title for entry in document.entries] == ["Dia 2"]
-    links = {link.rel: link.href for link in document.feed.links}
-    assert links["prev-archive"] == "https://news.example.org/archive/2026-11-01/feed.atom"
-    assert "next-archive" not in links  # the 3rd has not ended
-    assert _archive_walk(publisher) == ["2026-11-02", "2026-11-01"]
 
 
 def test_kept_entries_never_make_a_feed_differ_from_a_fresh_render(
@@ -720,28 +778,6 @@ def test_two_passes_that_find_the_generation_row_gone_both_count(
     assert services.publisher.snapshot_generation() == 2
 
 
-def test_hourly_archives_hold_one_hour_each(database_url: str, clock: FakeClock) -> None:
-    built = build_services(
-        settings_for(database_url, feed_archive_period="hour"), clock=clock, environ={}
-    )
-    try:
-        publisher = built.publisher
-        for hour in (9, 10, 10, 11):
-            publisher.create_article(
-                article_input(title=f"{hour}h", published_at=clock.now.replace(hour=hour)),
-                clock(),
-            )
-        clock.now = clock.now.replace(hour=11, minute=30)
-        publisher.render_due_feeds(clock())
-        assert _archive_walk(publisher) == ["2026-11-02T10", "2026-11-02T09"]
-        ten = _entry_ids(publisher, FeedScope("archive", "2026-11-02T10"))
-        assert len(ten) == 2
-        with pytest.raises(FeedNotFound):  # 11:00-12:00 is not over
-            publisher.feed_snapshot(FeedScope("archive", "2026-11-02T11"), FeedFormat.ATOM)
-    finally:
-        built.database.dispose()
-
-
 @pytest.mark.parametrize(
     ("key", "start", "end"),
     [
@@ -750,12 +786,17 @@ def test_hourly_archives_hold_one_hour_each(database_url: str, clock: FakeClock)
         ("2026-12-31T23", "2026-12-31T23:00", "2027-01-01T00:00"),
     ],
 )
-def test_archive_periods_begin_and_end_in_utc(key: str, start: str, end: str) -> None:
-    bounds = month_bounds(key)
+def test_periods_of_former_archives_begin_and_end_in_utc(key: str, start: str, end: str) -> None:
+    bounds = period_bounds(key)
+    assert bounds is not None
     assert [moment.strftime("%Y-%m-%dT%H:%M") for moment in bounds] == [start, end]
-    period = "hour" if "T" in key else "day" if len(key) == 10 else "month"
-    assert archive_key(bounds[0], period) == key
-    assert archive_key(bounds[1] - timedelta(microseconds=1), period) == key
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-13", "2026-02-30", "2026-11-02T24", "9999-12", "26-11", "x"]
+)
+def test_what_is_no_period_is_none(value: str) -> None:
+    assert period_bounds(value) is None
 
 
 def test_an_excerpt_of_script_written_as_text_stays_text_in_every_feed(

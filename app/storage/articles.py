@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import UTC
 from datetime import datetime
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.domain import ARCHIVE
 from app.domain import Article
 from app.domain import ArticlePage
 from app.domain import ArticleStatus
@@ -36,7 +38,6 @@ _Row = TypeVarTuple("_Row")
 
 CATEGORY = "category"
 TAG = "tag"
-ARCHIVE = "archive"
 
 
 class ArticleRepository:
@@ -162,17 +163,29 @@ class ArticleRepository:
     def public_versions(
         self, scope: FeedScope, now: datetime, limit: int | None
     ) -> tuple[ArticleVersion, ...]:
-        """Which articles :meth:`latest_public` would return, newest first, as versions only
-        (read from the same index, without the articles' text)."""
-        query = (
-            _in_scope(
-                select(ArticleRow.public_id, ArticleRow.revision, ArticleRow.updated_at), scope
+        """The ``limit`` (or all) articles of ``scope`` public at ``now`` that were published
+        last (by publication sequence, a backdated article among them), newest first, as
+        versions only (read from the sequence index, without the articles' text)."""
+        query = _in_scope(_public_versions(now), scope).order_by(ArticleRow.sequence.desc())
+        return tuple(ArticleVersion(*row) for row in self.session.execute(query.limit(limit)))
+
+    def page_versions(self, first: int, end: int, now: datetime) -> tuple[ArticleVersion, ...]:
+        """The articles public at ``now`` numbered from ``first`` to before ``end`` (one
+        archive page), newest first, as versions."""
+        query = _public_versions(now).where(ArticleRow.sequence >= first, ArticleRow.sequence < end)
+        rows = self.session.execute(query.order_by(ArticleRow.sequence.desc()))
+        return tuple(ArticleVersion(*row) for row in rows)
+
+    def public_count_from(self, first: int, now: datetime) -> int:
+        """How many articles numbered ``first`` or later are public at ``now``."""
+        count = self.session.scalar(
+            select(func.count()).where(
+                ArticleRow.sequence >= first,
+                ArticleRow.deleted_at.is_(None),
+                ArticleRow.published_at <= now,
             )
-            .where(ArticleRow.deleted_at.is_(None), ArticleRow.published_at <= now)
-            .order_by(ArticleRow.published_at.desc(), ArticleRow.pk.desc())
-            .limit(limit)
         )
-        return tuple(ArticleVersion(*row) for row in self.session.execute(query))
+        return int(count or 0)
 
     def by_ids(self, article_ids: Collection[str]) -> dict[str, Article]:
         """The live articles with these ids, by id (ids not found are left out)."""
@@ -188,35 +201,20 @@ class ArticleRepository:
             found.update((row.public_id, _to_domain(row)) for row in rows)
         return found
 
-    def public_count_since(self, start: datetime, now: datetime) -> int:
-        """How many articles published at or after ``start`` are public at ``now``."""
-        count = self.session.scalar(
-            select(func.count()).where(
+    def newest_sequence_between(self, start: datetime, end: datetime, now: datetime) -> int | None:
+        """The sequence number of the newest article published from ``start`` to before
+        ``end`` and public at ``now`` (where an archive of that period went)."""
+        return self.session.scalar(
+            select(ArticleRow.sequence)
+            .where(
                 ArticleRow.deleted_at.is_(None),
+                ArticleRow.sequence.is_not(None),
                 ArticleRow.published_at >= start,
+                ArticleRow.published_at < end,
                 ArticleRow.published_at <= now,
             )
-        )
-        return int(count or 0)
-
-    def public_month_before(self, month_start: datetime, now: datetime) -> datetime | None:
-        """The publish time of the newest public article before ``month_start``."""
-        return self.session.scalar(
-            select(func.max(ArticleRow.published_at)).where(
-                ArticleRow.deleted_at.is_(None),
-                ArticleRow.published_at < month_start,
-                ArticleRow.published_at <= now,
-            )
-        )
-
-    def public_month_from(self, month_start: datetime, now: datetime) -> datetime | None:
-        """The publish time of the oldest public article at or after ``month_start``."""
-        return self.session.scalar(
-            select(func.min(ArticleRow.published_at)).where(
-                ArticleRow.deleted_at.is_(None),
-                ArticleRow.published_at >= month_start,
-                ArticleRow.published_at <= now,
-            )
+            .order_by(ArticleRow.published_at.desc(), ArticleRow.pk.desc())
+            .limit(1)
         )
 
     def next_publication(self, scope: FeedScope, now: datetime) -> datetime | None:
@@ -306,41 +304,39 @@ def _in_scope(query: Select[*_Row], scope: FeedScope) -> Select[*_Row]:
         authors = select(ArticleAuthorRow.article_pk).where(ArticleAuthorRow.slug == scope.value)
         return query.where(ArticleRow.pk.in_(authors))
     if scope.kind == ARCHIVE:
-        start, end = month_bounds(scope.value)
-        return query.where(ArticleRow.published_at >= start, ArticleRow.published_at < end)
+        raise ValueError("an archive page is read by its sequence numbers (page_versions)")
     return query
 
 
-def archive_key(published_at: datetime, period: str) -> str:
-    """The archive an article published at ``published_at`` belongs to: ``YYYY-MM`` for
-    monthly archives, ``YYYY-MM-DD`` for daily ones, ``YYYY-MM-DDTHH`` for hourly ones
-    (UTC; years always four digits)."""
-    moment = published_at.astimezone(UTC)
-    key = f"{moment.year:04d}-{moment.month:02d}"
-    if period in ("day", "hour"):
-        key += f"-{moment.day:02d}"
-    if period == "hour":
-        key += f"T{moment.hour:02d}"
-    return key
-
-
-def month_bounds(period: str) -> tuple[datetime, datetime]:
-    """The first instant of an archive period (``YYYY-MM``, ``YYYY-MM-DD`` or
-    ``YYYY-MM-DDTHH``, UTC) and of the period after it."""
-    date_part, _, hour = period.partition("T")
-    parts = [int(part) for part in date_part.split("-")]
-    start = datetime(
-        parts[0], parts[1], parts[2] if len(parts) == 3 else 1, int(hour or 0), tzinfo=UTC
+def _public_versions(now: datetime) -> Select[str, int, datetime]:
+    return select(ArticleRow.public_id, ArticleRow.revision, ArticleRow.updated_at).where(
+        ArticleRow.sequence.is_not(None),
+        ArticleRow.deleted_at.is_(None),
+        ArticleRow.published_at <= now,
     )
-    last = datetime.max.replace(tzinfo=UTC)
-    # The last period there is has no period after it: its end is the end of time.
-    if hour:
-        return start, start + timedelta(hours=1) if start < last - timedelta(hours=1) else last
-    if len(parts) == 3:
-        return start, start + timedelta(days=1) if start.date() < last.date() else last
-    if (start.year, start.month) == (last.year, last.month):
-        return start, last
-    return start, (start + timedelta(days=32)).replace(day=1)
+
+
+_PERIOD = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2})(?:T(\d{2}))?)?$")
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime] | None:
+    """The first instant of a period of the archives of earlier versions (``YYYY-MM``,
+    ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH``, UTC) and of the period after it; ``None`` if
+    ``period`` is not one."""
+    match = _PERIOD.match(period)
+    if match is None:
+        return None
+    year, month, day, hour = (int(part) if part else None for part in match.groups())
+    assert year is not None and month is not None
+    try:
+        start = datetime(year, month, day or 1, hour or 0, tzinfo=UTC)
+        if hour is not None:
+            return start, start + timedelta(hours=1)
+        if day is not None:
+            return start, start + timedelta(days=1)
+        return start, (start + timedelta(days=32)).replace(day=1)
+    except (ValueError, OverflowError):  # no such date, or past the end of time
+        return None
 
 
 def _fill_row(row: ArticleRow, article: Article) -> None:
@@ -407,4 +403,5 @@ def _to_domain(row: ArticleRow) -> Article:
         created_at=row.created_at,
         updated_at=row.updated_at,
         revision=row.revision,
+        sequence=row.sequence,
     )

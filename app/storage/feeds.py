@@ -49,6 +49,21 @@ def feed_id_prefix(session: Session, proposed: str) -> str:
     )
 
 
+def stored_fingerprint(session: Session) -> str | None:
+    """What the stored feeds were rendered with (see ``Publisher.rebuild_if_changed``)."""
+    return session.scalar(select(SiteIdentityRow.render_fingerprint).where(SiteIdentityRow.id == 1))
+
+
+def store_fingerprint(session: Session, fingerprint: str) -> None:
+    """Record what the feeds are rendered with from now on (the site's identity row is
+    made by :func:`feed_id_prefix` first)."""
+    session.execute(
+        update(SiteIdentityRow)
+        .where(SiteIdentityRow.id == 1)
+        .values(render_fingerprint=fingerprint)
+    )
+
+
 class SnapshotRepository:
     """Stored, ready-to-serve feed documents."""
 

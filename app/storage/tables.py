@@ -93,6 +93,9 @@ class ArticleRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revision: Mapped[int] = mapped_column(Integer)
+    # Its place in publication order, given when it became public (see
+    # app/storage/sequence.py); archive page k holds sequences [k*P, (k+1)*P).
+    sequence: Mapped[int | None] = mapped_column(BigInteger)
 
     authors: Mapped[list[ArticleAuthorRow]] = relationship(
         order_by="ArticleAuthorRow.position",
@@ -117,6 +120,15 @@ class ArticleRow(Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index("ix_articles_updated", "updated_at"),
+        Index("ix_articles_sequence", "sequence", unique=True),
+        # Public articles not numbered yet: few at any time, found without a scan.
+        Index(
+            "ix_articles_unnumbered",
+            "published_at",
+            "pk",
+            sqlite_where=text("sequence IS NULL AND deleted_at IS NULL"),
+            postgresql_where=text("sequence IS NULL AND deleted_at IS NULL"),
+        ),
     )
 
 
@@ -188,6 +200,20 @@ class SiteIdentityRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id_prefix: Mapped[str] = mapped_column(String(300))
+    # What the stored feeds were rendered with (see Publisher.rebuild_if_changed).
+    render_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+
+class PublicationCounterRow(Base):
+    """One row: the next publication sequence number, and how many articles an archive
+    page holds, fixed when the first article was numbered (a page's articles never
+    change with the settings)."""
+
+    __tablename__ = "publication_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_sequence: Mapped[int] = mapped_column(BigInteger)
+    page_size: Mapped[int] = mapped_column(Integer)
 
 
 class SnapshotGenerationRow(Base):

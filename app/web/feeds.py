@@ -31,10 +31,12 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.http import parse_date
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.domain import ARCHIVE
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.domain import feed_key
+from app.domain import feed_path
 from app.errors import FeedNotFound
 from app.errors import StorageUnavailable
 from app.publishing import feed_max_age
@@ -66,10 +68,28 @@ def site_feed(fmt: str) -> Response:
     return _serve(SITE_SCOPE, fmt)
 
 
-@blueprint.get("/<any(category, tag, author, archive):kind>/<value>/feed.<fmt>")
+@blueprint.get("/<any(category, tag, author):kind>/<value>/feed.<fmt>")
 def scoped_feed(kind: str, value: str, fmt: str) -> Response:
-    """The feed of one category, tag or author, or one month's archive (RFC 5005)."""
+    """The feed of one category, tag or author."""
     return _serve(FeedScope(kind, value), fmt)
+
+
+@blueprint.get("/archive/<value>/feed.<fmt>")
+def archive_feed(value: str, fmt: str) -> BaseResponse:
+    """An archive page (RFC 5005): ``/archive/0/feed.atom`` holds the first articles
+    published. The archive of a period, as earlier versions made them (``2026-08``), answers
+    301 with the page that now holds that period's newest article, or 302 with the site
+    feed while that page is not complete."""
+    if value.isdigit():
+        return _serve(FeedScope(ARCHIVE, value), fmt)
+    try:
+        feed_format = FeedFormat(fmt)
+    except ValueError:
+        raise FeedNotFound(request.path) from None
+    found = services()
+    target = found.publisher.archive_for_period(value, found.clock())
+    code = 301 if target.kind == ARCHIVE else 302
+    return redirect(found.settings.base_url + feed_path(target, feed_format), code=code)
 
 
 @blueprint.before_app_request
