@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -125,11 +126,29 @@ def running_role(env: dict[str, str], cwd: Path, name: str) -> Iterator[subproce
 
 
 def stop_role(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the role's process group and wait; SIGKILL what is left after 20 s."""
+    """SIGTERM the role's process group and wait; SIGKILL what is left of its session
+    after 20 s."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            kill_session(process.pid)
             process.wait()
+
+
+def kill_session(leader: int) -> None:
+    """SIGKILL every process of the session ``leader`` started (a role started with
+    ``start_new_session``): its own process group and the server's, which has its own."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        # pid (comm) state ppid pgrp session ...: comm may hold spaces and parentheses.
+        session = int(stat.rsplit(")", 1)[1].split()[3])
+        if session == leader:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGKILL)

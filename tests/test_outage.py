@@ -17,7 +17,6 @@ the test must know which process served what.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.factories import article_input
 from tests.live import free_port
+from tests.live import kill_session
 from tests.live import run_cli
 from tests.live import service_environment
 from tests.pgcluster import PostgresCluster
@@ -121,7 +121,8 @@ def _start(role: str, env: dict[str, str], cwd: Path, log: Path) -> subprocess.P
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the role's main process (granian stops its workers), then its whole group."""
+    """SIGTERM the role's main process (it stops granian, granian its workers), then
+    whatever is left of its session."""
     with contextlib.suppress(ProcessLookupError):
         process.send_signal(signal.SIGTERM)
     try:
@@ -129,8 +130,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
+    kill_session(process.pid)
 
 
 @contextmanager

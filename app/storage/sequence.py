@@ -70,13 +70,13 @@ class PublicationOrder:
         if not article_ids:
             return Numbered(0, 0, ())
         query = self._unnumbered(now).where(ArticleRow.public_id.in_(list(article_ids)))
-        return self._assign(list(self.session.scalars(query)), page_size)
+        return self._assign(list(self.session.scalars(_skip_locked(query))), page_size)
 
     def number_due(self, now: datetime, page_size: int, limit: int = NUMBER_BATCH) -> Numbered:
         """Number up to ``limit`` of the articles public at ``now`` that have no number
         (scheduled articles whose time came, a back catalogue), oldest first."""
         query = self._unnumbered(now).limit(limit)
-        return self._assign(list(self.session.scalars(query)), page_size)
+        return self._assign(list(self.session.scalars(_skip_locked(query))), page_size)
 
     def has_due(self, now: datetime) -> bool:
         """Whether an article public at ``now`` waits for its number."""
@@ -104,7 +104,6 @@ class PublicationOrder:
         )
 
     def _unnumbered(self, now: datetime) -> Select[int]:
-        # PostgreSQL: rows another transaction is numbering are skipped, not numbered twice.
         return (
             select(ArticleRow.pk)
             .where(
@@ -113,7 +112,6 @@ class PublicationOrder:
                 ArticleRow.published_at <= now,
             )
             .order_by(ArticleRow.published_at, ArticleRow.pk)
-            .with_for_update(skip_locked=True)
         )
 
     def _assign(self, pks: list[int], page_size: int) -> Numbered:
@@ -146,3 +144,9 @@ class PublicationOrder:
             .returning(PublicationCounterRow.next_sequence, PublicationCounterRow.page_size)
         ).one()
         return row[0] - count, row[1]
+
+
+def _skip_locked(query: Select[int]) -> Select[int]:
+    """PostgreSQL: rows another transaction is numbering (or writing) are left to it, not
+    numbered twice (SQLite has one writer and ignores this)."""
+    return query.with_for_update(skip_locked=True)
