@@ -786,6 +786,12 @@ class Run:
             self.report.notes.append(f"publish latency: {result.error}")
         shown = ", ".join("miss" if v is None else f"{v:.2f}" for v in result.latencies)
         self.log(f"publish latencies (s): {shown}")
+        # The site feed holds the newest feed.item_limit articles whatever was published:
+        # its size after these writes, next to its size under target 1's load.
+        after = fetch(self.service.base_url + HOT_PATH, {})
+        entries = after.body.count(b"<item>")
+        self.report.feed["after_publish"] = {"entries": entries, "identity_bytes": len(after.body)}
+        self.log(f"{HOT_PATH} after the writes: {entries} entries, {len(after.body):,} bytes")
 
     def api(self) -> None:
         """Target 5, the JSON API from one keep-alive client, articles published now: with
@@ -1178,6 +1184,19 @@ def render(report: Report, profile: Profile) -> str:
             f"{sweep.get('fetched', 0):,} of ~{site_feeds:,} feeds + the hot load",
             "< 200 MB",
             0 < worst_rss < RSS_TARGET_MB and every,
+        )
+    after = feed.get("after_publish")
+    if after:
+        before = (
+            f"; {feed['entries']} entries, {feed['identity_bytes']:,} B at target 1"
+            if "entries" in feed
+            else ""
+        )
+        row(
+            f"  ({HOT_PATH} after the publish writes)",
+            f"{after['entries']} entries, {after['identity_bytes']:,} B{before}",
+            f"{profile.item_limit} entries",
+            None,
         )
     if report.sweep:
         sweep = report.sweep
