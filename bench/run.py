@@ -87,7 +87,6 @@ class Profile:
 
     name: str
     articles: int
-    archive_period: str
     extra: int
     item_limit: int
     wrk_seconds: float
@@ -113,8 +112,6 @@ class Profile:
 FULL = Profile(
     name="full",
     articles=100_000,
-    # A site of this size publishes ~120 articles a day: daily archives (README).
-    archive_period="day",
     extra=2_000,
     item_limit=50,
     wrk_seconds=5,
@@ -139,8 +136,6 @@ FULL = Profile(
 SMOKE = Profile(
     name="smoke",
     articles=80,
-    # A site of this size publishes ~120 articles a day: daily archives (README).
-    archive_period="day",
     extra=200,
     item_limit=50,
     wrk_seconds=1,
@@ -235,7 +230,6 @@ class Run:
         self.corpus_path = OUT / f"corpus-{profile.articles}+{profile.extra}.jsonl"
         settings = {
             "BROADSHEET_FEED_ITEM_LIMIT": str(profile.item_limit),
-            "BROADSHEET_FEED_ARCHIVE_PERIOD": profile.archive_period,
             # The safety-net pass re-renders every feed; the rebuild is measured on its own
             # (target 3), and during the load tests it would only add noise.
             "BROADSHEET_FEED_REGENERATE_SECONDS": "86400",
@@ -381,7 +375,7 @@ class Run:
                 count,
                 self.service.base_url,
                 "127.0.0.1",
-                self.profile.archive_period,
+                self.profile.item_limit,
             )
             self.report.load["topped_up"] = count - sent
             self.report.load["topup_seconds"] = round(topped, 1)
@@ -462,9 +456,9 @@ class Run:
 
     def _render_hot_subset(self) -> None:
         """After a rebuild that ran out of time: leave the other feeds unrendered, render
-        the site feed and the busiest category, tag and author feeds (not the archives,
-        which hold a whole period each), and extrapolate the non-archive part of a full
-        rebuild from their cost."""
+        the site feed and the busiest category, tag and author feeds, then the newest
+        complete archive page (a page holds ``feed.item_limit`` articles), and extrapolate
+        the non-archive part of a full rebuild from their cost."""
         from sqlalchemy import inspect
         from sqlalchemy import text
 
@@ -487,53 +481,57 @@ class Run:
             for kind in ("category", "tag", "author"):
                 ranked = sorted((n, k) for k, n in sizes.items() if k.startswith(kind + "/"))
                 hot.update(key for _n, key in ranked[-3:])
-            # Then the newest archive: every new article lands in it (and an archive
-            # rendered for the first time would re-render its neighbour at the next write).
-            month = max((key for key in sizes if key.startswith("archive/")), default=None)
+            # Then the newest complete archive page: the site feed links to it, and a
+            # write whose number completes a page renders one like it.
+            pages = [int(key.split("/", 1)[1]) for key in sizes if key.startswith("archive/")]
+            page = f"archive/{max(pages)}" if pages else None
             timings: list[tuple[int, float]] = []
-            for scopes in (hot, {month} if month else set()):
+            for scopes in (hot, {page} if page else set()):
                 with services.database.write() as session:
                     FeedStateRepository(session).mark_dirty(scopes)
                 started = time.perf_counter()
                 report = services.publisher.render_due_feeds(services.clock())
                 timings.append((len(report.scopes), time.perf_counter() - started))
-                # A first render of an archive marks its neighbours stale: leave them.
+                # Whatever else the pass marked is left unrendered too.
                 with services.database.write() as session:
                     session.execute(text("UPDATE feed_states SET rendered_version = dirty_version"))
         finally:
             services.database.dispose()
         (count, seconds), (_, archive_seconds) = timings[0], [*timings, (0, 0.0)][1]
-        archives = [key for key in sizes if key.startswith("archive/")]
-        others = len(sizes) - len(archives)
+        archives = len(pages)
+        others = len(sizes) - archives
         # The hot feeds are full (item_limit entries): an upper bound per feed.
         estimate = seconds / max(1, count) * others
-        month_size = sizes.get(month, 0) if month else 0
+        page_entries = sizes.get(page, 0) if page else 0
         self.report.rebuild.update(
             {
                 "hot_scopes": count,
                 "hot_seconds": round(seconds, 1),
                 "estimate_seconds": round(estimate),
                 "estimate_scopes": others,
-                "archives": len(archives),
-                "archive": month,
-                "archive_entries": month_size,
+                "archives": archives,
+                "archive": page,
+                "archive_entries": page_entries,
                 "archive_seconds": round(archive_seconds, 1),
             }
         )
         self.report.notes.append(
             f"full rebuild stopped after {self.profile.rebuild_budget:.0f} s; then only the "
             f"site feed and the 3 busiest categories, tags and authors ({count} feeds, "
-            f"{seconds:.1f} s) and {month} ({month_size:,} entries, {archive_seconds:.1f} s) "
+            f"{seconds:.1f} s) and {page} ({page_entries:,} entries, {archive_seconds:.1f} s) "
             "were rendered, not the site's other feeds"
         )
         self.log(
             f"hot feeds: {count} scopes in {seconds:.1f} s (so the {others:,} non-archive "
-            f"scopes: up to ~{estimate:,.0f} s); {month} ({month_size:,} entries): "
-            f"{archive_seconds:.1f} s; {len(archives)} archives in all"
+            f"scopes: up to ~{estimate:,.0f} s); {page} ({page_entries:,} entries): "
+            f"{archive_seconds:.1f} s; {archives:,} archive pages in all"
         )
 
     def _scope_sizes(self) -> dict[str, int]:
-        """Live public articles per feed scope (archives hold their whole period)."""
+        """Live public articles per feed scope: the site, each category, tag and author
+        (all their articles; their feeds hold the newest ``feed.item_limit``), and each
+        complete archive page (pages of the counter's page size, as many as the
+        publication counter has passed)."""
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
         visible = f"a.deleted_at IS NULL AND a.published_at <= '{now}'"
         sizes: dict[str, int] = {}
@@ -548,12 +546,17 @@ class Run:
             f"JOIN articles a ON a.pk = w.article_pk WHERE {visible} GROUP BY w.slug"
         ):
             sizes[f"author/{slug}"] = int(n)
-        width = 10 if self.profile.archive_period == "day" else 7
-        for period, n in self.query(
-            f"SELECT substr(CAST(a.published_at AS TEXT), 1, {width}), count(*) "  # noqa: S608
-            f"FROM articles a WHERE {visible} GROUP BY 1"
-        ):
-            sizes[f"archive/{period}"] = int(n)
+        counter = self.query(
+            "SELECT next_sequence, page_size FROM publication_counter WHERE id = 1"
+        )
+        if counter:
+            next_sequence, page_size = (int(value) for value in counter[0])
+            end = next_sequence // page_size * page_size
+            for page, n in self.query(
+                f"SELECT a.sequence / {page_size}, count(*) FROM articles a "  # noqa: S608
+                f"WHERE {visible} AND a.sequence < {end} GROUP BY 1"
+            ):
+                sizes[f"archive/{int(page)}"] = int(n)
         return sizes
 
     def incremental(self) -> None:
@@ -631,7 +634,9 @@ class Run:
         if self.report.rebuild.get("seconds") is not None:
             self.report.scheduler = "broadsheet scheduler"
             self.service.start_scheduler()
-            # It marks every feed stale, then renders them all in one pass.
+            # Its start-up job marks every feed stale (`regenerate` stores no record of
+            # what rendered the feeds, so to it they may be out of date), then its passes
+            # render them all.
             marked = time.monotonic() + 10
             while self.dirty_count() == 0 and time.monotonic() < marked:
                 time.sleep(0.2)
@@ -774,13 +779,19 @@ class Run:
             profile.publish_samples,
             profile.publish_wait,
             profile.publish_budget,
-            profile.archive_period,
+            self.service.database_url,
         )
         self.report.publish = result
         if result.error:
             self.report.notes.append(f"publish latency: {result.error}")
         shown = ", ".join("miss" if v is None else f"{v:.2f}" for v in result.latencies)
         self.log(f"publish latencies (s): {shown}")
+        # The site feed holds the newest feed.item_limit articles whatever was published:
+        # its size after these writes, next to its size under target 1's load.
+        after = fetch(self.service.base_url + HOT_PATH, {})
+        entries = after.body.count(b"<item>")
+        self.report.feed["after_publish"] = {"entries": entries, "identity_bytes": len(after.body)}
+        self.log(f"{HOT_PATH} after the writes: {entries} entries, {len(after.body):,} bytes")
 
     def api(self) -> None:
         """Target 5, the JSON API from one keep-alive client, articles published now: with
@@ -1173,6 +1184,19 @@ def render(report: Report, profile: Profile) -> str:
             f"{sweep.get('fetched', 0):,} of ~{site_feeds:,} feeds + the hot load",
             "< 200 MB",
             0 < worst_rss < RSS_TARGET_MB and every,
+        )
+    after = feed.get("after_publish")
+    if after:
+        before = (
+            f"; {feed['entries']} entries, {feed['identity_bytes']:,} B at target 1"
+            if "entries" in feed
+            else ""
+        )
+        row(
+            f"  ({HOT_PATH} after the publish writes)",
+            f"{after['entries']} entries, {after['identity_bytes']:,} B{before}",
+            f"{profile.item_limit} entries",
+            None,
         )
     if report.sweep:
         sweep = report.sweep

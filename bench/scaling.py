@@ -5,6 +5,11 @@ A scratch database ``bench_<random>`` is created on the local server, migrated w
 service's own migrations, filled in SQL (``INSERT ... SELECT`` from ``generate_series``:
 short HTML bodies with a figure, 1-2 authors of 50, 1-2 categories of 200, 2-5 tags of
 1,000 with a skewed popularity, publish times over two years) and dropped at the end.
+The articles of each fill get their publication sequence numbers in the same statement,
+in date order after the numbers of the fills before (as ``broadsheet import`` numbers a
+back catalogue fed to it in batches), and the publication counter is moved past them
+(page size: the item limit): the site's render passes have nothing to number, so the
+site render measured is the steady state, not a one-time numbering.
 The render is timed in-process through the service's own use cases (mark the site feed
 stale, ``render_due_feeds``), the way ``broadsheet regenerate`` does it, with only the site
 scope known. Every SQL statement that a site render, a category render and a feed read
@@ -38,13 +43,14 @@ _LARGE_TABLE_ROWS = 10_000
 _FILL_ARTICLES = """
 INSERT INTO articles (public_id, slug, title, summary, body, body_format, body_html, excerpt,
     language, image_url, image_type, image_length, image_width, image_height, image_caption,
-    image_credit, published_at, created_at, updated_at, deleted_at, revision)
+    image_credit, published_at, created_at, updated_at, deleted_at, revision, sequence)
 SELECT 'tag:bench.example.org,2026-01-01:' || g, 'artigo-' || g,
     'Prefeitura anuncia obra ' || g || ' ' || left(md5(g::text), 12),
     'Resumo do artigo ' || g || '.', body, 'html', body, 'Resumo do artigo ' || g || '.',
     CASE WHEN g %% 10 < 7 THEN 'pt-BR' ELSE 'en' END,
     'https://static.example.org/fotos/' || g || '.jpg', 'image/jpeg', 40000 + g %% 300000,
-    1200, 675, 'Legenda da foto ' || g, 'Foto: Redação', ts, ts, ts, NULL, 1
+    1200, 675, 'Legenda da foto ' || g, 'Foto: Redação', ts, ts, ts, NULL, 1,
+    %(next_sequence)s + row_number() OVER (ORDER BY ts, g) - 1
 FROM (
     SELECT g, now() - random() * interval '730 days' - interval '1 minute' AS ts,
         '<p>' || repeat(md5(g::text) || ' obra bairro prefeitura ', 3) || '</p>'
@@ -54,6 +60,13 @@ FROM (
         AS body
     FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g
 ) AS s
+"""
+
+_NEXT_SEQUENCE = "SELECT next_sequence FROM publication_counter WHERE id = 1"
+_ADVANCE_COUNTER = """
+INSERT INTO publication_counter (id, next_sequence, page_size)
+VALUES (1, %(next_sequence)s, %(page_size)s)
+ON CONFLICT (id) DO UPDATE SET next_sequence = EXCLUDED.next_sequence
 """
 
 # One statement per position: position 0 for every new article, later positions for some.
@@ -150,13 +163,18 @@ def _pools() -> dict[str, _Pool]:
     }
 
 
-def fill(conn: psycopg.Connection[Any], first: int, last: int, pools: dict[str, _Pool]) -> None:
+def fill(
+    conn: psycopg.Connection[Any], first: int, last: int, pools: dict[str, _Pool], page_size: int
+) -> None:
     """Add articles ``first``..``last`` (numbers, not keys) with their authors and terms,
-    in one transaction."""
+    numbered in date order after every article before them, in one transaction.
+    ``page_size`` is the archive page size if no article was numbered before."""
     row = conn.execute("SELECT coalesce(max(pk), 0) FROM articles").fetchone()
     assert row is not None
     after = row[0]
-    conn.execute(_FILL_ARTICLES, {"first": first, "last": last})
+    counter = conn.execute(_NEXT_SEQUENCE).fetchone()
+    next_sequence = counter[0] if counter else 0
+    conn.execute(_FILL_ARTICLES, {"first": first, "last": last, "next_sequence": next_sequence})
     row = conn.execute("SELECT max(pk), count(*) FILTER (WHERE pk > %s) FROM articles", (after,))
     high, added = row.fetchone() or (0, 0)
     if added != last - first + 1 or high != after + added:
@@ -179,6 +197,7 @@ def fill(conn: psycopg.Connection[Any], first: int, last: int, pools: dict[str, 
             else:
                 params |= {"emails": pool.emails, "urls": pool.urls}
             conn.execute(template.format(condition=condition), params)
+    conn.execute(_ADVANCE_COUNTER, {"next_sequence": next_sequence + added, "page_size": page_size})
     conn.commit()
 
 
@@ -346,7 +365,7 @@ class Scaling:
         with psycopg.connect(_plain_url(self.url)) as conn:
             _unlogged(conn)
             with bulk_mode(conn):
-                fill(conn, 1, self.result.small, self._pools)
+                fill(conn, 1, self.result.small, self._pools, self.item_limit)
         self.result.small_ms = time_site_render(self.services, self.repeats)
         self.log(
             f"site feed render at {self.result.small:,} articles: {self.result.small_ms:.0f} ms"
@@ -366,7 +385,7 @@ class Scaling:
         with psycopg.connect(_plain_url(self.url)) as conn, bulk_mode(conn):
             while done < self.target and time.perf_counter() < deadline:
                 upto = min(self.target, done + chunk)
-                fill(conn, done + 1, upto, self._pools)
+                fill(conn, done + 1, upto, self._pools, self.item_limit)
                 done = upto
                 self.log(f"  PostgreSQL: {done:,} articles ({time.perf_counter() - started:.0f} s)")
         self.result.large = done

@@ -6,8 +6,14 @@ achieved before its budget ran out. The rows are the ones the service stores for
 article (through the service's table definitions, its slug function and its id minting);
 ``body_html`` is the corpus body with the few snippets that the sanitiser removes taken
 out and site-relative image URLs made absolute, instead of a run through the content
-pipeline, which would take minutes. The feeds the articles belong to are marked stale
-through the service's own repository, as a write does.
+pipeline, which would take minutes. The articles public at the start get their
+publication sequence numbers in the insert itself, oldest first in each batch, as
+``broadsheet import`` numbers its batches (the corpus is in date order, so they follow the
+imported articles in date order), from the service's publication counter, advanced in the
+same transaction (and made with the page size ``item_limit`` if no article was numbered
+before); any not yet public are left for the service to number when they are. The feeds
+the articles belong to, and the archive pages their numbers complete, are marked stale
+through the service's own repository, as an import does.
 """
 
 from __future__ import annotations
@@ -87,15 +93,16 @@ def top_up(
     stop: int,
     base_url: str,
     authority: str,
-    archive_period: str,
+    item_limit: int,
 ) -> float:
-    """Store corpus lines ``first`` to ``stop`` (0-based); the seconds it took."""
+    """Store corpus lines ``first`` to ``stop`` (0-based); the seconds it took.
+    ``item_limit`` is the service's ``feed.item_limit``: the archive page size, if the
+    counter has none yet."""
     from sqlalchemy import Table
     from sqlalchemy import func
     from sqlalchemy import insert
     from sqlalchemy import select
 
-    from app.storage.articles import archive_key
     from app.storage.database import Database
     from app.storage.feeds import FeedStateRepository
     from app.storage.tables import ArticleAuthorRow
@@ -108,6 +115,7 @@ def top_up(
     authors_table = cast(Table, ArticleAuthorRow.__table__)
     terms_table = cast(Table, ArticleTermRow.__table__)
     source = _rows(read_lines(corpus, stop - first, skip=first), base_url, authority)
+    now = datetime.now(UTC)
     try:
         while batch := list(islice(source, BATCH)):
             scopes: set[str] = {"site"}
@@ -116,13 +124,24 @@ def top_up(
                 base = session.scalar(select(func.max(articles_table.c.pk))) or 0
                 for offset, (article, _line) in enumerate(batch, start=1):
                     article["pk"] = base + offset
+                public = sorted(
+                    (article for article, _line in batch if article["published_at"] <= now),
+                    key=lambda article: (article["published_at"], article["pk"]),
+                )
+                for article, _line in batch:
+                    article["sequence"] = None
+                if public:
+                    start, page_size = _take_numbers(session, len(public), item_limit)
+                    for index, article in enumerate(public):
+                        article["sequence"] = start + index
+                    # The archive pages these numbers complete.
+                    pages = range(start // page_size, (start + len(public)) // page_size)
+                    scopes.update(f"archive/{page}" for page in pages)
                 session.execute(insert(articles_table), [article for article, _line in batch])
                 authors: list[dict[str, Any]] = []
                 terms: list[dict[str, Any]] = []
                 for article, line in batch:
                     pk = article["pk"]
-                    period = archive_key(article["published_at"], archive_period)
-                    scopes.add(f"archive/{period}")
                     for index, author in enumerate(line["authors"]):
                         slug = _slug(author["name"])
                         scopes.add(f"author/{slug}")
@@ -155,3 +174,26 @@ def top_up(
     finally:
         database.dispose()
     return time.perf_counter() - started
+
+
+def _take_numbers(session: Any, count: int, page_size: int) -> tuple[int, int]:
+    """Reserve ``count`` publication numbers as the service does (one upsert of its counter
+    row, which keeps the row locked until the transaction ends): the first number, and
+    the archive page size (``page_size`` if this is the first numbering)."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects import sqlite
+
+    from app.storage.tables import PublicationCounterRow
+
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    row = session.execute(
+        upsert(PublicationCounterRow)
+        .values(id=1, next_sequence=count, page_size=page_size)
+        .on_conflict_do_update(
+            index_elements=[PublicationCounterRow.id],
+            set_={"next_sequence": PublicationCounterRow.next_sequence + count},
+        )
+        .returning(PublicationCounterRow.next_sequence, PublicationCounterRow.page_size)
+    ).one()
+    return int(row[0]) - count, int(row[1])
