@@ -75,3 +75,16 @@ def test_a_broken_config_file_is_an_error(tmp_path: Path) -> None:
     config.write_text("[site\n", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"broken\.toml"):
         load_settings(environ={"BROADSHEET_CONFIG": str(config)})
+
+
+def test_a_retired_setting_is_ignored_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A site that still sets feed.archive_period (archives are pages now) starts, and its
+    operator is told why the setting does nothing."""
+    config = tmp_path / "site.toml"
+    config.write_text('[feed]\narchive_period = "day"\nitem_limit = 7\n', encoding="utf-8")
+    settings = load_settings(environ={"BROADSHEET_FEED_ARCHIVE_PERIOD": "hour"}, config_file=config)
+    assert settings.feed_item_limit == 7
+    assert not hasattr(settings, "feed_archive_period")
+    assert "setting feed_archive_period is ignored: archives are pages" in caplog.text
