@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 
@@ -18,6 +19,10 @@ from app.jobs import RENDER_DUE_JOB
 from app.jobs import add_jobs
 from app.jobs import render_due_feeds
 from app.publishing import RenderReport
+from app.rendering import FeedDocument
+from app.rendering import FeedEntry
+from app.rendering import fragments
+from app.rendering.atom import render_atom
 from app.services import Services
 from app.services import build_services
 from app.settings import load_settings
@@ -78,8 +83,14 @@ def test_a_failed_render_keeps_the_last_good_feed(
     good = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
 
     publisher.create_article(article_input(title="Segunda", published_at=clock()), clock())
-    # Fault injection: the renderer produces a document that does not parse.
-    monkeypatch.setattr(publishing, "render_feed", lambda *arguments: b"<feed><entry>")
+    # Fault injection: the Atom renderer produces entries that do not parse.
+    layout = fragments._ATOM
+
+    def broken(document: FeedDocument, entries: tuple[FeedEntry, ...]) -> bytes:
+        body = render_atom(document, entries)
+        return body.replace(b"</entry>", b"</entr>", 1) if entries else body
+
+    monkeypatch.setattr(fragments, "_ATOM", dataclasses.replace(layout, render=broken))
     report = publisher.render_due_feeds(clock())
     assert "site" in report.failed
     assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM) == good

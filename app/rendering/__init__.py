@@ -19,6 +19,7 @@ def render_feed(
     """Render ``document`` in ``fmt`` as UTF-8 bytes.
 
     With ``fragments``, entries rendered for an earlier document in the same context are
-    reused; the bytes are the same either way.
+    reused; the bytes are the same either way. The bytes parse (XML or JSON): a renderer
+    that produced a piece that does not raises instead.
     """
     return assemble(document, fmt, fragments)

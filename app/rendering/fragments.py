@@ -1,5 +1,9 @@
 """A feed document as its shell plus one fragment of bytes per entry.
 
+Every document these functions return parses: each shell and each newly rendered entry is
+parsed when it is rendered (an error if it does not), and a document is a parsed shell
+around parsed entries, cut where one element ends and the next begins.
+
 Contract: ``assemble(document, fmt, cache)`` returns exactly the bytes that rendering the whole
 document at once returns (``tests/test_rendering.py`` proves it on the golden documents and on
 generated ones), but an entry already rendered in the same context is taken from ``cache``
@@ -27,6 +31,8 @@ from dataclasses import replace
 from typing import Generic
 from typing import Protocol
 from typing import TypeVar
+
+from lxml import etree
 
 from app.domain import FeedFormat
 from app.rendering.atom import render_atom
@@ -112,12 +118,12 @@ class _XmlLayout:
     """The last occurrence of this ends the entries (and is where a shell takes them)."""
 
     def shell(self, document: FeedDocument) -> tuple[bytes, bytes]:
-        body = self.render(document, ())
+        body = _parsed_xml(self.render(document, ()))
         cut = body.rindex(self.entries_end)
         return body[:cut], body[cut:]
 
     def entries(self, document: FeedDocument, entries: tuple[FeedEntry, ...]) -> list[bytes]:
-        body = self.render(document, entries)
+        body = _parsed_xml(self.render(document, entries))
         starts = [match.start() for match in self.entry_start.finditer(body)]
         if len(starts) != len(entries):
             raise RuntimeError(f"found {len(starts)} entries where {len(entries)} were rendered")
@@ -153,7 +159,7 @@ def assemble(document: FeedDocument, fmt: FeedFormat, cache: FragmentStore | Non
                     cache.put((*context, document.entries[index]), fragment)
     joined: list[bytes] = [fragment for fragment in fragments if fragment is not None]
     if fmt is FeedFormat.JSON:
-        shell = render_json_feed(replace(document, entries=()))
+        shell = _parsed_json(render_json_feed(replace(document, entries=())))
         return shell[: -len(_JSON_EMPTY_TAIL)] + b",".join(joined) + _JSON_TAIL
     head, tail = (_RSS if fmt is FeedFormat.RSS else _ATOM).shell(document)
     return head + b"".join(joined) + tail
@@ -161,10 +167,10 @@ def assemble(document: FeedDocument, fmt: FeedFormat, cache: FragmentStore | Non
 
 def _render_whole(document: FeedDocument, fmt: FeedFormat) -> bytes:
     if fmt is FeedFormat.RSS:
-        return render_rss(document)
+        return _parsed_xml(render_rss(document))
     if fmt is FeedFormat.ATOM:
-        return render_atom(document)
-    return render_json_feed(document)
+        return _parsed_xml(render_atom(document))
+    return _parsed_json(render_json_feed(document))
 
 
 def _render_entries(
@@ -177,7 +183,24 @@ def _render_entries(
 
 def _json_fragment(entry: FeedEntry) -> bytes:
     # Inside the document an item sits two levels deep.
-    return ("\n    " + _indented_json(json_feed_item(entry), "    ")).encode("utf-8")
+    return _parsed_json(("\n    " + _indented_json(json_feed_item(entry), "    ")).encode("utf-8"))
+
+
+def _parsed_xml(body: bytes) -> bytes:
+    """``body``, once it has parsed as XML (or an error): every piece of a document is
+    parsed once, when it is rendered, so a document joined from kept pieces need not be
+    parsed again, whatever its size."""
+    etree.fromstring(body, _XML_PARSER)
+    return body
+
+
+def _parsed_json(body: bytes) -> bytes:
+    """``body``, once it has parsed as JSON (or an error)."""
+    json.loads(body)
+    return body
+
+
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
 def _indented_json(value: object, indent: str) -> str:
