@@ -105,6 +105,7 @@ def top_up(
 
     from app.storage.database import Database
     from app.storage.feeds import FeedStateRepository
+    from app.storage.sequence import PublicationOrder
     from app.storage.tables import ArticleAuthorRow
     from app.storage.tables import ArticleRow
     from app.storage.tables import ArticleTermRow
@@ -131,7 +132,7 @@ def top_up(
                 for article, _line in batch:
                     article["sequence"] = None
                 if public:
-                    start, page_size = _take_numbers(session, len(public), item_limit)
+                    start, page_size = PublicationOrder(session).reserve(len(public), item_limit)
                     for index, article in enumerate(public):
                         article["sequence"] = start + index
                     # The archive pages these numbers complete.
@@ -174,26 +175,3 @@ def top_up(
     finally:
         database.dispose()
     return time.perf_counter() - started
-
-
-def _take_numbers(session: Any, count: int, page_size: int) -> tuple[int, int]:
-    """Reserve ``count`` publication numbers as the service does (one upsert of its counter
-    row, which keeps the row locked until the transaction ends): the first number, and
-    the archive page size (``page_size`` if this is the first numbering)."""
-    from sqlalchemy.dialects import postgresql
-    from sqlalchemy.dialects import sqlite
-
-    from app.storage.tables import PublicationCounterRow
-
-    dialect = session.get_bind().dialect.name
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    row = session.execute(
-        upsert(PublicationCounterRow)
-        .values(id=1, next_sequence=count, page_size=page_size)
-        .on_conflict_do_update(
-            index_elements=[PublicationCounterRow.id],
-            set_={"next_sequence": PublicationCounterRow.next_sequence + count},
-        )
-        .returning(PublicationCounterRow.next_sequence, PublicationCounterRow.page_size)
-    ).one()
-    return int(row[0]) - count, int(row[1])

@@ -117,7 +117,7 @@ class PublicationOrder:
     def _assign(self, pks: list[int], page_size: int) -> Numbered:
         if not pks:
             return Numbered(0, 0, ())
-        first, size = self._take(len(pks), page_size)
+        first, size = self.reserve(len(pks), page_size)
         # One statement for the whole batch: each pk gets first + its position.
         self.session.execute(
             update(ArticleRow),
@@ -127,8 +127,9 @@ class PublicationOrder:
         completed = tuple(range(first // size, end // size))
         return Numbered(len(pks), first, completed)
 
-    def _take(self, count: int, page_size: int) -> tuple[int, int]:
-        """Reserve ``count`` numbers: the first of them, and the page size.
+    def reserve(self, count: int, page_size: int) -> tuple[int, int]:
+        """Reserve ``count`` numbers: the first of them, and the page size (``page_size``
+        if none was ever reserved).
 
         The counter row is locked by its update until the transaction ends, so two writers
         on PostgreSQL take their numbers one after the other (SQLite has one writer)."""
