@@ -743,7 +743,15 @@ class Publisher:
                 next_change = articles_repo.next_publication(scope, now)
                 history = History(older=older if scope == SITE_SCOPE else None, newer=None)
                 has_document = bool(versions) or scope == SITE_SCOPE
-            entries = self._entries_of(articles_repo, versions)
+            # Which articles: the last published (by number). In what order: newest date
+            # first, as readers list them; a backdated article takes its date's place.
+            entries = tuple(
+                sorted(
+                    self._entries_of(articles_repo, versions),
+                    key=lambda entry: entry.published,
+                    reverse=True,
+                )
+            )
             previous = SnapshotRepository(session).validators(keys.values())
         rendered: dict[FeedFormat, bytes] = {}
         changed: dict[FeedFormat, tuple[str, Future[bytes]]] = {}
