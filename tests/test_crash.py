@@ -539,21 +539,21 @@ def _check_snapshots(database: Database) -> None:
 
 
 def _check_feeds(database: Database, client: httpx.Client, base: str) -> None:
-    """Each feed lists the articles published last exactly as the database numbered them,
+    """Each feed holds the articles published last as the database numbered them, listed
+    newest date first (articles of one date in the order they were numbered, newest first),
     and every article has its own number."""
     with database.read() as session:
-        newest = list(
-            session.scalars(
-                select(ArticleRow.slug)
-                .where(ArticleRow.deleted_at.is_(None))
-                .order_by(ArticleRow.sequence.desc())
-                .limit(FEED_SIZE)
-            )
-        )
+        newest = session.execute(
+            select(ArticleRow.slug, ArticleRow.published_at)
+            .where(ArticleRow.deleted_at.is_(None))
+            .order_by(ArticleRow.sequence.desc())
+            .limit(FEED_SIZE)
+        ).all()
         numbered = session.scalar(select(func.count(distinct(ArticleRow.sequence))))
     assert numbered == ARTICLES
     assert len(newest) == FEED_SIZE
-    expected = [f"{base}/articles/{slug}" for slug in newest]
+    by_date = sorted(newest, key=lambda row: row.published_at, reverse=True)
+    expected = [f"{base}/articles/{row.slug}" for row in by_date]
     for path in FEEDS:
         response = client.get(path)
         assert response.status_code == 200, path
