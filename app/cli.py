@@ -124,8 +124,8 @@ def regenerate(jobs: int | None) -> None:
     from app.transfer import default_jobs
 
     with _services() as services:
-        services.publisher.mark_all_feeds_stale()
         now = services.clock()
+        services.publisher.mark_all_feeds_stale(now)
     count = jobs or default_jobs()
     if count == 1:
         reports = [_render_pass(now)]

@@ -71,7 +71,7 @@ def render_due_feeds(services: Services) -> None:
 def render_all_feeds(services: Services) -> None:
     """Job: re-render every subscription feed. Logs failures instead of dying."""
     with _next_tick_retries(RENDER_ALL_JOB):
-        services.publisher.mark_all_feeds_stale(archives=False)
+        services.publisher.mark_all_feeds_stale(services.clock(), archives=False)
         services.publisher.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
 
 
@@ -80,7 +80,9 @@ def rebuild_if_changed(services: Services) -> None:
     the render-due job then renders them, subscription feeds first, writes before both.
     Logs failures instead of dying."""
     with _next_tick_retries(REBUILD_AT_START_JOB):
-        services.publisher.rebuild_if_changed(render_fingerprint(services.settings))
+        services.publisher.rebuild_if_changed(
+            render_fingerprint(services.settings), services.clock()
+        )
 
 
 def deliver_websub(services: Services, client: httpx.Client) -> None:

@@ -86,6 +86,7 @@ from app.settings import is_language_tag
 from app.storage.articles import ArticleRepository
 from app.storage.articles import period_bounds
 from app.storage.database import Database
+from app.storage.feeds import DueScope
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository
 from app.storage.feeds import feed_id_prefix
@@ -598,13 +599,13 @@ class Publisher:
         self._release_abandoned_claims()
         started = time.monotonic()
         self._number_due(now)
-        # Due feeds are read a few at a time, the subscription feeds first: a write made
-        # while a long pass (a rebuild) is under way has its feeds rendered in the next
-        # batch, not after every archive page.
+        # Due feeds are read a few at a time, written ones first, subscription feeds
+        # before archives: a write made while a long pass (a rebuild) is under way has its
+        # feeds rendered in the next batch, not after the rebuild.
         for _ in range(MAX_RENDER_BATCHES):
             with self.db.read() as session:
                 due = FeedStateRepository(session).due(now)
-            batch = sorted((item.scope_key for item in due), key=_render_priority)
+            batch = [item.scope_key for item in sorted(due, key=_render_priority)]
             if not batch:
                 break
             for scope_key in batch[:RENDER_BATCH]:
@@ -679,26 +680,28 @@ class Publisher:
             if self._abandoned_claims.get(key) == until:
                 del self._abandoned_claims[key]
 
-    def rebuild_if_changed(self, fingerprint: str) -> bool:
+    def rebuild_if_changed(self, fingerprint: str, now: datetime) -> bool:
         """Mark every feed stale if the stored feeds were rendered with something else
         than ``fingerprint`` (this version's rendering code and the settings that show in
         feeds, :func:`render_fingerprint`); say if it did. A scheduler that restarts with
         nothing changed renders nothing; after a change, the render passes refresh the
         subscription feeds first and the archive pages after them, and each feed serves
-        its current bytes until its new ones are stored."""
+        its current bytes until its new ones are stored. Feeds with new writes go first."""
         with self.db.read() as session:
             stored = stored_fingerprint(session)
         if stored == fingerprint:
             return False
-        self.mark_all_feeds_stale(archives=True)
+        self.mark_all_feeds_stale(now, archives=True)
         self._feed_id_prefix()  # the row that keeps the fingerprint
         with self.db.write() as session:
             store_fingerprint(session, fingerprint)
         log.info("feeds are rebuilt: rendering changed since they were stored")
         return True
 
-    def mark_all_feeds_stale(self, archives: bool = True) -> None:
-        """Mark every known feed scope stale (the periodic safety net, and after upgrades).
+    def mark_all_feeds_stale(self, now: datetime, archives: bool = True) -> None:
+        """Ask for every known feed scope to be rendered again (the periodic safety net,
+        ``broadsheet regenerate``, and after upgrades). A rebuild is no write: render
+        passes take every feed with unrendered writes before it.
 
         ``archives=False`` leaves the archives alone: they change only by writes, which
         mark them, so the periodic safety net need not rebuild the whole back catalogue.
@@ -708,7 +711,7 @@ class Publisher:
             keys = set(states.all_keys()) | {SITE_SCOPE.key}
             if not archives:
                 keys = {key for key in keys if not key.startswith(f"{ARCHIVE}/")}
-            states.mark_dirty(keys)
+            states.mark_stale(keys, now)
 
     def _render_scope(self, scope: FeedScope, now: datetime, report: RenderReport) -> None:
         report.scopes.append(scope.key)
@@ -1026,10 +1029,12 @@ def _page_number(value: str) -> int | None:
     return int(value)
 
 
-def _render_priority(scope_key: str) -> tuple[bool, bool, str]:
-    """The site feed first, then the other subscription feeds, archives (the largest and
-    least read documents) last."""
-    return (scope_key.startswith(ARCHIVE), scope_key != SITE_SCOPE.key, scope_key)
+def _render_priority(due: DueScope) -> tuple[bool, bool, bool, str]:
+    """Feeds with news (writes, scheduled articles now public) before a rebuild's; within
+    each, the site feed first, then the other subscription feeds, archives (the largest
+    and least read documents) last."""
+    key = due.scope_key
+    return (not due.written, key.startswith(ARCHIVE), key != SITE_SCOPE.key, key)
 
 
 def _scope_keys(articles: Iterable[Article], page_size: int | None) -> set[str]:

@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from app import jobs as job_table
 from app import publishing
 from app.domain import SITE_SCOPE
+from app.domain import Author
 from app.domain import FeedFormat
 from app.jobs import REBUILD_AT_START_JOB
 from app.jobs import RENDER_ALL_JOB
@@ -26,6 +27,7 @@ from app.rendering.atom import render_atom
 from app.services import Services
 from app.services import build_services
 from app.settings import load_settings
+from app.storage.feeds import FeedStateRepository
 from tests.conftest import FakeClock
 from tests.factories import article_input
 
@@ -120,11 +122,11 @@ def test_the_periodic_safety_net_leaves_archives_to_writes(
     publisher = services.publisher
     publish(publisher, clock, services.settings.feed_item_limit + 1)
     assert "archive/0" in publisher.render_due_feeds(clock()).scopes
-    publisher.mark_all_feeds_stale(archives=False)
+    publisher.mark_all_feeds_stale(clock(), archives=False)
     periodic = publisher.render_due_feeds(clock()).scopes
     assert "site" in periodic
     assert not [key for key in periodic if key.startswith("archive/")]
-    publisher.mark_all_feeds_stale()
+    publisher.mark_all_feeds_stale(clock())
     assert "archive/0" in publisher.render_due_feeds(clock()).scopes
 
 
@@ -136,7 +138,7 @@ def test_a_restart_with_nothing_changed_renders_nothing(
     publisher = services.publisher
     publish(publisher, clock, services.settings.feed_item_limit + 1)
     fingerprint = publishing.render_fingerprint(services.settings)
-    assert publisher.rebuild_if_changed(fingerprint)  # never recorded: rebuilt
+    assert publisher.rebuild_if_changed(fingerprint, clock())  # never recorded: rebuilt
     assert "archive/0" in publisher.render_due_feeds(clock()).scopes
     restarted = build_services(overrides, clock=clock, environ={})
     try:
@@ -188,6 +190,54 @@ def test_a_scheduler_pass_over_its_budget_leaves_the_rest_to_the_next(
     assert first.scopes[0] == "site"
     rest = publisher.render_due_feeds(clock())
     assert rest.scopes and not set(rest.scopes) & set(first.scopes)
+    assert publisher.render_due_feeds(clock()).scopes == []
+
+
+def test_a_write_during_a_rebuild_is_rendered_before_the_rebuild(
+    services: Services, clock: FakeClock
+) -> None:
+    """A rebuild (new code or settings, the safety net, ``broadsheet regenerate``) is no
+    write: a newly published article's feeds go before every feed the rebuild asked for."""
+    publisher = services.publisher
+    publisher.create_article(
+        article_input(tags=tuple(f"tema {n}" for n in range(40)), published_at=clock()), clock()
+    )
+    publisher.render_due_feeds(clock())
+    publisher.mark_all_feeds_stale(clock())  # 45 feeds: three batches of the pass
+    clock.advance(seconds=1)
+    publisher.create_article(
+        article_input(
+            title="Urgente",
+            authors=(Author("Rui Prado"),),
+            categories=("Plantão",),
+            tags=("alerta",),
+            published_at=clock(),
+        ),
+        clock(),
+    )
+    own = ["site", "author/rui-prado", "category/plantao", "tag/alerta"]
+    first = publisher.render_due_feeds(clock(), budget_seconds=0).scopes
+    assert first[: len(own)] == own  # the site feed first, then the rest in key order
+    assert len(first) == publishing.RENDER_BATCH  # then the rebuild, a batch at a time
+    assert b"Urgente" in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body
+    rest = publisher.render_due_feeds(clock()).scopes
+    assert "tag/tema-39" in rest and not set(rest) & set(first)
+    assert publisher.render_due_feeds(clock()).scopes == []
+
+
+def test_a_rebuild_asked_for_during_a_render_is_kept(services: Services, clock: FakeClock) -> None:
+    """A render covers the rebuilds asked for before it began, not one asked for while it
+    ran (it may have read the old settings)."""
+    publisher = services.publisher
+    publish(publisher, clock, 1)
+    publisher.render_due_feeds(clock())
+    began = clock()
+    with services.database.write() as session:
+        FeedStateRepository(session).mark_stale(["site"], began + timedelta(seconds=1))
+    with services.database.write() as session:
+        FeedStateRepository(session).mark_rendered("site", 1, None, began)
+    clock.advance(seconds=1)
+    assert publisher.render_due_feeds(clock()).scopes == ["site"]
     assert publisher.render_due_feeds(clock()).scopes == []
 
 

@@ -201,7 +201,7 @@ def test_unchanged_content_keeps_the_same_bytes(services: Services, clock: FakeC
     publisher.render_due_feeds(clock())
     before = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     clock.advance(hours=1)
-    publisher.mark_all_feeds_stale()
+    publisher.mark_all_feeds_stale(clock())
     report = publisher.render_due_feeds(clock())
     assert report.changed == []
     assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM) == before
@@ -303,7 +303,7 @@ def test_last_modified_is_when_the_bytes_were_rendered_never_an_old_entry_date(
         snapshot = publisher.feed_snapshot(SITE_SCOPE, fmt)
         assert snapshot.last_modified == clock().replace(microsecond=0), fmt
     clock.advance(hours=2)
-    publisher.mark_all_feeds_stale()
+    publisher.mark_all_feeds_stale(clock())
     publisher.render_due_feeds(clock())  # the same bytes: the same Last-Modified
     assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).last_modified == START
 
@@ -333,7 +333,7 @@ def test_rss_last_build_date_is_when_the_content_last_changed(
     assert built is not None and parsedate_to_datetime(built) == START + timedelta(hours=1)
     assert parsedate_to_datetime(modified) == parsedate_to_datetime(built)
     clock.advance(hours=1)
-    publisher.mark_all_feeds_stale()
+    publisher.mark_all_feeds_stale(clock())
     publisher.render_due_feeds(clock())  # nothing changed: nor does lastBuildDate
     assert last_build()[0] == built
     publisher.delete_article(first.id, None, clock())
@@ -704,7 +704,7 @@ def test_kept_entries_never_make_a_feed_differ_from_a_fresh_render(
 
     fresh = build_services({**overrides, "feed_render_cache_bytes": 0}, clock=clock, environ={})
     try:
-        fresh.publisher.mark_all_feeds_stale()
+        fresh.publisher.mark_all_feeds_stale(clock())
         fresh.publisher.render_due_feeds(clock())
         assert kept == {
             (s, f): fresh.publisher.feed_snapshot(s, f).body for s in scopes for f in FeedFormat

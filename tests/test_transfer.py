@@ -179,7 +179,7 @@ def fill_source(publisher: Publisher, clock: FakeClock) -> dict[str, str]:
 
 def render_all(publisher: Publisher, clock: FakeClock) -> dict[str, bytes]:
     """``broadsheet regenerate`` at the fake clock's time; every stored document by key."""
-    publisher.mark_all_feeds_stale()
+    publisher.mark_all_feeds_stale(clock())
     assert not publisher.render_due_feeds(clock()).failed
     with publisher.db.read() as session:
         snapshots = SnapshotRepository(session)

@@ -499,6 +499,6 @@ def test_a_changed_render_notifies_every_hub_of_each_changed_feed(
 
     deliver(services, http, clock)
     assert pending(services) == []
-    publisher.mark_all_feeds_stale()
+    publisher.mark_all_feeds_stale(clock())
     publisher.render_due_feeds(clock())  # same bytes: nothing to announce
     assert pending(services) == []

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import func
+from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -20,14 +22,19 @@ from app.storage.tables import FeedSnapshotRow
 from app.storage.tables import FeedStateRow
 from app.storage.tables import SiteIdentityRow
 from app.storage.tables import SnapshotGenerationRow
+from app.storage.tables import UTCDateTime
 
 
 @dataclass(frozen=True)
 class DueScope:
-    """A feed scope that needs rendering, and the write version the render will cover."""
+    """A feed scope that needs rendering, and the write version the render will cover.
+
+    ``written`` says why: a write or a scheduled article going public (news a subscriber
+    is waiting for), rather than only a rebuild."""
 
     scope_key: str
     dirty_version: int
+    written: bool
 
 
 def feed_id_prefix(session: Session, proposed: str) -> str:
@@ -192,10 +199,38 @@ class FeedStateRepository:
             )
         )
 
+    def mark_stale(self, scope_keys: Iterable[str], now: datetime) -> None:
+        """Ask for a rebuild of these scopes (new rendering code or settings, the periodic
+        safety net). Unlike :meth:`mark_dirty`, a rebuild is no write: a pass renders it
+        after every scope with unrendered writes. A scope already waiting keeps its older
+        request."""
+        keys = sorted(set(scope_keys))
+        if not keys:
+            return
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(FeedStateRow).values(
+            [
+                {"scope_key": key, "dirty_version": 0, "rendered_version": 0, "stale_since": now}
+                for key in keys
+            ]
+        )
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[FeedStateRow.scope_key],
+                set_={
+                    "stale_since": func.coalesce(
+                        FeedStateRow.stale_since, literal(now, UTCDateTime())
+                    )
+                },
+            )
+        )
+
     def due(self, now: datetime) -> list[DueScope]:
-        """Scopes with unrendered writes or a scheduled article now public, not backing off."""
-        rows = self.session.scalars(
-            select(FeedStateRow)
+        """Scopes with unrendered writes, a scheduled article now public or a rebuild asked
+        for, not backing off and not claimed."""
+        rows = self.session.execute(
+            select(FeedStateRow.scope_key, FeedStateRow.dirty_version, _is_written(now))
             .where(
                 _is_due(now),
                 or_(FeedStateRow.retry_at.is_(None), FeedStateRow.retry_at <= now),
@@ -203,7 +238,7 @@ class FeedStateRepository:
             )
             .order_by(FeedStateRow.scope_key)
         )
-        return [DueScope(row.scope_key, row.dirty_version) for row in rows]
+        return [DueScope(key, version, bool(written)) for key, version, written in rows]
 
     def claim(self, scope_key: str, now: datetime, until: datetime) -> bool:
         """Claim one scope until ``until`` if it is still due and unclaimed; say if we did.
@@ -244,11 +279,14 @@ class FeedStateRepository:
     def mark_rendered(
         self, scope_key: str, version: int, next_change_at: datetime | None, now: datetime
     ) -> None:
-        """Record a successful render that covers writes up to ``version``."""
+        """Record a successful render, begun at ``now``, that covers writes up to
+        ``version`` and every rebuild asked for up to ``now``."""
         row = self.session.get(FeedStateRow, scope_key)
         if row is None:
             row = FeedStateRow(scope_key=scope_key, dirty_version=version)
             self.session.add(row)
+        if row.stale_since is not None and row.stale_since <= now:
+            row.stale_since = None
         row.rendered_version = version
         row.next_change_at = next_change_at
         row.retry_at = None
@@ -263,12 +301,17 @@ class FeedStateRepository:
             row.claimed_until = None
 
 
-def _is_due(now: datetime) -> ColumnElement[bool]:
+def _is_written(now: datetime) -> ColumnElement[bool]:
     """Unrendered writes, or a scheduled article that is public by ``now``."""
     return or_(
         FeedStateRow.dirty_version > FeedStateRow.rendered_version,
         FeedStateRow.next_change_at <= now,
     )
+
+
+def _is_due(now: datetime) -> ColumnElement[bool]:
+    """Written (:func:`_is_written`), or a rebuild asked for by ``now``."""
+    return or_(_is_written(now), FeedStateRow.stale_since <= now)
 
 
 def _snapshot(row: FeedSnapshotRow) -> FeedSnapshot:

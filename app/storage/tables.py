@@ -227,7 +227,8 @@ class SnapshotGenerationRow(Base):
 
 
 class FeedStateRow(Base):
-    """Which feeds need rendering: a write bumps ``dirty_version``; a render catches up."""
+    """Which feeds need rendering: a write bumps ``dirty_version``; a render catches up.
+    A rebuild sets ``stale_since`` instead, so that writes are rendered before it."""
 
     __tablename__ = "feed_states"
 
@@ -239,6 +240,8 @@ class FeedStateRow(Base):
     rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A scheduler rendering this scope holds it until then (see FeedStateRepository.claim).
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A rebuild asked for then, and no render has started since.
+    stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ArticleSlugRow(Base):
