@@ -73,7 +73,7 @@ CASES = ("304", "200 gzip", "200 identity")
 RATIO_TARGETS = {"304": 0.25, "200 gzip": 0.25, "200 identity": 0.50}
 P99_TARGET_MS = 20.0
 PUBLISH_TARGET_S = 1.0
-INCREMENTAL_TARGET_MS = 200.0
+INCREMENTAL_TARGET_MS = 100.0
 REBUILD_TARGET_S = 30.0
 SCALING_TARGET = 1.5
 IMPORT_TARGET = 2000.0
@@ -209,6 +209,8 @@ class Report:
     sweep: dict[str, Any] = field(default_factory=dict)
     memory: list[dict[str, Any]] = field(default_factory=list)
     publish: PublishResult | None = None
+    publish_rebuild: PublishResult | None = None
+    rebuild_pending: dict[str, int] = field(default_factory=dict)
     api: IngestResult | None = None
     api_alone: IngestResult | None = None
     scaling: dict[str, Any] = field(default_factory=dict)
@@ -293,6 +295,17 @@ class Run:
         self.extra_cursor += count
         return read_lines(self.corpus_path, count, skip=first)
 
+    def query_write(self, sql: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy import text
+
+        engine = create_engine(self.service.database_url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(sql))
+        finally:
+            engine.dispose()
+
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         from sqlalchemy import create_engine
         from sqlalchemy import text
@@ -305,7 +318,16 @@ class Run:
             engine.dispose()
 
     def dirty_count(self) -> int:
-        rows = self.query("SELECT count(*) FROM feed_states WHERE dirty_version > rendered_version")
+        """Feeds waiting for a render: unrendered writes, or a rebuild asked for."""
+        rows = self.query(
+            "SELECT count(*) FROM feed_states "
+            "WHERE dirty_version > rendered_version OR stale_since IS NOT NULL"
+        )
+        return int(rows[0][0])
+
+    def stale_count(self) -> int:
+        """Feeds a rebuild asked for that no render has covered yet."""
+        rows = self.query("SELECT count(*) FROM feed_states WHERE stale_since IS NOT NULL")
         return int(rows[0][0])
 
     # -- phases ---------------------------------------------------------------------------
@@ -769,8 +791,8 @@ class Run:
         for item in self.report.memory:
             self.log(f"worker {item['pid']}: {item['rss_mb']} MB resident (peak {item['peak_mb']})")
 
-    def publish(self) -> None:
-        """Target 2: from the API's 201 to every affected feed serving the article."""
+    def measure_publish(self, label: str) -> PublishResult:
+        """Target 2's samples: from the API's 201 to every affected feed serving it."""
         profile = self.profile
         result = measure_publish(
             self.service.base_url,
@@ -781,17 +803,43 @@ class Run:
             profile.publish_budget,
             self.service.database_url,
         )
-        self.report.publish = result
         if result.error:
-            self.report.notes.append(f"publish latency: {result.error}")
+            self.report.notes.append(f"publish latency ({label}): {result.error}")
         shown = ", ".join("miss" if v is None else f"{v:.2f}" for v in result.latencies)
-        self.log(f"publish latencies (s): {shown}")
+        self.log(f"publish latencies (s), {label}: {shown}")
+        return result
+
+    def publish(self) -> None:
+        """Target 2: from the API's 201 to every affected feed serving the article."""
+        self.report.publish = self.measure_publish("scheduler idle")
         # The site feed holds the newest feed.item_limit articles whatever was published:
         # its size after these writes, next to its size under target 1's load.
         after = fetch(self.service.base_url + HOT_PATH, {})
         entries = after.body.count(b"<item>")
         self.report.feed["after_publish"] = {"entries": entries, "identity_bytes": len(after.body)}
         self.log(f"{HOT_PATH} after the writes: {entries} entries, {len(after.body):,} bytes")
+
+    def publish_during_rebuild(self) -> None:
+        """Target 2 while a rebuild of every feed, archive pages included, is under way (as
+        after a template change): the service's own rebuild request
+        (``Publisher.mark_all_feeds_stale``), then the same samples. The rebuild's rest is
+        dropped afterwards so that it does not weigh on the API figures."""
+        if self.service.scheduler is None:
+            self.report.notes.append("publish during a rebuild: no scheduler running")
+            return
+        from app.services import build_services
+
+        services = build_services(environ=self.service.env)
+        try:
+            services.publisher.mark_all_feeds_stale(services.clock())
+        finally:
+            services.database.dispose()
+        asked = self.stale_count()
+        self.report.publish_rebuild = self.measure_publish("during a rebuild")
+        left = self.stale_count()
+        self.report.rebuild_pending = {"asked": asked, "left": left}
+        self.log(f"rebuild: {asked:,} feeds asked for, {left:,} not rendered yet when measured")
+        self.query_write("UPDATE feed_states SET stale_since = NULL")
 
     def api(self) -> None:
         """Target 5, the JSON API from one keep-alive client, articles published now: with
@@ -934,6 +982,7 @@ class Run:
         if paused and self.service.scheduler is not None:
             self.service.scheduler.resume()
         self.phase("publish latency", self.publish)
+        self.phase("publish during a rebuild", self.publish_during_rebuild)
         self.phase("API ingest", self.api)
 
 
@@ -1069,26 +1118,36 @@ def render(report: Report, profile: Profile) -> str:
                 f"{hot.bytes('service'):>11,.0f}  {verdict(ok)}"
             )
     add("")
-    add(f"{'target':<44}{'measured':<66}{'goal':<12}verdict")
+    add(f"{'target':<44}{'measured':<80}{'goal':<12}verdict")
 
     def row(name: str, measured: str, goal: str, ok: bool | None) -> None:
-        add(f"{name:<44}{measured:<66}{goal:<12}{verdict(ok)}")
+        add(f"{name:<44}{measured:<80}{goal:<12}{verdict(ok)}")
 
-    publish = report.publish
-    if publish is not None and publish.latencies:
-        p95 = publish.percentile(0.95)
-        misses = sum(1 for value in publish.latencies if value is None)
-        row(
-            "2 publish: 201 -> every feed has it (p95)",
-            f"{fmt_s(p95)} (n={len(publish.latencies)}, median {fmt_s(publish.median)}, "
-            f"{misses} not seen in {profile.publish_wait:.0f} s, ~{max(publish.feeds)} feeds)",
-            "<= 1 s",
-            p95 is not None and p95 <= PUBLISH_TARGET_S,
-        )
-    elif publish is not None and publish.error:
-        row("2 publish: 201 -> every feed has it (p95)", publish.error[:64], "<= 1 s", False)
-    else:
-        row("2 publish: 201 -> every feed has it (p95)", "not measured", "<= 1 s", None)
+    pending = report.rebuild_pending
+    for name, publish in (
+        ("2 publish: 201 -> every feed has it (p95)", report.publish),
+        ("2 the same during a full rebuild", report.publish_rebuild),
+    ):
+        if publish is not None and publish.latencies:
+            p95 = publish.percentile(0.95)
+            misses = sum(1 for value in publish.latencies if value is None)
+            during = (
+                f"; {pending.get('left', 0):,}/{pending.get('asked', 0):,} to rebuild"
+                if publish is report.publish_rebuild
+                else ""
+            )
+            row(
+                name,
+                f"{fmt_s(p95)} (n={len(publish.latencies)}, median {fmt_s(publish.median)}, "
+                f"{misses} missed in {profile.publish_wait:.0f} s, ~{max(publish.feeds)} "
+                f"feeds{during})",
+                "<= 1 s",
+                p95 is not None and p95 <= PUBLISH_TARGET_S,
+            )
+        elif publish is not None and publish.error:
+            row(name, publish.error[:64], "<= 1 s", False)
+        else:
+            row(name, "not measured", "<= 1 s", None)
     if report.incremental:
         worst = max(sample["ms"] for sample in report.incremental)
         only_own = all(
@@ -1099,7 +1158,7 @@ def render(report: Report, profile: Profile) -> str:
             "3 one write re-renders only its feeds",
             f"max {worst:,.0f} ms (n={len(report.incremental)}, {scopes:.0f} scopes, "
             f"{'only its own' if only_own else 'NOT only its own'})",
-            "<= 200 ms",
+            "<= 100 ms",
             worst <= INCREMENTAL_TARGET_MS and only_own,
         )
     elif report.incremental_stopped is not None:
@@ -1114,11 +1173,11 @@ def render(report: Report, profile: Profile) -> str:
         row(
             "3 one write re-renders only its feeds",
             f"> {report.incremental_stopped:.0f} s (stopped){'; ' + detail if detail else ''}",
-            "<= 200 ms",
+            "<= 100 ms",
             False,
         )
     else:
-        row("3 one write re-renders only its feeds", "not measured", "<= 200 ms", None)
+        row("3 one write re-renders only its feeds", "not measured", "<= 100 ms", None)
     rebuild = report.rebuild
     if rebuild.get("seconds") is not None:
         row(
