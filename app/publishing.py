@@ -6,6 +6,7 @@ and rendering and raises only domain errors. ``now`` always comes from the calle
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import hmac
@@ -609,7 +610,9 @@ class Publisher:
         for _ in range(MAX_RENDER_BATCHES):
             with self.db.read() as session:
                 due = FeedStateRepository(session).due(now)
-            batch = [item.scope_key for item in sorted(due, key=_render_priority)]
+                complete_pages, _size = PublicationOrder(session).complete_pages()
+            order = functools.partial(_render_priority, complete_pages=complete_pages)
+            batch = [item.scope_key for item in sorted(due, key=order)]
             if not batch or not self._render_batch(
                 batch[:RENDER_BATCH], now, started, deadline, report
             ):
@@ -1047,12 +1050,17 @@ def _page_number(value: str) -> int | None:
     return int(value)
 
 
-def _render_priority(due: DueScope) -> tuple[bool, bool, bool, str]:
+def _render_priority(due: DueScope, complete_pages: int) -> tuple[bool, bool, bool, bool, str]:
     """Feeds with news (writes, scheduled articles now public) before a rebuild's; within
     each, the site feed first, then the other subscription feeds, archives (the largest
-    and least read documents) last."""
+    and least read documents) last. One exception: a complete archive page with news goes
+    first, because when a write completes a page the site feed's ``prev-archive`` link
+    (RFC 5005) starts to point at it, and a reader who follows it must find it."""
     key = due.scope_key
-    return (not due.written, key.startswith(ARCHIVE), key != SITE_SCOPE.key, key)
+    archive = key.startswith(ARCHIVE + "/")
+    number = key.removeprefix(ARCHIVE + "/")
+    linked_page = due.written and archive and number.isdigit() and int(number) < complete_pages
+    return (not due.written, not linked_page, archive, key != SITE_SCOPE.key, key)
 
 
 def _scope_keys(articles: Iterable[Article], page_size: int | None) -> set[str]:

@@ -155,9 +155,12 @@ def test_a_restart_with_nothing_changed_renders_nothing(
         restarted.database.dispose()
 
 
-def test_a_pass_renders_the_site_feed_first_and_archives_last(
+def test_a_pass_renders_a_completed_page_then_the_site_feed_and_archives_last(
     services: Services, clock: FakeClock
 ) -> None:
+    """Writes: the page they completed first (the site feed's prev-archive link points at
+    it from its next render), then the site feed, the other archives last. A rebuild: the
+    site feed first, archives last."""
     publisher = services.publisher
     for day in range(1, 4):
         publisher.create_article(
@@ -171,7 +174,15 @@ def test_a_pass_renders_the_site_feed_first_and_archives_last(
     publish(publisher, clock, services.settings.feed_item_limit)  # page 0 complete
     scopes = publisher.render_due_feeds(clock()).scopes
     assert len(scopes) > publishing.RENDER_BATCH  # claimed in several batches
-    assert scopes[0] == "site"
+    assert scopes[:2] == ["archive/0", "site"]
+    assert_archives_last(scopes[1:])
+    publisher.mark_all_feeds_stale(clock())
+    rebuilt = publisher.render_due_feeds(clock()).scopes
+    assert rebuilt[0] == "site" and "archive/0" in rebuilt
+    assert_archives_last(rebuilt)
+
+
+def assert_archives_last(scopes: list[str]) -> None:
     archives = [index for index, key in enumerate(scopes) if key.startswith("archive/")]
     assert archives and min(archives) > max(
         index for index, key in enumerate(scopes) if not key.startswith("archive/")
