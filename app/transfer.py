@@ -89,7 +89,8 @@ def default_jobs() -> int:
 
 
 def export_lines(publisher: Publisher, page_size: int = DEFAULT_BATCH_SIZE) -> Iterator[str]:
-    """Every live article as one JSON line (without its newline), in storage order.
+    """Every live article as one JSON line (without its newline), in creation order (the
+    order they were stored; imported ones in file order).
 
     Streams: reads ``page_size`` articles at a time, each page in a read transaction of
     its own, paging by storage position, so memory stays flat however many articles there

@@ -31,6 +31,7 @@ from tests.hubstandin import HubStandIn
 from tests.live import free_port
 from tests.live import run_cli
 from tests.live import service_environment
+from tests.test_properties import displayed
 
 FEEDS = ("/feed.rss", "/feed.atom", "/feed.json")
 
@@ -207,8 +208,29 @@ def test_scoped_feeds_archives_and_websub_on_the_demo_service(
                 },
                 headers=auth,
             ).json()
+            # Plain text that looks like markup (issue: readers showed "Use  e **negrito**"):
+            # in every document the site serves, crawled and validated below.
+            hostile = client.post(
+                "/api/v1/articles",
+                json={
+                    "title": HOSTILE_TEXT["title"],
+                    "summary": HOSTILE_TEXT["summary"],
+                    "body": "<p>&lt;script&gt;alert(1)&lt;/script&gt; escrito como texto.</p>",
+                    "body_format": "html",
+                    "authors": [{"name": HOSTILE_TEXT["author"]}],
+                    "categories": [HOSTILE_TEXT["category"]],
+                    "image": {
+                        "url": "https://cdn.example.org/ponte.jpg",
+                        "caption": HOSTILE_TEXT["caption"],
+                        "credit": HOSTILE_TEXT["credit"],
+                    },
+                    "published_at": datetime.now(UTC).isoformat(),
+                },
+                headers=auth,
+            ).json()
             published = _published_ids(client, auth)
-            assert created["id"] in published and len(published) == 10 + len(BACK_ISSUES) + 1
+            assert {created["id"], hostile["id"]} <= set(published)
+            assert len(published) == 10 + len(BACK_ISSUES) + 2
 
             # The category feed: this category's articles only, under its own title.
             category = _wait_for(client, "/category/mobilidade/feed.json", created["id"])
@@ -240,11 +262,56 @@ def test_scoped_feeds_archives_and_websub_on_the_demo_service(
             print(f"{len(checked)} feed documents valid, each with its hub and self links")
             assert len(checked) > 30, checked
             assert {"/category/mobilidade/feed.atom", "/archive/0/feed.rss"} <= checked
+            _assert_shown_as_sent(client, hostile)
             # Archive URLs of months, as earlier versions made them, still lead somewhere.
             oldest = now - timedelta(days=BACK_ISSUES[0][1])
             moved = client.get(f"/archive/{oldest:%Y-%m}/feed.rss")
             assert moved.status_code in (301, 302), moved.status_code
             assert FEED_PATH.search(moved.headers["location"])
+
+
+HOSTILE_TEXT = {
+    "title": "Use <Nome> e <b>negrito</b> & mais: &amp; &lt; \"aspas\" 'simples'",
+    "summary": "Resumo: <script>alert(1)</script> & &amp;lt; escrito como texto",
+    "author": 'Ana <Souza> & "Filhos"',
+    "category": "P&D <Pesquisa> &amp;",
+    "caption": "Legenda <i>sem</i> itálico & &lt;",
+    "credit": 'Foto: <Agência> & "Cia"',
+}
+
+
+def _assert_shown_as_sent(client: httpx.Client, article: dict[str, Any]) -> None:
+    """What feed readers (feedparser for RSS and Atom, the JSON document as is) and the
+    article page show of each plain-text field is exactly what was sent."""
+    sent = HOSTILE_TEXT
+    rss = _entry(assert_valid_rss(client.get("/feed.rss").content).entries, article["id"])
+    assert displayed(rss.title, rss.title_detail.type) == sent["title"]
+    # feedparser reads the description (HTML) and says which type it made of it.
+    assert displayed(rss.summary, rss.summary_detail.type) == sent["summary"]
+    assert rss.author == sent["author"]
+    assert sent["category"] in [tag.term for tag in rss.tags]
+    atom = _entry(assert_valid_atom(client.get("/feed.atom").content).entries, article["id"])
+    # Atom's type="text" is unambiguous: feedparser gives the text back as it is.
+    assert (atom.title, atom.summary) == (sent["title"], sent["summary"])
+    assert [author.name for author in atom.authors] == [sent["author"]]
+    assert sent["category"] in [tag.term for tag in atom.tags]
+    items = assert_valid_json_feed(client.get("/feed.json").content)["items"]
+    item = _entry(items, article["id"])
+    assert (item["title"], item["summary"]) == (sent["title"], sent["summary"])
+    assert [author["name"] for author in item["authors"]] == [sent["author"]]
+    assert sent["category"] in item["tags"]
+    page = lxml.html.fromstring(client.get(article["url"]).content)
+    assert page.xpath("string(//h1)").strip() == sent["title"]
+    text = " ".join(page.xpath("//body//text()"))
+    for field in ("author", "category", "caption", "credit"):
+        assert sent[field] in text, field
+    assert not page.xpath("//body//script | //b | //i")  # the markup stayed text
+
+
+def _entry(entries: list[Any], article_id: str) -> Any:
+    found = [entry for entry in entries if entry.get("id") == article_id]
+    assert len(found) == 1, f"{len(found)} entries with id {article_id}"
+    return found[0]
 
 
 def _published_ids(client: httpx.Client, auth: dict[str, str]) -> list[str]:
