@@ -40,14 +40,17 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy.orm import Session
 
 from app.settings import Settings
 from app.storage.database import Database
 from app.storage.outbox import Notification
 from app.storage.outbox import OutboxRepository
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,10 @@ def hub_client(settings: Settings) -> httpx.Client:
     One client is meant to live as long as the scheduler (it keeps connections to the hubs
     alive); it can be shared between threads. The caller closes it.
     """
+    # Imported here, not with the module: importing httpx loads its command line (click,
+    # rich, pygments) when click is installed, and the core loads no CLI framework.
+    import httpx
+
     return httpx.Client(
         timeout=settings.websub_timeout_seconds,
         follow_redirects=False,
@@ -286,6 +293,8 @@ def _send_to_hub(
     client: httpx.Client, notifications: list[Notification], timeout: float
 ) -> list[_Outcome]:
     """POST each notification to its (single, shared) hub; ``None`` marks a success."""
+    import httpx  # see hub_client
+
     outcomes: list[_Outcome] = []
     unreachable: str | None = None
     for notification in notifications:

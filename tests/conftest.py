@@ -27,8 +27,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from app import close_app
-from app import create_app
 from app.cli import CommandEnvironment
 from app.cli import main
 from app.services import Services
@@ -36,6 +34,8 @@ from app.services import build_services
 from app.storage.database import Database
 from app.storage.schema import upgrade_database
 from app.storage.tables import Base
+from app.web.application import close_app
+from app.web.application import create_app
 
 POSTGRES_ADMIN = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -44,13 +44,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app import close_app
-from app import create_app
 from app.content import absolute_url
 from app.content import render_body
 from app.domain import BodyFormat
 from app.domain import term_slug
 from app.publishing import Publisher
+from app.web.application import close_app
+from app.web.application import create_app
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.live import LiveServer

@@ -13,13 +13,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import close_app
-from app import create_app
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.domain import FeedSnapshot
 from app.services import Services
+from app.web.application import close_app
+from app.web.application import create_app
 from app.web.feedcache import FeedCache
 from tests.conftest import FakeClock
 from tests.conftest import settings_for

@@ -33,10 +33,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import close_app
-from app import create_app
 from app.errors import StorageUnavailable
 from app.services import build_services
+from app.web.application import close_app
+from app.web.application import create_app
 from tests.conftest import REQUIRE_POSTGRES
 from tests.conftest import FakeClock
 from tests.conftest import settings_for

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app import close_app
-from app import create_app
+from app.web.application import close_app
+from app.web.application import create_app
 from app.web.polling import UNKNOWN_FAMILIES_PER_FEED_DAY
 from app.web.polling import PollRecorder
 from app.web.polling import client_family

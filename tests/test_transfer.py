@@ -22,8 +22,6 @@ import psycopg
 import pytest
 from sqlalchemy import event
 
-from app import close_app
-from app import create_app
 from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import FeedFormat
@@ -40,6 +38,8 @@ from app.storage.schema import upgrade_database
 from app.transfer import SkippedLine
 from app.transfer import export_lines
 from app.transfer import import_lines
+from app.web.application import close_app
+from app.web.application import create_app
 from tests.conftest import POSTGRES_ADMIN
 from tests.conftest import START
 from tests.conftest import Cli

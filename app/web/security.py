@@ -22,7 +22,7 @@ Three things, installed by :func:`install_security`:
   misconfigured client; a shared limit would need a shared store. Behind a proxy,
   ``remote_addr`` is the proxy's address, and every client would share one budget, unless
   ``server_trusted_proxies`` says how many proxies' X-Forwarded-For entries to trust
-  (Werkzeug's ``ProxyFix``, applied in :func:`app.create_app`).
+  (Werkzeug's ``ProxyFix``, applied in :func:`app.web.application.create_app`).
 
 The policies:
 
