@@ -76,6 +76,8 @@ PUBLISH_TARGET_S = 1.0
 INCREMENTAL_TARGET_MS = 100.0
 REBUILD_TARGET_S = 30.0
 RESTART_TARGET_S = 5.0
+# Leaves every feed as if rendered: no write pending, no rebuild asked for.
+SETTLE_ALL_FEEDS = "UPDATE feed_states SET rendered_version = dirty_version, stale_since = NULL"
 # How long a restarted scheduler is watched for renders it should not do.
 RESTART_WATCH_SECONDS = 5.0
 SCALING_TARGET = 1.5
@@ -497,9 +499,10 @@ class Run:
                 c["name"] for c in inspect(services.database.engine).get_columns("feed_states")
             }
             # The stopped regenerate's render claims (leases) would hold its feeds for
-            # minutes: release them, as its lease running out eventually would.
+            # minutes: release them, as its lease running out eventually would. Its
+            # rebuild requests are dropped too, or the pass below would render them all.
             with services.database.write() as session:
-                session.execute(text("UPDATE feed_states SET rendered_version = dirty_version"))
+                session.execute(text(SETTLE_ALL_FEEDS))
                 if "claimed_until" in columns:
                     session.execute(text("UPDATE feed_states SET claimed_until = NULL"))
             sizes = self._scope_sizes()
@@ -520,7 +523,7 @@ class Run:
                 timings.append((len(report.scopes), time.perf_counter() - started))
                 # Whatever else the pass marked is left unrendered too.
                 with services.database.write() as session:
-                    session.execute(text("UPDATE feed_states SET rendered_version = dirty_version"))
+                    session.execute(text(SETTLE_ALL_FEEDS))
         finally:
             services.database.dispose()
         (count, seconds), (_, archive_seconds) = timings[0], [*timings, (0, 0.0)][1]
