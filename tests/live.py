@@ -68,6 +68,17 @@ def serve(app: Flask) -> Iterator[LiveServer]:
         server.server_close()
 
 
+def real_clock_environment() -> dict[str, str]:
+    """This process's environment without the wall clock that tools/shifted-clock moves
+    (its LD_PRELOAD and FAKETIME settings): for what must run on the real clock even when
+    the suite runs under the tool."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name != "LD_PRELOAD" and not name.startswith("FAKETIME")
+    }
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as probe:

@@ -54,6 +54,7 @@ from app.web.application import create_app
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.live import LiveServer
+from tests.live import real_clock_environment
 from tests.live import serve
 from tests.xss_payloads import BARE_URL
 from tests.xss_payloads import KINDS
@@ -471,7 +472,12 @@ def tabs(site: Site) -> Iterator[dict[str, Tab]]:
             pytest.fail(problem)
         pytest.skip(problem)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        # The browser is the tests' instrument, on the real clock: under libfaketime
+        # (tools/shifted-clock) Chromium's processes spend so long in the clock that a
+        # page takes longer to load than a test waits. The service keeps the moved clock.
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=LAUNCH_ARGS, env=real_clock_environment()
+        )
         try:
             yield {
                 mode: Tab(

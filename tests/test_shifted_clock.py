@@ -4,13 +4,14 @@ and only the wall clock: sleeps and timed waits keep their real length."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.live import real_clock_environment
 
 RUN = Path(__file__).resolve().parent.parent / "tools" / "shifted-clock" / "run"
 YEAR = 365 * 24 * 3600
@@ -34,11 +35,7 @@ print(json.dumps({"wall": time.time(), "waited": time.monotonic() - started}))
 @pytest.mark.parametrize("offset, years", [("+365d", 1), ("-365d", -1)])
 def test_the_wall_clock_moves_and_waits_stay_real(offset: str, years: int) -> None:
     # The suite itself may run under the tool: the probe's offset is from the real clock.
-    real = {
-        name: value
-        for name, value in os.environ.items()
-        if name != "LD_PRELOAD" and not name.startswith("FAKETIME")
-    }
+    real = real_clock_environment()
     before = float(
         subprocess.run(
             [sys.executable, "-c", "import time; print(time.time())"],
