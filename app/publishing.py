@@ -1056,11 +1056,11 @@ def _render_priority(due: DueScope, complete_pages: int) -> tuple[bool, bool, bo
     and least read documents) last. One exception: a complete archive page with news goes
     first, because when a write completes a page the site feed's ``prev-archive`` link
     (RFC 5005) starts to point at it, and a reader who follows it must find it."""
-    key = due.scope_key
-    archive = key.startswith(ARCHIVE + "/")
-    number = key.removeprefix(ARCHIVE + "/")
-    linked_page = due.written and archive and number.isdigit() and int(number) < complete_pages
-    return (not due.written, not linked_page, archive, key != SITE_SCOPE.key, key)
+    scope = FeedScope.from_key(due.scope_key)
+    archive = scope.kind == ARCHIVE
+    page = _page_number(scope.value) if archive else None
+    linked_page = due.written and page is not None and page < complete_pages
+    return (not due.written, not linked_page, archive, scope != SITE_SCOPE, due.scope_key)
 
 
 def _scope_keys(articles: Iterable[Article], page_size: int | None) -> set[str]:
