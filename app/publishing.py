@@ -283,7 +283,10 @@ class Publisher:
             if if_match is not None and if_match != current.etag:
                 raise EditConflict(current.etag)
             deleted = repo.delete(article_id, now)
-            scopes = self._scopes(PublicationOrder(session), [current])
+            order = PublicationOrder(session)
+            # Its page and feeds are those of its number, which it gives back.
+            scopes = self._scopes(order, [current])
+            order.forget(article_id)
             FeedStateRepository(session).mark_dirty(scopes)
         log.info("article deleted id=%s", article_id)
         return deleted
@@ -754,7 +757,7 @@ class Publisher:
                 versions: tuple[ArticleVersion, ...] = ()
                 if page is not None and has_document:
                     first = page * page_size
-                    versions = articles_repo.page_versions(first, first + page_size, now)
+                    versions = articles_repo.page_versions(first, first + page_size)
                 history = History(older=str(page - 1) if page else None, newer=None)
             else:
                 limit = self.settings.feed_item_limit
@@ -762,8 +765,8 @@ class Publisher:
                     # Every article after the newest complete page stays in the
                     # subscription feed, or an archive walk would miss it (fewer than a
                     # page, unless item_limit was lowered after the first number).
-                    limit = max(limit, articles_repo.public_count_from(complete * page_size, now))
-                versions = articles_repo.public_versions(scope, now, limit)
+                    limit = max(limit, articles_repo.public_count_from(complete * page_size))
+                versions = articles_repo.public_versions(scope, limit)
                 next_change = articles_repo.next_publication(scope, now)
                 history = History(older=older if scope == SITE_SCOPE else None, newer=None)
                 has_document = bool(versions) or scope == SITE_SCOPE

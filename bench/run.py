@@ -1268,11 +1268,13 @@ def render(report: Report, profile: Profile) -> str:
             "<= 1.5x",
             scaling["ratio"] <= SCALING_TARGET and scaling["large"] >= profile.pg_large,
         )
-        scans = [p for p in scaling["plans"] if p["seq_scans"]]
+        scans = [p for p in scaling["plans"] if p["seq_scans"] or p["large_sorts"]]
+        tables = ", ".join(sorted({t for p in scans for t in p["seq_scans"]})) or "-"
+        sorted_rows = max((n for p in scans for n in p["large_sorts"]), default=0)
         row(
             "4 hot queries served by an index",
             f"{len(scaling['plans']) - len(scans)} of {len(scaling['plans'])} statements "
-            f"(seq scans: {', '.join(sorted({t for p in scans for t in p['seq_scans']})) or '-'})",
+            f"(seq scans: {tables}; largest sort: {sorted_rows:,} rows)",
             "all",
             not scans,
         )
@@ -1363,6 +1365,8 @@ def render_plans(report: Report) -> str:
     ]
     for plan in plans:
         flag = f"  <-- SEQ SCAN on {', '.join(plan['seq_scans'])}" if plan["seq_scans"] else ""
+        if plan["large_sorts"]:
+            flag += f"  <-- SORT of {', '.join(f'{n:,}' for n in plan['large_sorts'])} rows"
         sql = plan["sql"] if len(plan["sql"]) < 400 else plan["sql"][:400] + " ..."
         lines += ["", f"-- {plan['label']}{flag}", sql, plan["plan"]]
     return "\n".join(lines)

@@ -71,18 +71,18 @@ ON CONFLICT (id) DO UPDATE SET next_sequence = EXCLUDED.next_sequence
 
 # One statement per position: position 0 for every new article, later positions for some.
 _FILL_AUTHORS = """
-INSERT INTO article_authors (article_pk, position, name, email, url, slug)
+INSERT INTO article_authors (article_pk, position, name, email, url, slug, sequence)
 SELECT pk, %(position)s, (%(names)s::text[])[i], (%(emails)s::text[])[i],
-    (%(urls)s::text[])[i], (%(slugs)s::text[])[i]
-FROM (SELECT pk, 1 + floor(%(pool)s * power(random(), %(skew)s))::int AS i
-      FROM generate_series(%(low)s::int, %(high)s::int) AS pk WHERE {condition}) AS s
+    (%(urls)s::text[])[i], (%(slugs)s::text[])[i], sequence
+FROM (SELECT pk, sequence, 1 + floor(%(pool)s * power(random(), %(skew)s))::int AS i
+      FROM articles WHERE pk BETWEEN %(low)s AND %(high)s AND {condition}) AS s
 """
 
 _FILL_TERMS = """
-INSERT INTO article_terms (article_pk, kind, position, name, slug)
-SELECT pk, %(kind)s, %(position)s, (%(names)s::text[])[i], (%(slugs)s::text[])[i]
-FROM (SELECT pk, 1 + floor(%(pool)s * power(random(), %(skew)s))::int AS i
-      FROM generate_series(%(low)s::int, %(high)s::int) AS pk WHERE {condition}) AS s
+INSERT INTO article_terms (article_pk, kind, position, name, slug, sequence)
+SELECT pk, %(kind)s, %(position)s, (%(names)s::text[])[i], (%(slugs)s::text[])[i], sequence
+FROM (SELECT pk, sequence, 1 + floor(%(pool)s * power(random(), %(skew)s))::int AS i
+      FROM articles WHERE pk BETWEEN %(low)s AND %(high)s AND {condition}) AS s
 """
 
 # (table, kind, pool skew, condition of each position: 1-2 authors, 1-2 categories, 2-5 tags)
@@ -102,6 +102,9 @@ class Plan:
     sql: str
     plan: str
     seq_scans: list[str] = field(default_factory=list)
+    large_sorts: list[int] = field(default_factory=list)
+    """Rows fed to each sort of many rows (a feed's newest entries sorted out of a scope,
+    not read in index order)."""
 
 
 @dataclass
@@ -334,8 +337,26 @@ def explain_all(url: str, captured: list[tuple[str, str, Any]]) -> list[Plan]:
                 for table in re.findall(r"Seq Scan on (\w+)", text)
                 if sizes.get(table, 0) >= _LARGE_TABLE_ROWS
             ]
-            plans.append(Plan(label, key, text, scans))
+            plans.append(Plan(label, key, text, scans, _large_sorts(text)))
     return plans
+
+
+_NODE_ROWS = re.compile(r"actual time=\S+ rows=(\d+) loops=(\d+)")
+
+
+def _large_sorts(plan: str) -> list[int]:
+    """The rows each Sort node of an ``EXPLAIN ANALYZE`` reads from its input (the node
+    under it), where they are ``_LARGE_TABLE_ROWS`` or more."""
+    lines = plan.splitlines()
+    found: list[int] = []
+    for index, line in enumerate(lines):
+        if not re.match(r"\s*(->\s+)?(Incremental )?Sort\s+\(", line):
+            continue
+        child = next((later for later in lines[index + 1 :] if "->" in later), "")
+        match = _NODE_ROWS.search(child)
+        if match and int(match[1]) * int(match[2]) >= _LARGE_TABLE_ROWS:
+            found.append(int(match[1]) * int(match[2]))
+    return found
 
 
 class Scaling:

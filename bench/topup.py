@@ -154,6 +154,7 @@ def top_up(
                                 "email": author.get("email"),
                                 "url": author.get("url"),
                                 "slug": slug,
+                                "sequence": article["sequence"],
                             }
                         )
                     for kind, key in (("category", "categories"), ("tag", "tags")):
@@ -167,6 +168,7 @@ def top_up(
                                     "position": index,
                                     "name": name,
                                     "slug": slug,
+                                    "sequence": article["sequence"],
                                 }
                             )
                 session.execute(insert(authors_table), authors)

@@ -178,3 +178,54 @@ def test_a_site_with_period_archives_moves_to_archive_pages(
         assert publisher.archive_for_period("2026-11", clock()) == SITE_SCOPE
     finally:
         built.database.dispose()
+
+
+def test_scope_rows_get_their_article_s_number_and_deleted_articles_give_it_back(
+    scratch_url: str, clock: FakeClock
+) -> None:
+    """0012: the author and term rows of a site stored before it carry their article's
+    number, a deleted article holds none, and the scope feeds list what they did."""
+    overrides = settings_for(scratch_url, feed_item_limit=3)
+    built = build_services(overrides, clock=clock, environ={})
+    publisher = built.publisher
+    kept = [
+        publisher.create_article(article_input(title=f"N{n}", published_at=clock()), clock())
+        for n in range(4)
+    ]
+    gone = publisher.create_article(article_input(published_at=clock()), clock())
+    built.database.dispose()
+    database = Database(scratch_url)
+    try:
+        downgrade_database(database, "0011")
+        with database.write() as session:
+            # Before 0012 a deleted article kept its number.
+            session.execute(
+                text("UPDATE articles SET deleted_at = :now, sequence = 4 "
+                     "WHERE public_id = :id"), {"now": clock(), "id": gone.id},
+            )  # fmt: skip
+        upgrade_database(database)
+        with database.read() as session:
+            rows = session.execute(
+                text(
+                    "SELECT a.public_id, a.sequence, t.sequence FROM articles a "
+                    "JOIN article_terms t ON t.article_pk = a.pk UNION ALL "
+                    "SELECT a.public_id, a.sequence, w.sequence FROM articles a "
+                    "JOIN article_authors w ON w.article_pk = a.pk"
+                )
+            ).all()
+    finally:
+        database.dispose()
+    numbers = {article.id: number for number, article in enumerate(kept)}
+    assert {(article_id, own) for article_id, _, own in rows} == {
+        *((article_id, number) for article_id, number in numbers.items()),
+        (gone.id, None),
+    }
+    assert all(own == article for _, article, own in rows)
+    built = build_services(overrides, clock=clock, environ={})
+    try:
+        built.publisher.render_due_feeds(clock())
+        body = built.publisher.feed_snapshot(FeedScope("category", "politica"), FeedFormat.ATOM)
+        listed = [entry.id for entry in feedparser.parse(body.body).entries]
+        assert listed == [kept[3].id, kept[2].id, kept[1].id]
+    finally:
+        built.database.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC
@@ -10,10 +11,13 @@ from datetime import datetime
 from datetime import timedelta
 from email.utils import format_datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import feedparser
 import pytest
 from sqlalchemy import delete
+from sqlalchemy import event
+from sqlalchemy import text
 
 from app.domain import SITE_SCOPE
 from app.domain import ArticleStatus
@@ -40,6 +44,7 @@ from app.storage.articles import period_bounds
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository
 from app.storage.tables import SnapshotGenerationRow
+from app.transfer import import_lines
 from tests.conftest import START
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
@@ -820,3 +825,138 @@ def test_an_excerpt_of_script_written_as_text_stays_text_in_every_feed(
     assert entry.summary == excerpt
     json_feed = assert_valid_json_feed(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.JSON).body)
     assert json_feed["items"][0]["summary"] == excerpt
+
+
+def _scope_rows(services: Services) -> list[tuple[str, str, int | None, int | None]]:
+    """(table, article id, the row's sequence, the article's sequence) of every author and
+    term row."""
+    rows: list[tuple[str, str, int | None, int | None]] = []
+    with services.database.read() as session:
+        for table in ("article_authors", "article_terms"):
+            found = session.execute(
+                text(
+                    f"SELECT a.public_id, t.sequence, a.sequence FROM {table} t "  # noqa: S608
+                    "JOIN articles a ON a.pk = t.article_pk"
+                )
+            )
+            rows.extend((table, article_id, own, article) for article_id, own, article in found)
+    return rows
+
+
+def test_author_and_term_rows_carry_their_article_s_publication_number(
+    services: Services, clock: FakeClock
+) -> None:
+    """Scope feeds read their newest entries from the author and term rows' own copy of
+    the number: it follows the article through publication, edits that change its terms,
+    unpublishing, publishing again, a scheduled time that comes, an import and a
+    deletion (a deleted article gives its number back)."""
+    publisher = services.publisher
+    now = clock()
+    public = publisher.create_article(article_input(published_at=now), now)
+    later = publisher.create_article(
+        article_input(title="Agendada", published_at=now + timedelta(hours=1)), now
+    )
+    back = publisher.create_article(article_input(title="Volta", published_at=now), now)
+    publisher.update_article(
+        public.id, {"categories": ["Economia"], "authors": [Author("Nova Autora")]}, None, now
+    )
+    publisher.update_article(back.id, {"published_at": None}, None, now)
+    imported = import_lines(
+        publisher,
+        [
+            json.dumps(
+                {
+                    "title": "Importada",
+                    "body": "Texto.",
+                    "authors": [{"name": "Júlia Ramos"}],
+                    "tags": ["chuvas"],
+                    "published_at": now.isoformat(),
+                }
+            )
+        ],
+        now,
+    )
+    assert imported.imported == 1
+    rows = _scope_rows(services)
+    assert {own for _, article_id, own, _ in rows if article_id == later.id} == {None}
+    assert {own for _, article_id, own, _ in rows if article_id == back.id} == {None}
+    assert all(own == article for _, _, own, article in rows)
+    numbered = [row for row in rows if row[2] is not None]
+    assert {table for table, *_ in numbered} == {"article_authors", "article_terms"}
+    assert len({article_id for _, article_id, *_ in numbered}) == 2  # public and imported
+    publisher.update_article(back.id, {"published_at": now}, None, now)
+    publisher.render_due_feeds(clock.advance(hours=2))  # the scheduled one is numbered
+    rows = _scope_rows(services)
+    assert all(own is not None and own == article for _, _, own, article in rows)
+    publisher.delete_article(later.id, None, clock())
+    rows = _scope_rows(services)
+    assert {(own, article) for _, article_id, own, article in rows if article_id == later.id} == {
+        (None, None)
+    }
+    assert all(own == article for _, _, own, article in rows)
+
+
+def test_a_scope_feed_holds_its_newest_articles_by_publication(
+    paged: Services, clock: FakeClock
+) -> None:
+    """A category feed of item_limit entries takes the articles published last in it,
+    a late one with an old date among them, and not those of other categories."""
+    publisher = paged.publisher
+    now = clock()
+    ours = [
+        publisher.create_article(
+            article_input(title=f"C{n}", categories=("Cidades",), published_at=now), now
+        )
+        for n in range(4)
+    ]
+    publisher.create_article(article_input(categories=("Esporte",), published_at=now), now)
+    late = publisher.create_article(
+        article_input(
+            title="Antiga", categories=("Cidades",), published_at=now - timedelta(days=400)
+        ),
+        now,
+    )
+    publisher.render_due_feeds(now)
+    cidades = set(_entry_ids(publisher, FeedScope("category", "cidades")))
+    assert cidades == {late.id, ours[3].id, ours[2].id}
+
+
+def test_feed_queries_walk_an_index_without_sorting_the_archive(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    """Every statement of a render that takes a feed's newest entries walks an index in
+    order, on SQLite without statistics (it keeps none unless asked), instead of sorting
+    every article of the site or of the scope: a render's cost does not grow with the
+    archive."""
+    services = build_services(settings_for(sqlite_url), clock=clock, environ={})
+    publisher = services.publisher
+    now = clock()
+    for number in range(30):
+        publisher.create_article(
+            article_input(title=f"Nota {number}", published_at=now - timedelta(hours=number)),
+            now,
+        )
+    publisher.render_due_feeds(now)
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(services.database.engine, "before_cursor_execute", capture)
+    try:
+        publisher.mark_all_feeds_stale(now)
+        publisher.render_due_feeds(now)
+    finally:
+        event.remove(services.database.engine, "before_cursor_execute", capture)
+    ordered = [(sql, params) for sql, params in statements if "articles" in sql]
+    assert any("article_terms" in sql for sql, _ in ordered)
+    assert any("article_authors" in sql for sql, _ in ordered)
+    with services.database.engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        for sql, params in ordered:
+            plan = " / ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            assert "TEMP B-TREE" not in plan, (sql, plan)
+            assert "SCAN" not in plan, (sql, plan)
+    services.database.dispose()

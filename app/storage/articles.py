@@ -38,6 +38,7 @@ _Row = TypeVarTuple("_Row")
 
 CATEGORY = "category"
 TAG = "tag"
+AUTHOR = "author"
 
 
 class ArticleRepository:
@@ -160,31 +161,50 @@ class ArticleRepository:
         )
         return tuple(_to_domain(row) for row in self.session.scalars(query))
 
-    def public_versions(
-        self, scope: FeedScope, now: datetime, limit: int | None
-    ) -> tuple[ArticleVersion, ...]:
-        """The ``limit`` (or all) articles of ``scope`` public at ``now`` that were published
-        last (by publication sequence, a backdated article among them), newest first, as
-        versions only (read from the sequence index, without the articles' text)."""
-        query = _in_scope(_public_versions(now), scope).order_by(ArticleRow.sequence.desc())
+    def public_versions(self, scope: FeedScope, limit: int | None) -> tuple[ArticleVersion, ...]:
+        """The ``limit`` (or all) articles of ``scope`` that were published last (by
+        publication sequence, a backdated article among them), newest first, as versions
+        only (without the articles' text).
+
+        Only live, public articles hold a number (:class:`PublicationOrder` gives it when
+        one goes public and takes it back when it is unpublished or deleted), so these
+        queries ask for numbers alone, and the one index that can answer them is walked
+        in order whatever the planner knows of the tables. (Asked also for ``deleted_at
+        IS NULL AND published_at <= now``, SQLite without statistics read every public
+        article through ``ix_articles_published`` and sorted them: 290 ms at 100,000
+        articles, against 0.2 ms.)"""
+        query = _numbered_versions()
+        if scope.kind in (CATEGORY, TAG):
+            # The scope's rows carry the number: the walk of their index stops after
+            # ``limit`` rows, however many articles the scope holds.
+            query = query.join(ArticleTermRow, ArticleTermRow.article_pk == ArticleRow.pk)
+            query = query.where(
+                ArticleTermRow.kind == scope.kind,
+                ArticleTermRow.slug == scope.value,
+                ArticleTermRow.sequence.is_not(None),
+            ).order_by(ArticleTermRow.sequence.desc())
+        elif scope.kind == AUTHOR:
+            query = query.join(ArticleAuthorRow, ArticleAuthorRow.article_pk == ArticleRow.pk)
+            query = query.where(
+                ArticleAuthorRow.slug == scope.value, ArticleAuthorRow.sequence.is_not(None)
+            ).order_by(ArticleAuthorRow.sequence.desc())
+        elif scope.kind == ARCHIVE:
+            raise ValueError("an archive page is read by its sequence numbers (page_versions)")
+        else:
+            query = query.where(ArticleRow.sequence.is_not(None))
+            query = query.order_by(ArticleRow.sequence.desc())
         return tuple(ArticleVersion(*row) for row in self.session.execute(query.limit(limit)))
 
-    def page_versions(self, first: int, end: int, now: datetime) -> tuple[ArticleVersion, ...]:
-        """The articles public at ``now`` numbered from ``first`` to before ``end`` (one
-        archive page), newest first, as versions."""
-        query = _public_versions(now).where(ArticleRow.sequence >= first, ArticleRow.sequence < end)
+    def page_versions(self, first: int, end: int) -> tuple[ArticleVersion, ...]:
+        """The public articles numbered from ``first`` to before ``end`` (one archive
+        page), newest first, as versions."""
+        query = _numbered_versions().where(ArticleRow.sequence >= first, ArticleRow.sequence < end)
         rows = self.session.execute(query.order_by(ArticleRow.sequence.desc()))
         return tuple(ArticleVersion(*row) for row in rows)
 
-    def public_count_from(self, first: int, now: datetime) -> int:
-        """How many articles numbered ``first`` or later are public at ``now``."""
-        count = self.session.scalar(
-            select(func.count()).where(
-                ArticleRow.sequence >= first,
-                ArticleRow.deleted_at.is_(None),
-                ArticleRow.published_at <= now,
-            )
-        )
+    def public_count_from(self, first: int) -> int:
+        """How many public articles are numbered ``first`` or later."""
+        count = self.session.scalar(select(func.count()).where(ArticleRow.sequence >= first))
         return int(count or 0)
 
     def by_ids(self, article_ids: Collection[str]) -> dict[str, Article]:
@@ -300,7 +320,7 @@ def _in_scope(query: Select[*_Row], scope: FeedScope) -> Select[*_Row]:
             ArticleTermRow.kind == scope.kind, ArticleTermRow.slug == scope.value
         )
         return query.where(ArticleRow.pk.in_(terms))
-    if scope.kind == "author":
+    if scope.kind == AUTHOR:
         authors = select(ArticleAuthorRow.article_pk).where(ArticleAuthorRow.slug == scope.value)
         return query.where(ArticleRow.pk.in_(authors))
     if scope.kind == ARCHIVE:
@@ -308,12 +328,8 @@ def _in_scope(query: Select[*_Row], scope: FeedScope) -> Select[*_Row]:
     return query
 
 
-def _public_versions(now: datetime) -> Select[str, int, datetime]:
-    return select(ArticleRow.public_id, ArticleRow.revision, ArticleRow.updated_at).where(
-        ArticleRow.sequence.is_not(None),
-        ArticleRow.deleted_at.is_(None),
-        ArticleRow.published_at <= now,
-    )
+def _numbered_versions() -> Select[str, int, datetime]:
+    return select(ArticleRow.public_id, ArticleRow.revision, ArticleRow.updated_at)
 
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2})(?:T(\d{2}))?)?$")
@@ -360,14 +376,23 @@ def _fill_row(row: ArticleRow, article: Article) -> None:
     row.created_at = article.created_at
     row.updated_at = article.updated_at
     row.revision = article.revision
+    # New scope rows take the number the article holds (PublicationOrder keeps it after).
+    sequence = row.sequence
     row.authors = [
         ArticleAuthorRow(
-            position=index, name=a.name, email=a.email, url=a.url, slug=term_slug(a.name)
+            position=index,
+            name=a.name,
+            email=a.email,
+            url=a.url,
+            slug=term_slug(a.name),
+            sequence=sequence,
         )
         for index, a in enumerate(article.authors)
     ]
     row.terms = [
-        ArticleTermRow(kind=kind, position=index, name=name, slug=term_slug(name))
+        ArticleTermRow(
+            kind=kind, position=index, name=name, slug=term_slug(name), sequence=sequence
+        )
         for kind, names in ((CATEGORY, article.categories), (TAG, article.tags))
         for index, name in enumerate(names)
     ]

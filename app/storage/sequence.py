@@ -4,16 +4,22 @@ Archive page k holds the articles numbered [k*P, (k+1)*P), P the page size fixed
 first number. Numbers only grow, so a page is complete once the counter passes its end, and
 an article published later, whatever its date, is numbered after every page there is: it
 reaches the subscription feeds, and no complete page changes.
+
+An article holds a number exactly while it is live and public; its author and term rows
+hold a copy, so every feed's newest entries are the first rows of one index walk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Select
+from sqlalchemy import Table
+from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
@@ -21,7 +27,9 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.domain import Article
+from app.storage.tables import ArticleAuthorRow
 from app.storage.tables import ArticleRow
+from app.storage.tables import ArticleTermRow
 from app.storage.tables import PublicationCounterRow
 
 #: Articles numbered per transaction when a whole back catalogue is numbered at once.
@@ -96,12 +104,18 @@ class PublicationOrder:
         return replace(article, sequence=numbered.first), numbered
 
     def forget(self, article_id: str) -> None:
-        """Take its number from an article that is no longer public (back to a draft, or
-        rescheduled): when it is public again it is numbered as new, so it reaches the
+        """Take its number from an article that is no longer public (back to a draft,
+        rescheduled, or deleted): only live, public articles hold a number, which is all
+        the feed queries ask for. Public again, it is numbered as new, so it reaches the
         subscription feeds."""
-        self.session.execute(
-            update(ArticleRow).where(ArticleRow.public_id == article_id).values(sequence=None)
+        pk = self.session.scalar(
+            update(ArticleRow)
+            .where(ArticleRow.public_id == article_id)
+            .values(sequence=None)
+            .returning(ArticleRow.pk)
         )
+        if pk is not None:
+            self._copy_to_scopes({pk: None})
 
     def _unnumbered(self, now: datetime) -> Select[int]:
         return (
@@ -119,13 +133,26 @@ class PublicationOrder:
             return Numbered(0, 0, ())
         first, size = self.reserve(len(pks), page_size)
         # One statement for the whole batch: each pk gets first + its position.
+        numbers = {pk: first + index for index, pk in enumerate(pks)}
         self.session.execute(
-            update(ArticleRow),
-            [{"pk": pk, "sequence": first + index} for index, pk in enumerate(pks)],
+            update(ArticleRow), [{"pk": pk, "sequence": n} for pk, n in numbers.items()]
         )
+        self._copy_to_scopes(numbers)
         end = first + len(pks)
         completed = tuple(range(first // size, end // size))
         return Numbered(len(pks), first, completed)
+
+    def _copy_to_scopes(self, numbers: Mapping[int, int | None]) -> None:
+        """Give the author and term rows of these articles (by pk) their article's number
+        (or none): a scope feed reads its newest entries from their index."""
+        for table in (ArticleAuthorRow.__table__, ArticleTermRow.__table__):
+            assert isinstance(table, Table)
+            self.session.execute(
+                update(table)
+                .where(table.c.article_pk == bindparam("pk"))
+                .values(sequence=bindparam("number")),
+                [{"pk": pk, "number": number} for pk, number in numbers.items()],
+            )
 
     def reserve(self, count: int, page_size: int) -> tuple[int, int]:
         """Reserve ``count`` numbers: the first of them, and the page size (``page_size``

@@ -109,7 +109,6 @@ class ArticleRow(Base):
     )
 
     __table_args__ = (
-        Index("ix_articles_published", "deleted_at", "published_at", "pk"),
         # The hot query of every feed: live articles, newest first. Partial, so that
         # PostgreSQL walks it in order (it does not treat IS NULL as an equality).
         Index(
@@ -120,7 +119,15 @@ class ArticleRow(Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index("ix_articles_updated", "updated_at"),
-        Index("ix_articles_sequence", "sequence", unique=True),
+        # Partial: drafts, scheduled and deleted articles hold no number, and a query for
+        # those without one must take ix_articles_unnumbered, not an equality on NULL here.
+        Index(
+            "ix_articles_sequence",
+            "sequence",
+            unique=True,
+            sqlite_where=text("sequence IS NOT NULL"),
+            postgresql_where=text("sequence IS NOT NULL"),
+        ),
         # Public articles not numbered yet: few at any time, found without a scan.
         Index(
             "ix_articles_unnumbered",
@@ -142,7 +149,13 @@ class ArticleAuthorRow(Base):
     name: Mapped[str] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
-    slug: Mapped[str] = mapped_column(String(120), index=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    # The article's publication sequence number, kept equal to it (app/storage/sequence.py):
+    # a scope feed's newest entries are the first rows of an index walk, not a sort of
+    # every article in the scope.
+    sequence: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_article_authors_scope", "slug", "sequence", "article_pk"),)
 
 
 class ArticleTermRow(Base):
@@ -155,8 +168,10 @@ class ArticleTermRow(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     slug: Mapped[str] = mapped_column(String(120))
+    # As ArticleAuthorRow.sequence.
+    sequence: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_article_terms_scope", "kind", "slug", "article_pk"),)
+    __table_args__ = (Index("ix_article_terms_scope", "kind", "slug", "sequence", "article_pk"),)
 
 
 class ApiTokenRow(Base):
