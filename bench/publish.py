@@ -7,7 +7,8 @@ authors, in the three formats) are read once for their ETags; the article is POS
 connection until it answers 200 with a body that contains the article's slug. If the
 article's publication number completed an archive page (read from the database after the
 201), that page's three documents are polled too. The sample's latency is the time of the
-last feed to do so.
+last feed to do so. The feed states are read meanwhile, to tell the scheduler's share
+(every feed rendered) from the web's (every feed served).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine
 from sqlalchemy import create_engine
+from sqlalchemy import text
 
 from bench.incremental import archive_page
 from bench.incremental import expected_scopes
@@ -49,6 +52,9 @@ class PublishResult:
     latencies: list[float | None] = field(default_factory=list)
     feeds: list[int] = field(default_factory=list)
     slowest: list[str] = field(default_factory=list)
+    rendered: list[float | None] = field(default_factory=list)
+    """Per sample, when the feed states first said that every feed of the article was
+    rendered (the scheduler's share of the latency; the rest is the web's)."""
     error: str = ""
 
     @property
@@ -107,8 +113,11 @@ def measure_publish(
                 paths += [feed_path(completed, fmt) for fmt in FORMATS]
                 etags.update(dict.fromkeys(paths[-len(FORMATS) :]))
             seen: dict[str, float] = {}
+            rendered: float | None = None
             give_up = created_at + min(wait_s, max(1.0, deadline - time.monotonic()))
             while len(seen) < len(paths) and time.perf_counter() < give_up:
+                if rendered is None and not _unrendered(engine, scopes):
+                    rendered = time.perf_counter() - created_at
                 for path in paths:
                     if path in seen:
                         continue
@@ -119,6 +128,7 @@ def measure_publish(
                         seen[path] = time.perf_counter() - created_at
                 time.sleep(0.01)
             result.feeds.append(len(paths))
+            result.rendered.append(rendered)
             if len(seen) == len(paths):
                 result.latencies.append(max(seen.values()))
                 result.slowest.append(max(seen, key=lambda p: seen[p]))
@@ -126,3 +136,16 @@ def measure_publish(
                 result.latencies.append(None)
                 result.slowest.append(next(p for p in paths if p not in seen))
     return result
+
+
+def _unrendered(engine: Engine, scopes: set[str]) -> int:
+    """How many of these feed scopes have writes no render has covered yet."""
+    keys = sorted(scopes)
+    marks = ", ".join(f":k{index}" for index in range(len(keys)))
+    query = text(
+        f"SELECT count(*) FROM feed_states WHERE scope_key IN ({marks}) "  # noqa: S608
+        "AND dirty_version > rendered_version"
+    )
+    with engine.connect() as connection:
+        count = connection.execute(query, {f"k{i}": key for i, key in enumerate(keys)}).scalar()
+    return int(count or 0)

@@ -814,6 +814,8 @@ class Run:
             self.report.notes.append(f"publish latency ({label}): {result.error}")
         shown = ", ".join("miss" if v is None else f"{v:.2f}" for v in result.latencies)
         self.log(f"publish latencies (s), {label}: {shown}")
+        shown = ", ".join("-" if v is None else f"{v:.2f}" for v in result.rendered)
+        self.log(f"  of which rendered (s): {shown}; slowest served: {', '.join(result.slowest)}")
         return result
 
     def publish(self) -> None:
