@@ -55,6 +55,11 @@ class PublishResult:
     rendered: list[float | None] = field(default_factory=list)
     """Per sample, when the feed states first said that every feed of the article was
     rendered (the scheduler's share of the latency; the rest is the web's)."""
+    slowest_request_ms: list[float] = field(default_factory=list)
+    """Per sample, the longest single poll (GET) while waiting for the feeds."""
+    longest_round_s: list[float] = field(default_factory=list)
+    """Per sample, the longest round of polls over the feeds not seen yet: a feed is
+    seen at most one round after it serves the article."""
     error: str = ""
 
     @property
@@ -114,21 +119,29 @@ def measure_publish(
                 etags.update(dict.fromkeys(paths[-len(FORMATS) :]))
             seen: dict[str, float] = {}
             rendered: float | None = None
+            slowest_request = longest_round = 0.0
             give_up = created_at + min(wait_s, max(1.0, deadline - time.monotonic()))
             while len(seen) < len(paths) and time.perf_counter() < give_up:
                 if rendered is None and not _unrendered(engine, scopes):
                     rendered = time.perf_counter() - created_at
+                round_started = time.perf_counter()
                 for path in paths:
                     if path in seen:
                         continue
                     etag = etags[path]
                     headers = {"If-None-Match": etag} if etag else {}
+                    asked = time.perf_counter()
                     answer = client.get(path, headers=headers)
+                    answered = time.perf_counter()
+                    slowest_request = max(slowest_request, answered - asked)
                     if answer.status_code == 200 and needle in answer.content:
-                        seen[path] = time.perf_counter() - created_at
+                        seen[path] = answered - created_at
+                longest_round = max(longest_round, time.perf_counter() - round_started)
                 time.sleep(0.01)
             result.feeds.append(len(paths))
             result.rendered.append(rendered)
+            result.slowest_request_ms.append(slowest_request * 1000)
+            result.longest_round_s.append(longest_round)
             if len(seen) == len(paths):
                 result.latencies.append(max(seen.values()))
                 result.slowest.append(max(seen, key=lambda p: seen[p]))

@@ -816,6 +816,9 @@ class Run:
         self.log(f"publish latencies (s), {label}: {shown}")
         shown = ", ".join("-" if v is None else f"{v:.2f}" for v in result.rendered)
         self.log(f"  of which rendered (s): {shown}; slowest served: {', '.join(result.slowest)}")
+        rounds = ", ".join(f"{v:.2f}" for v in result.longest_round_s)
+        requests = ", ".join(f"{v:.0f}" for v in result.slowest_request_ms)
+        self.log(f"  longest poll round (s): {rounds}; slowest poll (ms): {requests}")
         return result
 
     def publish(self) -> None:

@@ -960,3 +960,38 @@ def test_feed_queries_walk_an_index_without_sorting_the_archive(
             assert "TEMP B-TREE" not in plan, (sql, plan)
             assert "SCAN" not in plan, (sql, plan)
     services.database.dispose()
+
+
+def test_web_processes_compare_snapshot_versions_from_an_index_alone(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    """What every web process reads when the snapshot generation moves (the ETag and
+    fresh-until of every stored feed) comes from one covering index, on SQLite without
+    statistics: reading the rows would walk past both bodies, hundreds of milliseconds at
+    a few thousand feeds, while the worker's readers wait."""
+    services = build_services(settings_for(sqlite_url), clock=clock, environ={})
+    publisher = services.publisher
+    now = clock()
+    publisher.create_article(article_input(title="Nota", published_at=now), now)
+    publisher.render_due_feeds(now)
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(services.database.engine, "before_cursor_execute", capture)
+    try:
+        versions = publisher.snapshot_versions()
+    finally:
+        event.remove(services.database.engine, "before_cursor_execute", capture)
+    assert "site:rss" in versions
+    read = [(sql, params) for sql, params in statements if "feed_snapshots" in sql]
+    assert len(read) == 1
+    with services.database.engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        sql, params = read[0]
+        plan = " / ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    assert "COVERING INDEX ix_feed_snapshots_versions" in plan, plan
+    services.database.dispose()

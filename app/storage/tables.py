@@ -202,9 +202,10 @@ class FeedSnapshotRow(Base):
     # must not keep it past then.
     fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    # Web processes compare ETags without reading the bodies (on SQLite the columns after
-    # the two blobs sit in overflow pages; the index answers on its own).
-    __table_args__ = (Index("ix_feed_snapshots_etag", "feed_key", "etag"),)
+    # Web processes compare ETags and fresh-until times without reading the bodies (on
+    # SQLite the columns after the two blobs sit in overflow pages; the index answers on
+    # its own, and must hold every column that comparison reads).
+    __table_args__ = (Index("ix_feed_snapshots_versions", "feed_key", "etag", "fresh_until"),)
 
 
 class SiteIdentityRow(Base):
