@@ -225,6 +225,49 @@ def test_a_scheduled_article_appears_at_its_time(services: Services, clock: Fake
     assert b"Embargo" in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
 
 
+def test_each_feed_stays_fresh_until_its_own_next_scheduled_article(
+    services: Services, clock: FakeClock
+) -> None:
+    """A feed's fresh-until is when the next article scheduled in its own scope goes
+    public: a category, tag or author feed ignores what is scheduled elsewhere."""
+    publisher = services.publisher
+    now = clock()
+    publisher.create_article(
+        article_input(categories=("Economia",), tags=("juros",), published_at=now), now
+    )
+    publisher.create_article(
+        article_input(categories=("Política",), tags=("eleição",), published_at=now), now
+    )
+    soon, later = now + timedelta(minutes=5), now + timedelta(hours=2)
+    publisher.create_article(
+        article_input(
+            title="Em breve",
+            categories=("Economia",),
+            tags=("juros",),
+            authors=(Author("Rita Mota"),),
+            published_at=soon,
+        ),
+        now,
+    )
+    publisher.create_article(
+        article_input(
+            title="Mais tarde", categories=("Política",), tags=("eleição",), published_at=later
+        ),
+        now,
+    )
+    publisher.render_due_feeds(now)
+
+    def fresh_until(scope: FeedScope) -> datetime | None:
+        return publisher.feed_snapshot(scope, FeedFormat.ATOM).fresh_until
+
+    assert fresh_until(SITE_SCOPE) == soon
+    assert fresh_until(FeedScope("category", "economia")) == soon
+    assert fresh_until(FeedScope("tag", "juros")) == soon
+    assert fresh_until(FeedScope("category", "politica")) == later
+    assert fresh_until(FeedScope("tag", "eleicao")) == later
+    assert fresh_until(FeedScope("author", "ana-souza")) == later
+
+
 def test_an_article_published_before_it_arrives_was_last_updated_then(
     services: Services, clock: FakeClock
 ) -> None:

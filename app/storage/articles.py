@@ -9,6 +9,7 @@ from datetime import datetime
 from datetime import timedelta
 from typing import TypeVarTuple
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
@@ -239,9 +240,15 @@ class ArticleRepository:
 
     def next_publication(self, scope: FeedScope, now: datetime) -> datetime | None:
         """When the next scheduled article in ``scope`` goes public, if any."""
-        query = _in_scope(select(func.min(ArticleRow.published_at)), scope).where(
+        # From the few articles still to come, each checked for the scope, not from the
+        # scope's articles, each checked for a date: a tag of 20,000 articles took 40-80
+        # ms on SQLite that way, once per feed rendered.
+        query = select(func.min(ArticleRow.published_at)).where(
             ArticleRow.deleted_at.is_(None), ArticleRow.published_at > now
         )
+        member = _member_of(scope)
+        if member is not None:
+            query = query.where(member)
         # min() keeps the column's type, so the value comes back as an aware UTC datetime.
         return self.session.scalar(query)
 
@@ -326,6 +333,33 @@ def _in_scope(query: Select[*_Row], scope: FeedScope) -> Select[*_Row]:
     if scope.kind == ARCHIVE:
         raise ValueError("an archive page is read by its sequence numbers (page_versions)")
     return query
+
+
+def _member_of(scope: FeedScope) -> ColumnElement[bool] | None:
+    """A condition true of an article row in ``scope`` (a correlated EXISTS, looked up
+    per article); None for the site, which holds every article."""
+    if scope.kind in (CATEGORY, TAG):
+        return (
+            select(ArticleTermRow.article_pk)
+            .where(
+                ArticleTermRow.article_pk == ArticleRow.pk,
+                ArticleTermRow.kind == scope.kind,
+                ArticleTermRow.slug == scope.value,
+            )
+            .exists()
+        )
+    if scope.kind == AUTHOR:
+        return (
+            select(ArticleAuthorRow.article_pk)
+            .where(
+                ArticleAuthorRow.article_pk == ArticleRow.pk,
+                ArticleAuthorRow.slug == scope.value,
+            )
+            .exists()
+        )
+    if scope.kind == ARCHIVE:
+        raise ValueError("an archive page has no scheduled articles of its own")
+    return None
 
 
 def _numbered_versions() -> Select[str, int, datetime]:
