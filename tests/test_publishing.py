@@ -6,6 +6,7 @@ import html
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -15,6 +16,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy import delete
 from sqlalchemy import event
 from sqlalchemy import text
@@ -980,29 +982,41 @@ def test_feed_queries_walk_an_index_without_sorting_the_archive(
             now,
         )
     publisher.render_due_feeds(now)
+    with captured_selects(services.database.engine) as statements:
+        publisher.mark_all_feeds_stale(now)
+        publisher.render_due_feeds(now)
+    ordered = [(sql, params) for sql, params in statements if "articles" in sql]
+    assert any("article_terms" in sql for sql, _ in ordered)
+    assert any("article_authors" in sql for sql, _ in ordered)
+    for sql, params in ordered:
+        plan = sqlite_plan(services.database.engine, sql, params)
+        assert "TEMP B-TREE" not in plan, (sql, plan)
+        assert "SCAN" not in plan, (sql, plan)
+    services.database.dispose()
+
+
+@contextmanager
+def captured_selects(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The SELECT statements ``engine`` runs inside the block, with their parameters."""
     statements: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         if statement.startswith("SELECT"):
             statements.append((statement, parameters))
 
-    event.listen(services.database.engine, "before_cursor_execute", capture)
+    event.listen(engine, "before_cursor_execute", capture)
     try:
-        publisher.mark_all_feeds_stale(now)
-        publisher.render_due_feeds(now)
+        yield statements
     finally:
-        event.remove(services.database.engine, "before_cursor_execute", capture)
-    ordered = [(sql, params) for sql, params in statements if "articles" in sql]
-    assert any("article_terms" in sql for sql, _ in ordered)
-    assert any("article_authors" in sql for sql, _ in ordered)
-    with services.database.engine.connect() as connection:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+def sqlite_plan(engine: Engine, sql: str, params: Any) -> str:
+    """SQLite's query plan of ``sql``, its steps joined by " / "."""
+    with engine.connect() as connection:
         raw = connection.connection.driver_connection
         assert raw is not None
-        for sql, params in ordered:
-            plan = " / ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
-            assert "TEMP B-TREE" not in plan, (sql, plan)
-            assert "SCAN" not in plan, (sql, plan)
-    services.database.dispose()
+        return " / ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
 
 
 def test_web_processes_compare_snapshot_versions_from_an_index_alone(
@@ -1017,24 +1031,11 @@ def test_web_processes_compare_snapshot_versions_from_an_index_alone(
     now = clock()
     publisher.create_article(article_input(title="Nota", published_at=now), now)
     publisher.render_due_feeds(now)
-    statements: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.startswith("SELECT"):
-            statements.append((statement, parameters))
-
-    event.listen(services.database.engine, "before_cursor_execute", capture)
-    try:
+    with captured_selects(services.database.engine) as statements:
         versions = publisher.snapshot_versions()
-    finally:
-        event.remove(services.database.engine, "before_cursor_execute", capture)
     assert "site:rss" in versions
     read = [(sql, params) for sql, params in statements if "feed_snapshots" in sql]
     assert len(read) == 1
-    with services.database.engine.connect() as connection:
-        raw = connection.connection.driver_connection
-        assert raw is not None
-        sql, params = read[0]
-        plan = " / ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    plan = sqlite_plan(services.database.engine, *read[0])
     assert "COVERING INDEX ix_feed_snapshots_versions" in plan, plan
     services.database.dispose()
