@@ -21,6 +21,8 @@ from sqlalchemy import create_engine
 from sqlalchemy import event
 from sqlalchemy import exc
 from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
@@ -184,3 +186,12 @@ def _is_outage(error: exc.OperationalError) -> bool:
             "the database system is",
         )
     )
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """An INSERT into ``table`` that can say what to do on a conflict (``ON CONFLICT``),
+    in the session's own dialect: PostgreSQL and SQLite spell it the same, but each
+    dialect builds its own statement."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -13,11 +13,10 @@ from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.domain import FeedSnapshot
+from app.storage.database import dialect_insert
 from app.storage.tables import FeedSnapshotRow
 from app.storage.tables import FeedStateRow
 from app.storage.tables import SiteIdentityRow
@@ -43,10 +42,8 @@ def feed_id_prefix(session: Session, proposed: str) -> str:
     stored = session.scalar(select(SiteIdentityRow.feed_id_prefix).where(SiteIdentityRow.id == 1))
     if stored is not None:
         return stored
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(SiteIdentityRow)
+        dialect_insert(session, SiteIdentityRow)
         .values(id=1, feed_id_prefix=proposed)
         .on_conflict_do_nothing(index_elements=[SiteIdentityRow.id])
     )
@@ -152,10 +149,8 @@ class SnapshotRepository:
         passes (the start-up pass and a due pass run side by side) may both find it gone;
         an UPDATE followed by an INSERT would let one of them fail on the duplicate key.
         """
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.session.execute(
-            insert(SnapshotGenerationRow)
+            dialect_insert(self.session, SnapshotGenerationRow)
             .values(id=1, value=1)
             .on_conflict_do_update(
                 index_elements=[SnapshotGenerationRow.id],
@@ -187,9 +182,7 @@ class FeedStateRepository:
         keys = sorted(set(scope_keys))
         if not keys:
             return
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(FeedStateRow).values(
+        statement = dialect_insert(self.session, FeedStateRow).values(
             [{"scope_key": key, "dirty_version": 1, "rendered_version": 0} for key in keys]
         )
         self.session.execute(
@@ -207,9 +200,7 @@ class FeedStateRepository:
         keys = sorted(set(scope_keys))
         if not keys:
             return
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(FeedStateRow).values(
+        statement = dialect_insert(self.session, FeedStateRow).values(
             [
                 {"scope_key": key, "dirty_version": 0, "rendered_version": 0, "stale_since": now}
                 for key in keys

@@ -16,10 +16,9 @@ from sqlalchemy import CursorResult
 from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from app.storage.database import dialect_insert
 from app.storage.tables import WebSubOutboxRow
 
 
@@ -52,9 +51,7 @@ class OutboxRepository:
         two writers enqueuing the same pair at once both succeed: one inserts, the other
         updates (a read-then-insert would fail the unique constraint on PostgreSQL).
         """
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(WebSubOutboxRow).values(
+        statement = dialect_insert(self.session, WebSubOutboxRow).values(
             hub_url=hub_url,
             topic_url=topic_url,
             generation=1,

@@ -22,11 +22,10 @@ from sqlalchemy import Table
 from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.domain import Article
+from app.storage.database import dialect_insert
 from app.storage.tables import ArticleAuthorRow
 from app.storage.tables import ArticleRow
 from app.storage.tables import ArticleTermRow
@@ -160,10 +159,8 @@ class PublicationOrder:
 
         The counter row is locked by its update until the transaction ends, so two writers
         on PostgreSQL take their numbers one after the other (SQLite has one writer)."""
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         row = self.session.execute(
-            insert(PublicationCounterRow)
+            dialect_insert(self.session, PublicationCounterRow)
             .values(id=1, next_sequence=count, page_size=page_size)
             .on_conflict_do_update(
                 index_elements=[PublicationCounterRow.id],

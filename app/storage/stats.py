@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.domain import ClientCount
 from app.domain import FeedPolls
 from app.domain import PollCount
 from app.domain import SubscriberReport
+from app.storage.database import dialect_insert
 from app.storage.tables import FeedClientRow
 from app.storage.tables import FeedStatsRow
 from app.storage.tables import SubscriberReportRow
@@ -28,13 +26,11 @@ class StatsRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        dialect = session.get_bind().dialect.name
-        self._insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
     def add_polls(self, counts: Iterable[PollCount]) -> None:
         """Add per-day counts to the stored ones."""
         for count in counts:
-            statement = self._insert(FeedStatsRow).values(
+            statement = dialect_insert(self.session, FeedStatsRow).values(
                 feed_key=count.feed_key,
                 day=count.day,
                 requests=count.requests,
@@ -59,7 +55,7 @@ class StatsRepository:
         """Add per-client-family requests to those of the UTC day of their ``last_seen``
         (the recorder counts each day apart)."""
         for count in counts:
-            statement = self._insert(FeedClientRow).values(
+            statement = dialect_insert(self.session, FeedClientRow).values(
                 feed_key=count.feed_key,
                 day=count.last_seen.astimezone(UTC).date().isoformat(),
                 family=count.family,
@@ -88,7 +84,7 @@ class StatsRepository:
         """Keep each reporter's newest subscriber count (a report older than the stored
         one, from a web process that flushed late, changes nothing)."""
         for report in reports:
-            statement = self._insert(SubscriberReportRow).values(
+            statement = dialect_insert(self.session, SubscriberReportRow).values(
                 feed_key=report.feed_key,
                 family=report.family,
                 reporter=report.reporter,
