@@ -129,11 +129,14 @@ class Article:
 @dataclass(frozen=True)
 class ArticleVersion:
     """Which version of an article is stored: enough to tell whether something made from
-    it (a feed entry) is still current. Every change to an article moves its revision."""
+    it (a feed entry) is still current, and to place its entry in a feed without reading
+    its text. Every change to an article moves its revision."""
 
     id: str
     revision: int
     updated_at: datetime
+    published_at: datetime
+    language: str
 
 
 @dataclass(frozen=True)

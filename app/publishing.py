@@ -79,9 +79,9 @@ from app.inputs import complete_image
 from app.notifying import enqueue_notifications
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
-from app.rendering import FragmentCache
 from app.rendering import SizedLru
-from app.rendering import render_feed
+from app.rendering import join
+from app.rendering import render_entries
 from app.settings import Settings
 from app.settings import is_language_tag
 from app.storage.articles import ArticleRepository
@@ -93,6 +93,8 @@ from app.storage.feeds import SnapshotRepository
 from app.storage.feeds import feed_id_prefix
 from app.storage.feeds import store_fingerprint
 from app.storage.feeds import stored_fingerprint
+from app.storage.fragments import EntryBytes
+from app.storage.fragments import EntryFragmentRepository
 from app.storage.schema import schema_is_current
 from app.storage.schema import upgrade_database
 from app.storage.sequence import NUMBER_BATCH
@@ -106,6 +108,9 @@ log = logging.getLogger(__name__)
 # How long a scheduler may hold its claim on a feed before another may take it over: far
 # longer than one feed's render (milliseconds; seconds for a large archive), and the most
 # a scheduler that died while rendering holds up the one feed it had claimed.
+FRAGMENT_CONTEXT_DIGITS = 32
+"""How much of the render fingerprint names the context of stored entries."""
+
 RENDER_LEASE_SECONDS = 30
 #: Due feeds read at a time by a render pass (the subscription feeds first), and how many
 #: times a pass reads them (the next tick goes on).
@@ -177,12 +182,16 @@ class Publisher:
     def __init__(self, database: Database, settings: Settings) -> None:
         self.db = database
         self.settings = settings
-        # What renders keep for the next ones (this process only): each article's feed
-        # entry by version, and each entry's bytes per format. Three quarters of the budget
-        # go to the bytes: three formats of every entry.
+        # What renders keep for the next ones in this process: each article's feed entry
+        # by version, and each entry's bytes in the three formats by rendering context and
+        # version (the database keeps those too, for every process). Three quarters of the
+        # budget go to the bytes.
         budget = settings.feed_render_cache_bytes
-        self._fragments = FragmentCache(budget - budget // 4)
+        self._fragments: SizedLru[tuple[str, ArticleVersion], EntryBytes] = SizedLru(
+            budget - budget // 4, _fragment_weight
+        )
         self._entries: SizedLru[ArticleVersion, FeedEntry] = SizedLru(budget // 4, _entry_weight)
+        self._fingerprint: str | None = None
         # Threads start on the first render: a web process never starts one.
         self._compressor = ThreadPoolExecutor(len(FeedFormat), thread_name_prefix="gzip")
         # Claims taken by a render pass that the database cut short, by scope key, with
@@ -283,6 +292,7 @@ class Publisher:
             if if_match is not None and if_match != current.etag:
                 raise EditConflict(current.etag)
             deleted = repo.delete(article_id, now)
+            EntryFragmentRepository(session).delete_article(article_id)
             order = PublicationOrder(session)
             # Its page and feeds are those of its number, which it gives back.
             scopes = self._scopes(order, [current])
@@ -719,6 +729,10 @@ class Publisher:
         self._feed_id_prefix()  # the row that keeps the fingerprint
         with self.db.write() as session:
             store_fingerprint(session, fingerprint)
+            # Entries rendered by other code or settings are never joined again.
+            EntryFragmentRepository(session).delete_other_contexts(
+                fingerprint[:FRAGMENT_CONTEXT_DIGITS] + "/"
+            )
         log.info("feeds are rebuilt: rendering changed since they were stored")
         return True
 
@@ -742,7 +756,7 @@ class Publisher:
         keys = {fmt: feed_key(scope, fmt) for fmt in FeedFormat}
         with self.db.read() as session:
             # The version first: a write committed after this read leaves the scope dirty.
-            version = FeedStateRepository(session).dirty_version(scope.key)
+            dirty_version = FeedStateRepository(session).dirty_version(scope.key)
             articles_repo = ArticleRepository(session)
             complete, page_size = PublicationOrder(session).complete_pages()
             older = str(complete - 1) if complete else None
@@ -772,24 +786,41 @@ class Publisher:
                 has_document = bool(versions) or scope == SITE_SCOPE
             # Which articles: the last published (by number). In what order: newest date
             # first, as readers list them; a backdated article takes its date's place.
-            entries = tuple(
-                sorted(
-                    self._entries_of(articles_repo, versions),
-                    key=lambda entry: entry.published,
-                    reverse=True,
-                )
+            ordered = tuple(
+                sorted(versions, key=lambda version: version.published_at, reverse=True)
             )
+            language = _feed_language(
+                scope, {version.language for version in ordered}, self.settings.site_language
+            )
+            context = self._fragment_context(language)
+            stored = self._stored_entries(EntryFragmentRepository(session), context, ordered)
+            # Articles are read whole only for the entries not rendered yet in this context,
+            # and the newest one, whose names give the feed its title.
+            unrendered = [version for version in ordered if version not in stored]
+            named = scope.kind != ARCHIVE and scope != SITE_SCOPE
+            entries = self._entries_of(articles_repo, [*ordered[: int(named)], *unrendered])
             previous = SnapshotRepository(session).validators(keys.values())
         rendered: dict[FeedFormat, bytes] = {}
         changed: dict[FeedFormat, tuple[str, Future[bytes]]] = {}
         changed_at: dict[FeedFormat, datetime] = {}
+        fresh: dict[ArticleVersion, EntryBytes] = {}
         if has_document:
-            document = self.build_document(scope, entries, history)
+            updated = max(
+                (max(version.updated_at, version.published_at) for version in ordered),
+                default=self.settings.epoch,
+            )
+            label = _scope_label(scope, [entries[ordered[0]]] if named and ordered else [])
+            document = self.build_document(scope, label, language, updated, history)
             try:
+                fresh = self._render_entries(document, [(v, entries[v]) for v in unrendered])
+                for article_version, entry_bytes in fresh.items():
+                    self._fragments.put((context, article_version), entry_bytes)
+                stored.update(fresh)
                 for fmt in FeedFormat:
+                    fragments = [stored[version].of(fmt) for version in ordered]
                     before = previous.get(keys[fmt])
                     changed_at[fmt] = _next_change_time(before, now)
-                    body = self._render_changed(document, fmt, before, changed_at[fmt])
+                    body = self._render_changed(document, fmt, fragments, before, changed_at[fmt])
                     rendered[fmt] = body
                     etag = content_etag(body)
                     if before is not None and before[0] == etag:
@@ -807,6 +838,7 @@ class Publisher:
                     FeedStateRepository(session).mark_failed(scope.key, retry_at)
                 return
         with self.db.write() as session:
+            EntryFragmentRepository(session).save(context, fresh)
             snapshots = SnapshotRepository(session)
             states = FeedStateRepository(session)
             changed_topics: list[str] = []
@@ -843,39 +875,79 @@ class Publisher:
             enqueue_notifications(session, self.settings.hubs, changed_topics, now)
             if changed_topics or refreshed or (not rendered and previous):
                 snapshots.bump_generation()
-            states.mark_rendered(scope.key, version, next_change, now)
+            states.mark_rendered(scope.key, dirty_version, next_change, now)
 
     def _render_changed(
         self,
         document: FeedDocument,
         fmt: FeedFormat,
+        fragments: list[bytes],
         before: tuple[str, datetime, datetime | None] | None,
         changed_at: datetime,
     ) -> bytes:
-        """The bytes of ``document`` in ``fmt``. RSS says when its content last changed
-        (``lastBuildDate``): the stored document's time if the content is the same, else
-        ``changed_at``, the time these bytes will be stored with."""
+        """The bytes of ``document`` in ``fmt`` around these entries. RSS says when its
+        content last changed (``lastBuildDate``): the stored document's time if the content
+        is the same, else ``changed_at``, the time these bytes will be stored with."""
         if fmt is not FeedFormat.RSS:
-            return render_feed(document, fmt, self._fragments)
+            return join(document, fmt, fragments)
         if before is not None:
-            body = render_feed(replace(document, content_changed=before[1]), fmt, self._fragments)
+            body = join(replace(document, content_changed=before[1]), fmt, fragments)
             if content_etag(body) == before[0]:
                 return body
-        return render_feed(replace(document, content_changed=changed_at), fmt, self._fragments)
+        return join(replace(document, content_changed=changed_at), fmt, fragments)
+
+    def _fragment_context(self, language: str) -> str:
+        """What an entry's stored bytes were rendered for: this rendering code and the
+        settings that show in feeds (the site's address among them), and the feed's
+        language."""
+        if self._fingerprint is None:
+            self._fingerprint = render_fingerprint(self.settings)
+        return f"{self._fingerprint[:FRAGMENT_CONTEXT_DIGITS]}/{language}"
+
+    def _stored_entries(
+        self, repo: EntryFragmentRepository, context: str, versions: Sequence[ArticleVersion]
+    ) -> dict[ArticleVersion, EntryBytes]:
+        """The entries of these versions already rendered in ``context``: kept in this
+        process, else stored in the database (then kept)."""
+        found: dict[ArticleVersion, EntryBytes] = {}
+        for version in versions:
+            kept = self._fragments.get((context, version))
+            if kept is not None:
+                found[version] = kept
+        missing = [version for version in versions if version not in found]
+        if missing:
+            for version, entry_bytes in repo.current(context, missing).items():
+                found[version] = entry_bytes
+                self._fragments.put((context, version), entry_bytes)
+        return found
+
+    @staticmethod
+    def _render_entries(
+        document: FeedDocument, entries: Sequence[tuple[ArticleVersion, FeedEntry]]
+    ) -> dict[ArticleVersion, EntryBytes]:
+        """These entries rendered in the three formats as they read in ``document``."""
+        if not entries:
+            return {}
+        with_entries = replace(document, entries=tuple(entry for _, entry in entries))
+        rss, atom, json_feed = (render_entries(with_entries, fmt) for fmt in FeedFormat)
+        return {
+            version: EntryBytes(rss=r, atom=a, json=j)
+            for (version, _), r, a, j in zip(entries, rss, atom, json_feed, strict=True)
+        }
 
     def _entries_of(
-        self, repo: ArticleRepository, versions: tuple[ArticleVersion, ...]
-    ) -> tuple[FeedEntry, ...]:
-        """The feed entries of these article versions, in their order: only articles whose
-        version has no entry in this process are read whole."""
+        self, repo: ArticleRepository, versions: Sequence[ArticleVersion]
+    ) -> dict[ArticleVersion, FeedEntry]:
+        """The feed entries of these article versions: only articles whose version has no
+        entry in this process are read whole. Read in one transaction with the versions,
+        so every version listed is found."""
         known = {version: self._entries.get(version) for version in versions}
-        missing = [version.id for version, entry in known.items() if entry is None]
+        missing = {version.id: version for version, entry in known.items() if entry is None}
         for article in repo.by_ids(missing).values():
-            version = ArticleVersion(article.id, article.revision, article.updated_at)
+            version = missing[article.id]
             known[version] = entry = self.feed_entry(article)
             self._entries.put(version, entry)
-        # Read in one transaction, so every version listed was found.
-        return tuple(entry for entry in (known[version] for version in versions) if entry)
+        return {version: entry for version, entry in known.items() if entry is not None}
 
     def _feed_id_prefix(self) -> str:
         """What feed ids start with: fixed by the first render of the site and kept in the
@@ -891,18 +963,20 @@ class Publisher:
     def build_document(
         self,
         scope: FeedScope,
-        entries: tuple[FeedEntry, ...],
+        label: str,
+        language: str,
+        updated: datetime,
         history: History | None = None,
     ) -> FeedDocument:
-        """The neutral feed model of a scope's entries (newest first)."""
+        """The neutral feed model of a scope, without its entries (they are joined in as
+        bytes): ``label`` names a section, tag or author as its articles spell it,
+        ``updated`` is the newest entry's update time (the epoch for none)."""
         settings = self.settings
         base = settings.base_url
-        updated = max((entry.updated for entry in entries), default=settings.epoch)
         title, site_url = settings.site_title, base + "/"
         if scope.kind == ARCHIVE:
             title = f"{settings.site_title}: {scope.value}"
         elif scope != SITE_SCOPE:
-            label = _scope_label(scope, entries)
             title = f"{settings.site_title}: {label}"
             site_url = f"{base}/{scope.kind}/{scope.value}"
         links: dict[str, dict[FeedFormat, str]] = {}
@@ -919,10 +993,10 @@ class Publisher:
             description=settings.site_description,
             site_url=site_url,
             home_url=base + "/",
-            language=_feed_language(scope, entries, settings.site_language),
+            language=language,
             updated=updated,
             self_urls=_feed_urls(base, scope),
-            entries=entries,
+            entries=(),
             # An archive changes only by edits: no refresh hints that invite hourly polls.
             ttl_minutes=None
             if scope.kind == ARCHIVE
@@ -1026,11 +1100,11 @@ def feed_max_age(
     return lifetime
 
 
-def _feed_language(scope: FeedScope, entries: Sequence[FeedEntry], site_language: str) -> str:
+def _feed_language(scope: FeedScope, entry_languages: Iterable[str], site_language: str) -> str:
     """The language a feed declares: the site's, except for a section, tag, author or
     archive whose entries all share another (an English columnist's feed on a Portuguese
     site is English)."""
-    languages = {entry.language for entry in entries if entry.language}
+    languages = {language for language in entry_languages if language}
     if scope != SITE_SCOPE and len(languages) == 1:
         return languages.pop()
     return site_language
@@ -1138,6 +1212,10 @@ def _clean_image(image: Image | None, base_url: str) -> Image | None:
 def _gzip(body: bytes) -> bytes:
     # mtime=0: the same bytes always compress to the same bytes (stable gzip ETags).
     return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def _fragment_weight(key: tuple[str, ArticleVersion], entry: EntryBytes) -> int:
+    return len(entry.rss) + len(entry.atom) + len(entry.json) + 256
 
 
 def _entry_weight(version: ArticleVersion, entry: FeedEntry) -> int:

@@ -74,7 +74,13 @@ RATIO_TARGETS = {"304": 0.25, "200 gzip": 0.25, "200 identity": 0.50}
 P99_TARGET_MS = 20.0
 PUBLISH_TARGET_S = 1.0
 INCREMENTAL_TARGET_MS = 100.0
-REBUILD_TARGET_S = 30.0
+SUBSCRIPTIONS_TARGET_S = 10.0
+ARCHIVES_TARGET_S = 60.0
+# Subscription feeds (not archive pages) still waiting for a render.
+WAITING_SUBSCRIPTIONS = (
+    "SELECT count(*) FROM feed_states WHERE scope_key NOT LIKE 'archive/%' "
+    "AND (dirty_version > rendered_version OR stale_since IS NOT NULL)"
+)
 RESTART_TARGET_S = 5.0
 # Leaves every feed as if rendered: no write pending, no rebuild asked for.
 SETTLE_ALL_FEEDS = "UPDATE feed_states SET rendered_version = dirty_version, stale_since = NULL"
@@ -123,7 +129,7 @@ FULL = Profile(
     rounds=3,
     warmup=True,
     load_budget=60,
-    rebuild_budget=60,
+    rebuild_budget=150,
     incremental_writes=5,
     incremental_budget=30,
     settle_budget=15,
@@ -466,21 +472,67 @@ class Run:
         return imported, sent, seconds
 
     def rebuild(self) -> None:
-        """Target 3, full rebuild: ``broadsheet regenerate`` (every feed, one pass)."""
+        """Target 3, full rebuild: ``broadsheet regenerate`` (every feed, archive pages
+        included) twice. First with no entry rendered yet, as after a template change or an
+        upgrade (each changes every entry's bytes); then again, with the entries the first
+        stored, as a rebuild asked for by hand or a second worker. Each records when the
+        subscription feeds were all rendered (they go first) and when the archive pages
+        were."""
         budget = self.profile.rebuild_budget
+        for label in ("first", "again"):
+            timed = self._timed_regenerate(budget)
+            if timed is None:
+                self.report.rebuild = {"seconds": None, "budget": budget}
+                self.log(f"full rebuild did not finish in {budget:.0f} s; rendering the hot feeds")
+                self._render_hot_subset()
+                return
+            self.report.rebuild[label] = timed
+            self.log(
+                f"full rebuild ({label}): subscription feeds in {timed['subscriptions_seconds']}"
+                f" s, everything in {timed['seconds']} s ({timed['output']})"
+            )
+        self.report.rebuild["seconds"] = self.report.rebuild["first"]["seconds"]
+        count, size = self.query("SELECT count(*), sum(length(body)) FROM entry_fragments")[0]
+        self.report.rebuild["stored_entries"] = int(count)
+        self.report.rebuild["stored_entries_mb"] = round(int(size or 0) / 1e6)
+
+    def _timed_regenerate(self, budget: float) -> dict[str, Any] | None:
+        """Run ``broadsheet regenerate`` and time it, and when no subscription feed was
+        waiting any more; None if it ran over ``budget``."""
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["output"] = self.service.cli("regenerate", timeout=budget).strip()
+            except BenchError as error:
+                outcome["error"] = error
+
         started = time.perf_counter()
-        try:
-            out = self.service.cli("regenerate", timeout=budget)
-        except BenchError as error:
-            if "over" not in str(error):
-                raise
-            self.report.rebuild = {"seconds": None, "budget": budget}
-            self.log(f"full rebuild did not finish in {budget:.0f} s; rendering the hot feeds")
-            self._render_hot_subset()
-            return
+        thread = threading.Thread(target=run, name="regenerate")
+        thread.start()
+        seen_waiting = False
+        subscriptions: float | None = None
+        while thread.is_alive():
+            thread.join(0.25)
+            if subscriptions is not None:
+                continue
+            # The command marks the feeds first: done means "seen waiting, then none".
+            waiting = int(self.query(WAITING_SUBSCRIPTIONS)[0][0])
+            if waiting:
+                seen_waiting = True
+            elif seen_waiting:
+                subscriptions = time.perf_counter() - started
         seconds = time.perf_counter() - started
-        self.report.rebuild = {"seconds": round(seconds, 1), "output": out.strip()}
-        self.log(f"full rebuild: {seconds:.1f} s ({out.strip()})")
+        error = outcome.get("error")
+        if error is not None:
+            if "over" in str(error):
+                return None
+            raise error
+        return {
+            "seconds": round(seconds, 1),
+            "subscriptions_seconds": round(subscriptions or seconds, 1),
+            "output": outcome["output"],
+        }
 
     def _render_hot_subset(self) -> None:
         """After a rebuild that ran out of time: leave the other feeds unrendered, render
@@ -1248,22 +1300,32 @@ def render(report: Report, profile: Profile) -> str:
         row("3 scheduler restart, nothing changed", "not measured", "<= 5 s, 0", None)
     rebuild = report.rebuild
     if rebuild.get("seconds") is not None:
+        first, again = rebuild["first"], rebuild["again"]
         row(
-            "3 full rebuild (broadsheet regenerate)",
-            f"{rebuild['seconds']:.1f} s ({rebuild.get('output', '').split(';')[0]})",
-            "<= 30 s",
-            rebuild["seconds"] <= REBUILD_TARGET_S,
+            "3 rebuild: every subscription feed",
+            f"{first['subscriptions_seconds']:.1f} s with entries to render, "
+            f"{again['subscriptions_seconds']:.1f} s with them stored",
+            "<= 10 s",
+            first["subscriptions_seconds"] <= SUBSCRIPTIONS_TARGET_S,
+        )
+        row(
+            "3 rebuild: every archive page too",
+            f"{first['seconds']:.1f} s / {again['seconds']:.1f} s "
+            f"({first['output'].split(';')[0]}); {rebuild['stored_entries']:,} stored entries, "
+            f"{rebuild['stored_entries_mb']:,} MB",
+            "<= 60 s",
+            first["seconds"] <= ARCHIVES_TARGET_S,
         )
     elif rebuild:
         row(
             "3 full rebuild (broadsheet regenerate)",
             f"> {rebuild['budget']:.0f} s (stopped); est. ~{rebuild.get('estimate_seconds', 0):,}"
             f" s w/o archives, {rebuild.get('archive_seconds', 0):.0f} s per archive",
-            "<= 30 s",
+            "<= 10 s",
             False,
         )
     else:
-        row("3 full rebuild (broadsheet regenerate)", "not measured", "<= 30 s", None)
+        row("3 full rebuild (broadsheet regenerate)", "not measured", "<= 10 s", None)
     scaling = report.scaling
     if scaling:
         row(

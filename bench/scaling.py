@@ -299,8 +299,11 @@ def captured_sql(engine: Any) -> Iterator[list[tuple[str, Any]]]:
     """Every statement (and its parameters) the engine sends inside the block."""
     seen: list[tuple[str, Any]] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
+    def record(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+    ) -> None:
+        # A statement run for many rows is explained with its first.
+        seen.append((statement, parameters[0] if many else parameters))
 
     event.listen(engine, "before_cursor_execute", record)
     try:

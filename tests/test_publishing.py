@@ -1039,3 +1039,123 @@ def test_web_processes_compare_snapshot_versions_from_an_index_alone(
     plan = sqlite_plan(services.database.engine, *read[0])
     assert "COVERING INDEX ix_feed_snapshots_versions" in plan, plan
     services.database.dispose()
+
+
+# --- entries stored once rendered -------------------------------------------------------------
+
+
+def _stored_entry_rows(services: Services) -> list[tuple[str, int]]:
+    with services.database.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT article_id, revision FROM entry_fragments ORDER BY article_id")
+        )
+        return [(row[0], row[1]) for row in rows]
+
+
+def _whole_article_reads(statements: list[tuple[str, Any]]) -> int:
+    """How many of these SELECTs read articles' text (what rendering an entry needs)."""
+    return sum(1 for sql, _ in statements if "articles.body_html" in sql)
+
+
+def test_a_new_process_joins_the_stored_entries_instead_of_rendering_them(
+    database_url: str, clock: FakeClock
+) -> None:
+    """A scheduler that starts, and each process of a rebuild, joins feeds from the entries
+    rendered before, by any process: the site feed reads no article's text, a section
+    reads only its newest (whose spelling of the section names the feed), and the bytes
+    are the same."""
+    settings = settings_for(database_url)
+    first = build_services(settings, clock=clock, environ={})
+    try:
+        ids = []
+        for n in range(4):
+            clock.advance(minutes=1)
+            made = first.publisher.create_article(
+                article_input(title=f"Notícia {n}", published_at=clock()), clock()
+            )
+            ids.append(made.id)
+        first.publisher.render_due_feeds(clock())
+        expected = {
+            (scope, fmt): first.publisher.feed_snapshot(scope, fmt).body
+            for scope in (SITE_SCOPE, FeedScope("category", "politica"))
+            for fmt in FeedFormat
+        }
+        assert [row[0] for row in _stored_entry_rows(first)] == sorted(ids)
+    finally:
+        first.database.dispose()
+
+    second = build_services(settings, clock=clock, environ={})
+    try:
+        publisher = second.publisher
+        for scope, whole_reads in ((SITE_SCOPE, 0), (FeedScope("category", "politica"), 1)):
+            with second.database.write() as session:
+                FeedStateRepository(session).mark_dirty([scope.key])
+            with captured_selects(second.database.engine) as statements:
+                report = publisher.render_due_feeds(clock())
+            assert report.scopes == [scope.key]
+            assert report.changed == []
+            assert _whole_article_reads(statements) == whole_reads
+            for fmt in FeedFormat:
+                assert publisher.feed_snapshot(scope, fmt).body == expected[scope, fmt]
+    finally:
+        second.database.dispose()
+
+    # Without stored entries, a new process reads every article whole to render them:
+    # what the reads above would have been.
+    third = build_services(settings, clock=clock, environ={})
+    try:
+        with third.database.write() as session:
+            session.execute(text("DELETE FROM entry_fragments"))
+            FeedStateRepository(session).mark_dirty([SITE_SCOPE.key])
+        with captured_selects(third.database.engine) as statements:
+            third.publisher.render_due_feeds(clock())
+        assert _whole_article_reads(statements) == 1
+        assert len(_stored_entry_rows(third)) == 4
+        assert (
+            third.publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
+            == (expected[SITE_SCOPE, FeedFormat.RSS])
+        )
+    finally:
+        third.database.dispose()
+
+
+def test_a_stored_entry_is_joined_only_while_its_article_is_unchanged(
+    database_url: str, clock: FakeClock
+) -> None:
+    """An API process edits an article that a scheduler rendered before; a scheduler that
+    starts afterwards must render the edit, not join the entry stored for the old text."""
+    settings = settings_for(database_url)
+    processes = [build_services(settings, clock=clock, environ={}) for _ in range(3)]
+    scheduler, api, restarted = (built.publisher for built in processes)
+    try:
+        article = scheduler.create_article(article_input(published_at=clock()), clock())
+        scheduler.render_due_feeds(clock())
+        clock.advance(minutes=5)
+        api.update_article(article.id, {"title": "Título corrigido"}, article.etag, clock())
+        restarted.render_due_feeds(clock())
+        for fmt in FeedFormat:
+            body = restarted.feed_snapshot(SITE_SCOPE, fmt).body.decode()
+            assert "Título corrigido" in body
+            assert "Câmara aprova" not in body
+        assert _stored_entry_rows(processes[0]) == [(article.id, 2)]
+    finally:
+        for built in processes:
+            built.database.dispose()
+
+
+def test_stored_entries_of_deleted_articles_and_of_other_rendering_are_forgotten(
+    services: Services, clock: FakeClock
+) -> None:
+    publisher = services.publisher
+    kept = publisher.create_article(article_input(published_at=clock()), clock())
+    gone = publisher.create_article(article_input(title="Outra", published_at=clock()), clock())
+    publisher.render_due_feeds(clock())
+    assert {row[0] for row in _stored_entry_rows(services)} == {kept.id, gone.id}
+    publisher.delete_article(gone.id, None, clock())
+    assert [row[0] for row in _stored_entry_rows(services)] == [kept.id]
+    # A new version of the rendering code (or of a setting shown in feeds) is a new
+    # context: its entries are rendered again, and the old ones never joined again.
+    assert publisher.rebuild_if_changed("f" * 64, clock())
+    assert _stored_entry_rows(services) == []
+    publisher.render_due_feeds(clock())
+    assert _stored_entry_rows(services) == []  # this process renders for its own code

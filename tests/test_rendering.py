@@ -34,7 +34,8 @@ from app.domain import FeedFormat
 from app.domain import Image
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
-from app.rendering import FragmentCache
+from app.rendering import join
+from app.rendering import render_entries
 from app.rendering import render_feed
 from app.rendering.atom import render_atom
 from app.rendering.extensions import update_schedule
@@ -266,46 +267,36 @@ def _whole(document: FeedDocument, fmt: FeedFormat) -> bytes:
 
 @pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
 @pytest.mark.parametrize("name", list(DOCUMENTS))
-def test_assembled_documents_are_the_whole_render_byte_for_byte(name: str, fmt: FeedFormat) -> None:
+def test_joined_documents_are_the_whole_render_byte_for_byte(name: str, fmt: FeedFormat) -> None:
     document = DOCUMENTS[name]()
-    cache = FragmentCache(1 << 20)
     expected = _whole(document, fmt)
-    assert render_feed(document, fmt, cache) == expected  # every entry rendered
-    assert cache.size_bytes > 0
-    assert render_feed(document, fmt, cache) == expected  # every entry from the cache
-    # Another feed with some of the same entries, in another order, and one entry fewer.
+    fragments = render_entries(document, fmt)
+    assert len(fragments) == len(document.entries)
+    assert join(document, fmt, fragments) == expected
+    assert render_feed(document, fmt) == expected
+    # Another feed with some of the same entries, in another order, one entry fewer, and
+    # another title: the entries rendered for the first document join into it.
     other = replace(document, entries=document.entries[::-1][1:], title="Outra seção")
-    assert render_feed(other, fmt, cache) == _whole(other, fmt)
+    kept = dict(zip(document.entries, fragments, strict=True))
+    assert join(other, fmt, [kept[entry] for entry in other.entries]) == _whole(other, fmt)
+    assert join(other, fmt, []) == _whole(replace(other, entries=()), fmt)
 
 
 @pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
-def test_a_kept_entry_is_used_only_in_the_context_it_was_rendered_for(fmt: FeedFormat) -> None:
-    cache = FragmentCache(1 << 20)
-    render_feed(site_document(), fmt, cache)
-    english = replace(site_document(), language="en")
-    moved = replace(site_document(), home_url="https://outro.example/")
-    assert render_feed(english, fmt, cache) == _whole(english, fmt)
-    assert render_feed(moved, fmt, cache) == _whole(moved, fmt)
-    edited = replace(PREVIDENCIA, title="Reforma aprovada em segundo turno")
-    changed = site_document(edited, MARKETS)
-    assert render_feed(changed, fmt, cache) == _whole(changed, fmt)
-
-
-def test_the_fragment_cache_keeps_within_its_bytes_dropping_the_oldest() -> None:
+def test_an_entry_reads_differently_in_another_language_or_site(fmt: FeedFormat) -> None:
+    # What the stored entries are keyed by besides the article's version: the feed's
+    # language and the site's address change an XML entry's bytes (xml:lang, vocabulary
+    # URLs); nothing else of the document changes any entry's bytes.
     document = site_document()
-    cache = FragmentCache(1 << 20)
-    render_feed(document, FeedFormat.RSS, cache)
-    one_entry = cache.size_bytes // 3
-    small = FragmentCache(2 * one_entry + one_entry // 2)
-    render_feed(document, FeedFormat.RSS, small)
-    assert 0 < small.size_bytes <= small.max_bytes
-    newest, *_ = document.entries
-    key = (FeedFormat.RSS, document.language, document.home_url)
-    assert small.get((*key, newest)) is None  # the first rendered went first
-    assert small.get((*key, document.entries[-1])) is not None
-    nothing = FragmentCache(0)
-    assert render_feed(document, FeedFormat.RSS, nothing) == _whole(document, FeedFormat.RSS)
-    assert nothing.size_bytes == 0
+    fragments = render_entries(document, fmt)
+    english = replace(document, language="en")
+    moved = replace(document, home_url="https://outro.example/")
+    for changed in (english, moved):
+        if fmt is not FeedFormat.JSON:
+            assert render_entries(changed, fmt) != fragments
+        assert join(changed, fmt, render_entries(changed, fmt)) == _whole(changed, fmt)
+    retitled = replace(document, title="Outro título", description="Outra descrição")
+    assert render_entries(retitled, fmt) == fragments
 
 
 # --- validity and determinism -------------------------------------------------------------

@@ -4,12 +4,13 @@ Every document these functions return parses: each shell and each newly rendered
 parsed when it is rendered (an error if it does not), and a document is a parsed shell
 around parsed entries, cut where one element ends and the next begins.
 
-Contract: ``assemble(document, fmt, cache)`` returns exactly the bytes that rendering the whole
-document at once returns (``tests/test_rendering.py`` proves it on the golden documents and on
-generated ones), but an entry already rendered in the same context is taken from ``cache``
-instead of being rendered again. The newest articles sit in the site feed and in each of their
-categories, tags, authors and archive, so a write that touches nine feeds renders one new entry
-and joins bytes for the rest.
+Contract: ``join(document, fmt, render_entries(document, fmt))`` returns exactly the bytes that
+rendering the whole document at once returns, and an entry's bytes depend only on the entry,
+the format, and the document's language and home URL, so they can be kept (in memory, in the
+database) and joined into any other document of that context (``tests/test_rendering.py``
+proves both on the golden documents and on generated ones). The newest articles sit in the
+site feed and in each of their categories, tags, authors and archive, so a write that touches
+nine feeds renders one new entry and joins bytes for the rest.
 
 How the bytes are cut: the renderers pretty-print, so in RSS every item begins on a line that
 starts with four spaces and ``<item>`` and in Atom every entry on a line that starts with two
@@ -26,10 +27,10 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
 from typing import Generic
-from typing import Protocol
 from typing import TypeVar
 
 from lxml import etree
@@ -44,17 +45,6 @@ from app.rendering.rss import render_rss
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-FragmentKey = tuple[FeedFormat, str, str, FeedEntry]
-"""(format, feed language, site home URL, entry): all an entry's bytes depend on."""
-
-
-class FragmentStore(Protocol):
-    """Where rendered entries are kept between documents."""
-
-    def get(self, key: FragmentKey) -> bytes | None: ...
-
-    def put(self, key: FragmentKey, fragment: bytes) -> None: ...
 
 
 class SizedLru(Generic[K, V]):
@@ -97,18 +87,6 @@ class SizedLru(Generic[K, V]):
         return self._bytes
 
 
-class FragmentCache(SizedLru[FragmentKey, bytes]):
-    """Rendered entries by format, context and entry, at most ``max_bytes`` of them."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(max_bytes, _fragment_weight)
-
-
-def _fragment_weight(key: FragmentKey, fragment: bytes) -> int:
-    # The entry's own text counts too: the key keeps the FeedEntry alive.
-    return len(fragment) + len(key[3].content_html)
-
-
 @dataclass(frozen=True)
 class _XmlLayout:
     render: Callable[[FeedDocument, tuple[FeedEntry, ...]], bytes]
@@ -139,30 +117,28 @@ _JSON_EMPTY_TAIL = b"]\n}\n"
 _JSON_TAIL = b"\n  ]\n}\n"
 
 
-def assemble(document: FeedDocument, fmt: FeedFormat, cache: FragmentStore | None = None) -> bytes:
-    """The bytes of ``document`` in ``fmt``, each entry from ``cache`` when it is there."""
+def render_entries(document: FeedDocument, fmt: FeedFormat) -> list[bytes]:
+    """The bytes of each of ``document``'s entries in ``fmt``, in order, each as it reads
+    inside any document in ``fmt`` with the same ``language`` and ``home_url`` (an entry's
+    bytes depend on nothing else of the document it is rendered in)."""
     if not document.entries:
-        return _render_whole(document, fmt)
-    context = (fmt, document.language, document.home_url)
-    fragments: list[bytes | None] = [
-        cache.get((*context, entry)) if cache is not None else None for entry in document.entries
-    ]
-    pairs = zip(document.entries, fragments, strict=True)
-    missing = tuple(entry for entry, got in pairs if got is None)
-    if missing:
-        fresh = iter(_render_entries(document, fmt, missing))
-        for index, got in enumerate(fragments):
-            if got is None:
-                fragment = next(fresh)
-                fragments[index] = fragment
-                if cache is not None:
-                    cache.put((*context, document.entries[index]), fragment)
-    joined: list[bytes] = [fragment for fragment in fragments if fragment is not None]
+        return []
+    if fmt is FeedFormat.JSON:
+        return [_json_fragment(entry) for entry in document.entries]
+    return (_RSS if fmt is FeedFormat.RSS else _ATOM).entries(document, document.entries)
+
+
+def join(document: FeedDocument, fmt: FeedFormat, fragments: Sequence[bytes]) -> bytes:
+    """The bytes of ``document`` in ``fmt`` with ``fragments`` as its entries, in order:
+    each from :func:`render_entries` of a document in ``fmt`` with the same language and
+    home URL. ``document.entries`` is not read."""
+    if not fragments:
+        return _render_whole(replace(document, entries=()), fmt)
     if fmt is FeedFormat.JSON:
         shell = _parsed_json(render_json_feed(replace(document, entries=())))
-        return shell[: -len(_JSON_EMPTY_TAIL)] + b",".join(joined) + _JSON_TAIL
+        return shell[: -len(_JSON_EMPTY_TAIL)] + b",".join(fragments) + _JSON_TAIL
     head, tail = (_RSS if fmt is FeedFormat.RSS else _ATOM).shell(document)
-    return head + b"".join(joined) + tail
+    return head + b"".join(fragments) + tail
 
 
 def _render_whole(document: FeedDocument, fmt: FeedFormat) -> bytes:
@@ -171,14 +147,6 @@ def _render_whole(document: FeedDocument, fmt: FeedFormat) -> bytes:
     if fmt is FeedFormat.ATOM:
         return _parsed_xml(render_atom(document))
     return _parsed_json(render_json_feed(document))
-
-
-def _render_entries(
-    document: FeedDocument, fmt: FeedFormat, entries: tuple[FeedEntry, ...]
-) -> list[bytes]:
-    if fmt is FeedFormat.JSON:
-        return [_json_fragment(entry) for entry in entries]
-    return (_RSS if fmt is FeedFormat.RSS else _ATOM).entries(document, entries)
 
 
 def _json_fragment(entry: FeedEntry) -> bytes:

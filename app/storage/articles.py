@@ -194,14 +194,14 @@ class ArticleRepository:
         else:
             query = query.where(ArticleRow.sequence.is_not(None))
             query = query.order_by(ArticleRow.sequence.desc())
-        return tuple(ArticleVersion(*row) for row in self.session.execute(query.limit(limit)))
+        return tuple(_version(*row) for row in self.session.execute(query.limit(limit)))
 
     def page_versions(self, first: int, end: int) -> tuple[ArticleVersion, ...]:
         """The public articles numbered from ``first`` to before ``end`` (one archive
         page), newest first, as versions."""
         query = _numbered_versions().where(ArticleRow.sequence >= first, ArticleRow.sequence < end)
         rows = self.session.execute(query.order_by(ArticleRow.sequence.desc()))
-        return tuple(ArticleVersion(*row) for row in rows)
+        return tuple(_version(*row) for row in rows)
 
     def public_count_from(self, first: int) -> int:
         """How many public articles are numbered ``first`` or later."""
@@ -362,8 +362,26 @@ def _member_of(scope: FeedScope) -> ColumnElement[bool] | None:
     return None
 
 
-def _numbered_versions() -> Select[str, int, datetime]:
-    return select(ArticleRow.public_id, ArticleRow.revision, ArticleRow.updated_at)
+def _numbered_versions() -> Select[str, int, datetime, datetime | None, str]:
+    return select(
+        ArticleRow.public_id,
+        ArticleRow.revision,
+        ArticleRow.updated_at,
+        ArticleRow.published_at,
+        ArticleRow.language,
+    )
+
+
+def _version(
+    article_id: str,
+    revision: int,
+    updated_at: datetime,
+    published_at: datetime | None,
+    language: str,
+) -> ArticleVersion:
+    # Only public articles hold a publication number, and a public article has its date.
+    assert published_at is not None
+    return ArticleVersion(article_id, revision, updated_at, published_at, language)
 
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2})(?:T(\d{2}))?)?$")

@@ -208,6 +208,25 @@ class FeedSnapshotRow(Base):
     __table_args__ = (Index("ix_feed_snapshots_versions", "feed_key", "etag", "fresh_until"),)
 
 
+class EntryFragmentRow(Base):
+    """An article's feed entry as rendered, in the three formats, for one rendering
+    context (this rendering code and the settings that show in feeds, the feed's language
+    and the site's address): what feeds are joined from, so that a feed is rendered again
+    without rendering its entries again, in any process. Current while the article's
+    revision and update time are the ones stored with it."""
+
+    __tablename__ = "entry_fragments"
+
+    context: Mapped[str] = mapped_column(String(100), primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # zlib of the RSS item, the Atom entry and the JSON Feed item, one after the other;
+    # ``lengths`` says where each ends ("rss,atom,json" byte counts).
+    lengths: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class SiteIdentityRow(Base):
     """One row: what the site's feed ids start with, fixed when the first feed was rendered
     (RFC 4287 section 4.2.6: an id never changes, not even when the site's host does)."""
