@@ -1127,17 +1127,27 @@ def _page_number(value: str) -> int | None:
     return int(value)
 
 
-def _render_priority(due: DueScope, complete_pages: int) -> tuple[bool, bool, bool, bool, str]:
+def _render_priority(due: DueScope, complete_pages: int) -> tuple[bool, bool, bool, bool, int, str]:
     """Feeds with news (writes, scheduled articles now public) before a rebuild's; within
     each, the site feed first, then the other subscription feeds, archives (the largest
-    and least read documents) last. One exception: a complete archive page with news goes
-    first, because when a write completes a page the site feed's ``prev-archive`` link
-    (RFC 5005) starts to point at it, and a reader who follows it must find it."""
+    and least read documents) last, the newest page first. One exception: the newest
+    complete archive page goes first when it has news, because when a write completes a
+    page the site feed's ``prev-archive`` link (RFC 5005) starts to point at it, and a
+    reader who follows it must find it. Only that page: an import that completes a
+    thousand pages must not hold the subscription feeds back behind them."""
     scope = FeedScope.from_key(due.scope_key)
     archive = scope.kind == ARCHIVE
     page = _page_number(scope.value) if archive else None
-    linked_page = due.written and page is not None and page < complete_pages
-    return (not due.written, not linked_page, archive, scope != SITE_SCOPE, due.scope_key)
+    linked_page = due.written and page is not None and page == complete_pages - 1
+    newest_first = -(page or 0)
+    return (
+        not due.written,
+        not linked_page,
+        archive,
+        scope != SITE_SCOPE,
+        newest_first,
+        due.scope_key,
+    )
 
 
 def _scope_keys(articles: Iterable[Article], page_size: int | None) -> set[str]:

@@ -182,6 +182,23 @@ def test_a_pass_renders_a_completed_page_then_the_site_feed_and_archives_last(
     assert_archives_last(rebuilt)
 
 
+def test_pages_completed_together_wait_behind_the_subscription_feeds(
+    services: Services, clock: FakeClock
+) -> None:
+    """An import (or a migrated back catalogue) completes many archive pages at once: only
+    the newest, which the site feed links to, goes before the subscription feeds; the
+    others follow them, newest first, so that a reader walking back finds each page it
+    is sent to as soon as possible."""
+    publisher = services.publisher
+    publisher.create_article(article_input(published_at=clock()), clock())
+    publish(publisher, clock, 3 * services.settings.feed_item_limit - 1)  # pages 0-2 complete
+    scopes = publisher.render_due_feeds(clock()).scopes
+    assert scopes[:2] == ["archive/2", "site"]
+    assert_archives_last(scopes[1:])
+    assert scopes[-2:] == ["archive/1", "archive/0"]
+    assert len(scopes) > 5  # the subscription feeds of the first article came between
+
+
 def assert_archives_last(scopes: list[str]) -> None:
     archives = [index for index, key in enumerate(scopes) if key.startswith("archive/")]
     assert archives and min(archives) > max(
