@@ -1095,6 +1095,15 @@ def test_a_new_process_joins_the_stored_entries_instead_of_rendering_them(
             assert report.scopes == [scope.key]
             assert report.changed == []
             assert _whole_article_reads(statements) == whole_reads
+            lookups = [(sql, args) for sql, args in statements if "FROM entry_fragments" in sql]
+            # The site feed's entries are read from the database, then kept in the process.
+            assert len(lookups) == (1 if scope == SITE_SCOPE else 0)
+            if lookups and second.database.is_sqlite:
+                # Each id of the list is one search of the primary key, however many
+                # entries are stored.
+                plan = sqlite_plan(second.database.engine, *lookups[0])
+                assert "SEARCH entry_fragments USING INDEX" in plan, plan
+                assert "article_id=?" in plan and "context=?" in plan, plan
             for fmt in FeedFormat:
                 assert publisher.feed_snapshot(scope, fmt).body == expected[scope, fmt]
     finally:

@@ -92,7 +92,7 @@ class EntryFragmentRepository:
         statement = dialect_insert(self.session, EntryFragmentRow)
         self.session.execute(
             statement.on_conflict_do_update(
-                index_elements=[EntryFragmentRow.context, EntryFragmentRow.article_id],
+                index_elements=[EntryFragmentRow.article_id, EntryFragmentRow.context],
                 set_={
                     name: statement.excluded[name]
                     for name in ("revision", "updated_at", "lengths", "body")

@@ -217,8 +217,10 @@ class EntryFragmentRow(Base):
 
     __tablename__ = "entry_fragments"
 
-    context: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # The article first: feeds look entries up by a list of article ids (IN), which the
+    # primary key's index then answers row by row, however many entries are stored.
     article_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    context: Mapped[str] = mapped_column(String(100), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # zlib of the RSS item, the Atom entry and the JSON Feed item, one after the other;

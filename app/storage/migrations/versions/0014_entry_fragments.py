@@ -26,13 +26,13 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "entry_fragments",
-        sa.Column("context", sa.String(length=100), nullable=False),
         sa.Column("article_id", sa.String(length=200), nullable=False),
+        sa.Column("context", sa.String(length=100), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("lengths", sa.String(length=64), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.PrimaryKeyConstraint("context", "article_id"),
+        sa.PrimaryKeyConstraint("article_id", "context"),
     )
 
 
