@@ -678,7 +678,7 @@ class Publisher:
             raise
         except Exception:
             # One feed that cannot be read or rendered must not hold up the others: it
-            # backs off and keeps its last good snapshot.
+            # backs off and keeps its last good snapshot, in service.
             log.exception("render failed scope=%s; the last good feed stays", scope_key)
             report.failed.append(scope_key)
             retry_at = now + timedelta(seconds=self.settings.feed_render_retry_seconds)
@@ -811,32 +811,22 @@ class Publisher:
             )
             label = _scope_label(scope, [entries[ordered[0]]] if named and ordered else [])
             document = self.build_document(scope, label, language, updated, history)
-            try:
-                fresh = self._render_entries(document, [(v, entries[v]) for v in unrendered])
-                for article_version, entry_bytes in fresh.items():
-                    self._fragments.put((context, article_version), entry_bytes)
-                stored.update(fresh)
-                for fmt in FeedFormat:
-                    fragments = [stored[version].of(fmt) for version in ordered]
-                    before = previous.get(keys[fmt])
-                    changed_at[fmt] = _next_change_time(before, now)
-                    body = self._render_changed(document, fmt, fragments, before, changed_at[fmt])
-                    rendered[fmt] = body
-                    etag = content_etag(body)
-                    if before is not None and before[0] == etag:
-                        continue
-                    # zlib lets go of the GIL: the formats compress side by side, and
-                    # before the write transaction, which writers would otherwise wait for.
-                    changed[fmt] = (etag, self._compressor.submit(_gzip, body))
-            except Exception:
-                log.exception(
-                    "render failed scope=%s; the last good feed stays in service", scope.key
-                )
-                report.failed.append(scope.key)
-                retry_at = now + timedelta(seconds=self.settings.feed_render_retry_seconds)
-                with self.db.write() as session:
-                    FeedStateRepository(session).mark_failed(scope.key, retry_at)
-                return
+            fresh = self._render_entries(document, [(v, entries[v]) for v in unrendered])
+            for article_version, entry_bytes in fresh.items():
+                self._fragments.put((context, article_version), entry_bytes)
+            stored.update(fresh)
+            for fmt in FeedFormat:
+                fragments = [stored[version].of(fmt) for version in ordered]
+                before = previous.get(keys[fmt])
+                changed_at[fmt] = _next_change_time(before, now)
+                body = self._render_changed(document, fmt, fragments, before, changed_at[fmt])
+                rendered[fmt] = body
+                etag = content_etag(body)
+                if before is not None and before[0] == etag:
+                    continue
+                # zlib lets go of the GIL: the formats compress side by side, and
+                # before the write transaction, which writers would otherwise wait for.
+                changed[fmt] = (etag, self._compressor.submit(_gzip, body))
         with self.db.write() as session:
             EntryFragmentRepository(session).save(context, fresh)
             snapshots = SnapshotRepository(session)
