@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Final
 
@@ -189,6 +190,21 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 def is_valid_slug(slug: str) -> bool:
     """Whether a slug is lowercase ASCII words joined by single hyphens, at most 120 chars."""
     return len(slug) <= 120 and bool(SLUG_PATTERN.fullmatch(slug))
+
+
+def numbered_slug_prefix(slug: str) -> str:
+    """What ``slug``'s numbered variants (``slug-2``, ``slug-3``...) start with: the slug cut
+    so that a number still fits in 120 characters, and a hyphen."""
+    return f"{slug[:110]}-"
+
+
+def first_free_slug(slug: str, is_taken: Callable[[str], bool]) -> str:
+    """``slug``, or ``slug-2``, ``slug-3``..., the first that ``is_taken`` does not claim."""
+    candidate, number = slug, 2
+    while is_taken(candidate):
+        candidate = f"{numbered_slug_prefix(slug)}{number}"
+        number += 1
+    return candidate
 
 
 def figure_html(url: str, alt: str, caption: str | None, credit: str | None) -> str:

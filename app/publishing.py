@@ -37,6 +37,7 @@ from app.content import absolute_url
 from app.content import clean_text
 from app.content import extract_images
 from app.content import figure_html
+from app.content import first_free_slug
 from app.content import is_valid_slug
 from app.content import make_excerpt
 from app.content import make_slug
@@ -223,7 +224,10 @@ class Publisher:
         with self.db.write() as session:
             repo = ArticleRepository(session)
             if not slug_given:
-                article = replace(article, slug=self._free_slug(repo, article.slug))
+                article = replace(
+                    article,
+                    slug=first_free_slug(article.slug, lambda slug: not repo.slug_is_free(slug)),
+                )
             order = PublicationOrder(session)
             stored, numbered = order.settle(repo.add(article), now, self.settings.feed_item_limit)
             FeedStateRepository(session).mark_dirty(self._scopes(order, [stored], numbered))
@@ -360,15 +364,6 @@ class Publisher:
     def scope_label(self, scope: FeedScope, articles: Iterable[Article | FeedEntry]) -> str:
         """How people name a scope: the category, tag or author as written in articles."""
         return _scope_label(scope, articles)
-
-    @staticmethod
-    def _free_slug(repo: ArticleRepository, slug: str) -> str:
-        """``slug``, or ``slug-2``, ``slug-3``... whichever no article (even deleted) holds."""
-        candidate, number = slug, 2
-        while not repo.slug_is_free(candidate):
-            candidate = f"{slug[:110]}-{number}"
-            number += 1
-        return candidate
 
     def _build_article(
         self,

@@ -45,7 +45,9 @@ from pydantic import AfterValidator
 from pydantic import Field
 
 from app.content import clean_text
+from app.content import first_free_slug
 from app.content import is_valid_slug
+from app.content import numbered_slug_prefix
 from app.domain import ARCHIVE
 from app.domain import Article
 from app.domain import Author
@@ -364,14 +366,11 @@ def _claim(
             duplicates.append(SkippedLine(item.line, tuple(errors)))
             continue
         if not item.slug_given and article.slug in unavailable:
-            prefix = f"{article.slug[:110]}-"
+            prefix = numbered_slug_prefix(article.slug)
             if prefix not in probed:
                 unavailable |= writer.taken_slugs_starting(prefix)
                 probed.add(prefix)
-            number = 2
-            while f"{prefix}{number}" in unavailable:
-                number += 1
-            article = replace(article, slug=f"{prefix}{number}")
+            article = replace(article, slug=first_free_slug(article.slug, unavailable.__contains__))
         held_ids.add(article.id)
         unavailable.update((article.slug, *item.former_slugs))
         accepted.append(NewArticle(article, item.former_slugs))

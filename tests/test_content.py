@@ -7,8 +7,11 @@ from lxml import etree
 
 from app.content import clean_text
 from app.content import figure_html
+from app.content import first_free_slug
+from app.content import is_valid_slug
 from app.content import make_excerpt
 from app.content import make_slug
+from app.content import numbered_slug_prefix
 from app.content import render_body
 from app.domain import BodyFormat
 
@@ -91,3 +94,12 @@ def test_excerpt_prefers_the_summary_and_cuts_at_a_word() -> None:
     assert excerpt.endswith("…")
     assert len(excerpt) <= 51
     assert "palavr…" not in excerpt
+
+
+def test_a_taken_slug_is_numbered_within_the_length_limit() -> None:
+    taken = {"eleicoes", "eleicoes-2", "a" * 120}
+    assert first_free_slug("eleicoes", taken.__contains__) == "eleicoes-3"
+    assert first_free_slug("posse", taken.__contains__) == "posse"
+    numbered = first_free_slug("a" * 120, taken.__contains__)
+    assert numbered == "a" * 110 + "-2" and is_valid_slug(numbered)
+    assert numbered.startswith(numbered_slug_prefix("a" * 120))
