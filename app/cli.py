@@ -521,7 +521,7 @@ class Lifetime(click.ParamType[timedelta | None]):
 def token_create(name: str, expires_in: timedelta | None) -> None:
     """Create a token and print its secret (shown this once; only a hash is stored)."""
     with _services() as services:
-        created, secret = services.publisher.create_token(name, services.clock(), expires_in)
+        created, secret = services.access.create_token(name, services.clock(), expires_in)
     click.echo(secret)
     until = "" if created.expires_at is None else f" (expires {_minute(created.expires_at)})"
     click.echo(
@@ -534,7 +534,7 @@ def token_create(name: str, expires_in: timedelta | None) -> None:
 def token_list() -> None:
     """List tokens with their state and expiry (times in UTC)."""
     with _services() as services:
-        tokens = services.publisher.list_tokens()
+        tokens = services.access.list_tokens()
         now = services.clock()
     for item in tokens:
         if item.revoked_at is not None:
@@ -558,7 +558,7 @@ def _minute(moment: datetime) -> str:
 def token_revoke(name: str) -> None:
     """Revoke a token; it stops working at once."""
     with _services() as services:
-        services.publisher.revoke_token(name, services.clock())
+        services.access.revoke_token(name, services.clock())
     click.echo(f"token {name!r} revoked")
 
 

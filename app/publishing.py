@@ -9,12 +9,10 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import hmac
 import importlib.metadata
 import json
 import logging
 import math
-import secrets
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -44,7 +42,6 @@ from app.content import make_slug
 from app.content import render_body
 from app.domain import ARCHIVE
 from app.domain import SITE_SCOPE
-from app.domain import ApiToken
 from app.domain import Article
 from app.domain import ArticlePage
 from app.domain import ArticleStatus
@@ -67,7 +64,6 @@ from app.domain import permalink_url
 from app.domain import term_slug
 from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
-from app.errors import AuthenticationFailed
 from app.errors import EditConflict
 from app.errors import FeedNotFound
 from app.errors import FieldError
@@ -102,7 +98,6 @@ from app.storage.sequence import NUMBER_BATCH
 from app.storage.sequence import Numbered
 from app.storage.sequence import PublicationOrder
 from app.storage.stats import StatsRepository
-from app.storage.tokens import TokenRepository
 
 log = logging.getLogger(__name__)
 
@@ -123,14 +118,6 @@ MAX_RENDER_BATCHES = 1000
 #: second a write's feeds have.
 SCHEDULER_PASS_SECONDS = 0.5
 FEED_STYLESHEET_PATH = "/static/feed.xsl"
-TOKEN_PREFIX = "bst_"  # noqa: S105 - a visible prefix, not a secret
-TOKEN_MIN_LIFETIME = timedelta(hours=1)
-TOKEN_MAX_LIFETIME = timedelta(days=36_525)
-LEGACY_KEY_PREFIX = "legacy-"
-_KEY_ID_BYTES = 8
-_SECRET_BYTES = 32
-_SECRET_LENGTH = 43  # secrets.token_urlsafe(32): 256 bits in unpadded base64url
-_NO_DIGEST = "0" * 64
 
 
 @dataclass(frozen=True)
@@ -477,71 +464,6 @@ class Publisher:
     def migrate(self) -> None:
         """Bring the database schema to the newest migration."""
         upgrade_database(self.db)
-
-    # -- tokens ---------------------------------------------------------------------------
-
-    def create_token(
-        self, name: str, now: datetime, expires_in: timedelta | None = None
-    ) -> tuple[ApiToken, str]:
-        """Create a token named ``name``; return it and its secret (shown once, never stored).
-
-        The token reads ``bst_<key id>_<secret>``: the key id, 16 hex digits, is stored as
-        it is and finds the token; only the SHA-256 of the whole token is stored besides.
-        With ``expires_in`` it stops working that long after ``now``; without, never.
-
-        Raises:
-            InvalidInput: the name is empty or too long, or ``expires_in`` is not from one
-                hour to 100 years.
-            TokenNameTaken.
-        """
-        name = name.strip()
-        errors = []
-        if not name or len(name) > 100:
-            errors.append(FieldError("name", "must be 1 to 100 characters"))
-        if expires_in is not None and not TOKEN_MIN_LIFETIME <= expires_in <= TOKEN_MAX_LIFETIME:
-            errors.append(FieldError("expires_in", "must be from one hour to 100 years"))
-        if errors:
-            raise InvalidInput(errors, "The token is invalid.")
-        key_id = secrets.token_hex(_KEY_ID_BYTES)
-        secret = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
-        expires_at = now + expires_in if expires_in is not None else None
-        with self.db.write() as session:
-            token = TokenRepository(session).add(name, key_id, _hash_token(secret), now, expires_at)
-        return token, secret
-
-    def authenticate(self, secret: str | None, now: datetime) -> ApiToken:
-        """The token whose secret this is, if it is active at ``now``.
-
-        The token is found by its key id, which is not secret, and the stored digest is
-        compared with the digest of what was sent by :func:`hmac.compare_digest`, whose time
-        does not depend on where they differ. Tokens made before key ids existed are found
-        by the first digits of their digest, which tell nothing of the secret either.
-
-        Raises:
-            AuthenticationFailed: missing, malformed, unknown, wrong, expired or revoked,
-                all alike, without saying which.
-        """
-        key_id = _key_id(secret)
-        found = None
-        if key_id is not None:
-            with self.db.read() as session:
-                found = TokenRepository(session).find(key_id)
-        # Compared even when nothing was found, so that an unknown key id costs the same.
-        stored = found[1] if found is not None else _NO_DIGEST
-        matches = hmac.compare_digest(stored, _hash_token(secret or ""))
-        if found is None or not matches or not found[0].active(now):
-            raise AuthenticationFailed("A valid bearer token is required.")
-        return found[0]
-
-    def list_tokens(self) -> list[ApiToken]:
-        """Every token: active, expired and revoked."""
-        with self.db.read() as session:
-            return TokenRepository(session).list()
-
-    def revoke_token(self, name: str, now: datetime) -> ApiToken:
-        """Revoke a token by name. Raises: TokenNotFound."""
-        with self.db.write() as session:
-            return TokenRepository(session).revoke(name, now)
 
     # -- feeds ----------------------------------------------------------------------------
 
@@ -1216,25 +1138,3 @@ def _fragment_weight(key: tuple[str, ArticleVersion], entry: EntryBytes) -> int:
 def _entry_weight(version: ArticleVersion, entry: FeedEntry) -> int:
     # Its text, and a rough allowance for the rest of the objects.
     return len(entry.content_html) + len(entry.summary) + len(entry.title) + 1024
-
-
-def _hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _key_id(secret: str | None) -> str | None:
-    """The key id a presented token names, or ``None`` when it is not a token's shape."""
-    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
-        return None
-    body = secret.removeprefix(TOKEN_PREFIX)
-    key_id, underscore, rest = body.partition("_")
-    if (
-        underscore
-        and len(key_id) == 2 * _KEY_ID_BYTES
-        and all(c in "0123456789abcdef" for c in key_id)
-        and len(rest) == _SECRET_LENGTH
-    ):
-        return key_id
-    if len(body) == _SECRET_LENGTH:  # made before key ids: see migration 0005
-        return LEGACY_KEY_PREFIX + _hash_token(secret)[:16]
-    return None

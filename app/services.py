@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.access import Access
 from app.clock import Clock
 from app.clock import system_clock
 from app.publishing import Publisher
@@ -21,6 +22,7 @@ class Services:
     settings: Settings
     database: Database
     publisher: Publisher
+    access: Access
     clock: Clock
 
 
@@ -36,4 +38,4 @@ def build_services(
     """
     settings = load_settings(overrides, environ=environ)
     database = Database(settings.database_url, echo=settings.database_echo)
-    return Services(settings, database, Publisher(database, settings), clock)
+    return Services(settings, database, Publisher(database, settings), Access(database), clock)

@@ -201,7 +201,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def token(app: Flask, clock: FakeClock) -> str:
     """The secret of an active API token named "tests"."""
-    _, secret = app.extensions["broadsheet"].publisher.create_token("tests", clock())
+    _, secret = app.extensions["broadsheet"].access.create_token("tests", clock())
     return str(secret)
 
 

@@ -982,12 +982,12 @@ def test_every_bad_token_gets_the_same_401(
     method: str,
     path: str,
 ) -> None:
-    publisher = app.extensions["broadsheet"].publisher
-    _, other = publisher.create_token("auditor", clock())
+    access = app.extensions["broadsheet"].access
+    _, other = access.create_token("auditor", clock())
     reader = {"Authorization": f"Bearer {other}"}
     reference = client.open(path, method=method, json=api_article())
     if case == "revoked":
-        publisher.revoke_token("tests", clock())
+        access.revoke_token("tests", clock())
     headers = {} if header is None else {"Authorization": header.format(token=token)}
 
     response = client.open(path, method=method, json=api_article(), headers=headers)
@@ -1005,7 +1005,7 @@ def test_the_scheme_is_case_insensitive_and_revoking_stops_the_token(
         assert (
             client.get(ARTICLES, headers={"Authorization": f"{scheme} {token}"}).status_code == 200
         )
-    app.extensions["broadsheet"].publisher.revoke_token("tests", clock())
+    app.extensions["broadsheet"].access.revoke_token("tests", clock())
     assert client.get(ARTICLES, headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 

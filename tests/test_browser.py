@@ -183,7 +183,7 @@ def publish_everything(
     app: Flask, clock: FakeClock
 ) -> tuple[list[Published], list[str], list[str]]:
     publisher: Publisher = app.extensions["broadsheet"].publisher
-    _, secret = publisher.create_token("xss", clock())
+    _, secret = app.extensions["broadsheet"].access.create_token("xss", clock())
     auth = {"Authorization": f"Bearer {secret}"}
     client = app.test_client()
     accepted, refused = _accepted_as_url(client, auth)

@@ -49,7 +49,7 @@ def test_tokens_are_shown_once_and_can_be_revoked(
     secret = run(cli, env, "token", "create", "--name", "cms").strip()
     assert secret.startswith("bst_") and len(secret) > 40
     services = build_services(environ=env, clock=clock)
-    assert services.publisher.authenticate(secret, services.clock()).name == "cms"
+    assert services.access.authenticate(secret, services.clock()).name == "cms"
     services.database.dispose()
     listing = run(cli, env, "token", "list")
     assert "cms" in listing and "active" in listing
@@ -70,15 +70,15 @@ def test_tokens_can_expire_and_the_listing_says_when(
     services = build_services(environ=env, clock=clock)
     try:
         now = services.clock()
-        token = services.publisher.authenticate(secret, now)
+        token = services.access.authenticate(secret, now)
         assert token.expires_at is not None
         assert abs(token.expires_at - (now + timedelta(days=90))) < timedelta(minutes=1)
         assert f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC" in result.stderr
-        assert services.publisher.authenticate(secret, token.expires_at - timedelta(seconds=1))
+        assert services.access.authenticate(secret, token.expires_at - timedelta(seconds=1))
         with pytest.raises(AuthenticationFailed):
-            services.publisher.authenticate(secret, token.expires_at)
+            services.access.authenticate(secret, token.expires_at)
         # A token made two days ago for one day: expired now.
-        services.publisher.create_token("old", now - timedelta(days=2), timedelta(hours=24))
+        services.access.create_token("old", now - timedelta(days=2), timedelta(hours=24))
     finally:
         services.database.dispose()
     created = run_err(cli, env, "token", "create", "--name", "day", "--expires-in", "12h")

@@ -28,6 +28,7 @@ CORE = (
     "app.publishing",
     "app.notifying",
     "app.transfer",
+    "app.access",
     "app.services",
     "app.logs",
     "app.liveness",

@@ -26,6 +26,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from app.access import Access
 from app.errors import AuthenticationFailed
 from app.publishing import Publisher
 from app.services import Services
@@ -73,6 +74,12 @@ def overrides(database_url: str) -> dict[str, Any]:
 @pytest.fixture
 def publisher(app: Flask) -> Publisher:
     found: Publisher = app.extensions["broadsheet"].publisher
+    return found
+
+
+@pytest.fixture
+def access(app: Flask) -> Access:
+    found: Access = app.extensions["broadsheet"].access
     return found
 
 
@@ -326,12 +333,12 @@ def test_an_oversized_body_gets_413_before_it_is_read(
 
 
 def test_every_kind_of_bad_token_gets_the_very_same_401(
-    app: Flask, client: FlaskClient, publisher: Publisher, clock: FakeClock
+    app: Flask, client: FlaskClient, access: Access, clock: FakeClock
 ) -> None:
-    _, revoked = publisher.create_token("revogado", clock())
-    publisher.revoke_token("revogado", clock())
-    _, expired = publisher.create_token("vencido", clock() - timedelta(hours=2), timedelta(hours=1))
-    _, active = publisher.create_token("ativo", clock())
+    _, revoked = access.create_token("revogado", clock())
+    access.revoke_token("revogado", clock())
+    _, expired = access.create_token("vencido", clock() - timedelta(hours=2), timedelta(hours=1))
+    _, active = access.create_token("ativo", clock())
     key_id = active.split("_")[1]
     kinds = {
         "missing": None,
@@ -447,9 +454,9 @@ def test_a_write_logs_the_token_name_and_never_the_secret(
 
 
 def test_a_token_works_until_it_expires_then_gets_the_same_401_as_any_other(
-    app: Flask, publisher: Publisher, clock: FakeClock
+    app: Flask, access: Access, clock: FakeClock
 ) -> None:
-    _, secret = publisher.create_token("por-uma-hora", clock(), timedelta(hours=1))
+    _, secret = access.create_token("por-uma-hora", clock(), timedelta(hours=1))
     with serve(app) as live:
 
         def get(token: str) -> tuple[int, dict[str, str], bytes]:
@@ -484,17 +491,17 @@ def test_tokens_made_before_key_ids_keep_working_after_the_migration(
         )
     services.publisher.migrate()
     try:
-        assert services.publisher.authenticate(legacy, clock()).name == "antigo"
+        assert services.access.authenticate(legacy, clock()).name == "antigo"
         for wrong in (legacy[:-1] + ("B" if legacy[-1] != "B" else "C"), legacy + "x"):
             with pytest.raises(AuthenticationFailed):
-                services.publisher.authenticate(wrong, clock())
-        listing = services.publisher.list_tokens()
+                services.access.authenticate(wrong, clock())
+        listing = services.access.list_tokens()
         assert [(t.name, t.expires_at, t.active(clock())) for t in listing] == [
             ("antigo", None, True)
         ]
-        services.publisher.revoke_token("antigo", clock())
+        services.access.revoke_token("antigo", clock())
         with pytest.raises(AuthenticationFailed):
-            services.publisher.authenticate(legacy, clock())
+            services.access.authenticate(legacy, clock())
     finally:
         services.database.dispose()
 
@@ -502,8 +509,7 @@ def test_tokens_made_before_key_ids_keep_working_after_the_migration(
 def test_the_database_holds_only_the_digest_of_each_secret(
     app: Flask, services: Services, clock: FakeClock
 ) -> None:
-    publisher: Publisher = app.extensions["broadsheet"].publisher
-    secrets = [publisher.create_token(name, clock())[1] for name in ("cms", "importador")]
+    secrets = [services.access.create_token(name, clock())[1] for name in ("cms", "importador")]
 
     with services.database.engine.connect() as connection:
         rows = connection.execute(text("SELECT * FROM api_tokens ORDER BY name")).mappings().all()

@@ -190,8 +190,9 @@ def api_view(database_url: str, clock: FakeClock) -> dict[str, Any]:
     """Every article as the API shows it: the listing and each article by id."""
     app = create_app(settings_for(database_url), clock=clock, environ={})
     try:
-        publisher = app.extensions["broadsheet"].publisher
-        _, secret = publisher.create_token(f"t-{uuid.uuid4().hex[:8]}", clock())
+        _, secret = app.extensions["broadsheet"].access.create_token(
+            f"t-{uuid.uuid4().hex[:8]}", clock()
+        )
         client = app.test_client()
         auth = {"Authorization": f"Bearer {secret}"}
         listing = client.get("/api/v1/articles?per_page=100", headers=auth).get_json()

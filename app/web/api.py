@@ -104,7 +104,7 @@ def authenticate() -> None:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     found = services()
     with authentication_attempt():
-        token = found.publisher.authenticate(
+        token = found.access.authenticate(
             secret.strip() if scheme.lower() == "bearer" else None, found.clock()
         )
     g.token_name = token.name
