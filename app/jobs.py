@@ -31,11 +31,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app import liveness
+from app.documents import render_fingerprint
 from app.errors import StorageUnavailable
 from app.notifying import deliver_due
 from app.notifying import hub_client
 from app.publishing import SCHEDULER_PASS_SECONDS
-from app.publishing import render_fingerprint
 from app.services import Services
 
 log = logging.getLogger(__name__)

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
-import importlib.metadata
-import json
 import logging
-import math
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -27,19 +23,21 @@ from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from app import rendering
 from app.content import absolute_url
 from app.content import clean_text
-from app.content import extract_images
-from app.content import figure_html
 from app.content import first_free_slug
 from app.content import is_valid_slug
 from app.content import make_excerpt
 from app.content import make_slug
 from app.content import render_body
+from app.documents import History
+from app.documents import build_document
+from app.documents import feed_entry
+from app.documents import feed_language
+from app.documents import render_fingerprint
+from app.documents import scope_label
 from app.domain import ARCHIVE
 from app.domain import SITE_SCOPE
 from app.domain import Article
@@ -60,7 +58,6 @@ from app.domain import content_etag
 from app.domain import feed_key
 from app.domain import feed_path
 from app.domain import mint_article_id
-from app.domain import permalink_url
 from app.domain import term_slug
 from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
@@ -117,7 +114,6 @@ MAX_RENDER_BATCHES = 1000
 #: next: half a second keeps that wait, during a rebuild of every feed, well inside the
 #: second a write's feeds have.
 SCHEDULER_PASS_SECONDS = 0.5
-FEED_STYLESHEET_PATH = "/static/feed.xsl"
 
 
 @dataclass(frozen=True)
@@ -347,10 +343,6 @@ class Publisher:
         """The newest public articles of the site, or of one category, tag or author."""
         with self.db.read() as session:
             return ArticleRepository(session).latest_public(scope, now, limit)
-
-    def scope_label(self, scope: FeedScope, articles: Iterable[Article | FeedEntry]) -> str:
-        """How people name a scope: the category, tag or author as written in articles."""
-        return _scope_label(scope, articles)
 
     def _build_article(
         self,
@@ -706,7 +698,7 @@ class Publisher:
             ordered = tuple(
                 sorted(versions, key=lambda version: version.published_at, reverse=True)
             )
-            language = _feed_language(
+            language = feed_language(
                 scope, {version.language for version in ordered}, self.settings.site_language
             )
             context = self._fragment_context(language)
@@ -726,8 +718,10 @@ class Publisher:
                 (max(version.updated_at, version.published_at) for version in ordered),
                 default=self.settings.epoch,
             )
-            label = _scope_label(scope, [entries[ordered[0]]] if named and ordered else [])
-            document = self.build_document(scope, label, language, updated, history)
+            label = scope_label(scope, [entries[ordered[0]]] if named and ordered else [])
+            document = build_document(
+                self.settings, self._feed_id_prefix(), scope, label, language, updated, history
+            )
             fresh = self._render_entries(document, [(v, entries[v]) for v in unrendered])
             for article_version, entry_bytes in fresh.items():
                 self._fragments.put((context, article_version), entry_bytes)
@@ -852,7 +846,7 @@ class Publisher:
         missing = {version.id: version for version, entry in known.items() if entry is None}
         for article in repo.by_ids(missing).values():
             version = missing[article.id]
-            known[version] = entry = self.feed_entry(article)
+            known[version] = entry = feed_entry(article, self.settings.base_url)
             self._entries.put(version, entry)
         return {version: entry for version, entry in known.items() if entry is not None}
 
@@ -867,87 +861,6 @@ class Publisher:
                 self._feed_ids = feed_id_prefix(session, proposed)
         return self._feed_ids
 
-    def build_document(
-        self,
-        scope: FeedScope,
-        label: str,
-        language: str,
-        updated: datetime,
-        history: History | None = None,
-    ) -> FeedDocument:
-        """The neutral feed model of a scope, without its entries (they are joined in as
-        bytes): ``label`` names a section, tag or author as its articles spell it,
-        ``updated`` is the newest entry's update time (the epoch for none)."""
-        settings = self.settings
-        base = settings.base_url
-        title, site_url = settings.site_title, base + "/"
-        if scope.kind == ARCHIVE:
-            title = f"{settings.site_title}: {scope.value}"
-        elif scope != SITE_SCOPE:
-            title = f"{settings.site_title}: {label}"
-            site_url = f"{base}/{scope.kind}/{scope.value}"
-        links: dict[str, dict[FeedFormat, str]] = {}
-        if history is not None:
-            if history.older:
-                links["prev-archive"] = _feed_urls(base, FeedScope(ARCHIVE, history.older))
-            if history.newer:
-                links["next-archive"] = _feed_urls(base, FeedScope(ARCHIVE, history.newer))
-            if scope.kind == ARCHIVE:
-                links["current"] = _feed_urls(base, SITE_SCOPE)
-        return FeedDocument(
-            id=f"{self._feed_id_prefix()}{scope.key}",
-            title=title,
-            description=settings.site_description,
-            site_url=site_url,
-            home_url=base + "/",
-            language=language,
-            updated=updated,
-            self_urls=_feed_urls(base, scope),
-            entries=(),
-            # An archive changes only by edits: no refresh hints that invite hourly polls.
-            ttl_minutes=None
-            if scope.kind == ARCHIVE
-            else refresh_minutes(settings.feed_regenerate_seconds),
-            archive=scope.kind == ARCHIVE,
-            history_links=links,
-            hubs=settings.hubs,
-            stylesheet_url=f"{base}{FEED_STYLESHEET_PATH}",
-        )
-
-    def feed_entry(self, article: Article) -> FeedEntry:
-        """The feed entry of a published article, the same in every feed that lists it."""
-        assert article.published_at is not None
-        content = article.body_html
-        if article.image is not None:
-            lead = article.image
-            alt = lead.caption or article.title
-            content = figure_html(lead.url, alt, lead.caption, lead.credit) + content
-        return FeedEntry(
-            id=article.id,
-            url=permalink_url(self.settings.base_url, article.slug),
-            title=article.title,
-            summary=article.excerpt,
-            content_html=content,
-            authors=article.authors,
-            categories=article.categories,
-            tags=article.tags,
-            language=article.language,
-            image=article.image,
-            published=article.published_at,
-            media=extract_images(article.body_html),
-            # An article scheduled before its publish time was last edited before it went
-            # public; its entry must not look older than its own publication.
-            updated=max(article.updated_at, article.published_at),
-        )
-
-
-@dataclass(frozen=True)
-class History:
-    """The archive pages next to a feed: ``older`` (prev-archive) and ``newer``."""
-
-    older: str | None
-    newer: str | None
-
 
 def _next_change_time(
     before: tuple[str, datetime, datetime | None] | None, now: datetime
@@ -961,70 +874,6 @@ def _next_change_time(
     if before is None:
         return made
     return max(made, before[1] + timedelta(seconds=1))
-
-
-def render_fingerprint(settings: Settings) -> str:
-    """What a feed's bytes depend on besides its articles: the installed version, the
-    source of the code that renders feeds (an edited checkout keeps its version number),
-    and every setting that shows in a feed."""
-    digest = hashlib.sha256(importlib.metadata.version("broadsheet").encode())
-    assert rendering.__file__ is not None
-    for path in [*sorted(Path(rendering.__file__).parent.glob("*.py")), Path(__file__)]:
-        digest.update(path.read_bytes())
-    shown = {name: getattr(settings, name) for name in sorted(_SETTINGS_IN_FEEDS)}
-    digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
-
-
-# Settings whose value appears in feed documents (links, titles, ids, ttl, hubs).
-_SETTINGS_IN_FEEDS = (
-    "site_base_url",
-    "site_title",
-    "site_description",
-    "site_language",
-    "id_authority",
-    "epoch",
-    "feed_item_limit",
-    "feed_regenerate_seconds",
-    "websub_hubs",
-)
-
-
-def feed_max_age(
-    settings: Settings, scope: FeedScope, snapshot: FeedSnapshot, now: datetime
-) -> int:
-    """How long caches may keep a feed (Cache-Control max-age, RFC 9111 section 5.2.2.1).
-
-    The regeneration interval, cut short by the next scheduled publication in the feed;
-    an archive page changes only by edits, so it gets a day.
-    """
-    if scope.kind == ARCHIVE:
-        return settings.feed_archive_max_age_seconds
-    lifetime = settings.feed_regenerate_seconds
-    if snapshot.fresh_until is not None:
-        remaining = math.ceil((snapshot.fresh_until - now).total_seconds())
-        lifetime = max(0, min(lifetime, remaining))
-    return lifetime
-
-
-def _feed_language(scope: FeedScope, entry_languages: Iterable[str], site_language: str) -> str:
-    """The language a feed declares: the site's, except for a section, tag, author or
-    archive whose entries all share another (an English columnist's feed on a Portuguese
-    site is English)."""
-    languages = {language for language in entry_languages if language}
-    if scope != SITE_SCOPE and len(languages) == 1:
-        return languages.pop()
-    return site_language
-
-
-def refresh_minutes(regenerate_seconds: int) -> int:
-    """The RSS ``<ttl>`` (whole minutes) for a feed regenerated every ``regenerate_seconds``:
-    rounded up, so that no reader is invited to poll more often than the feed can change."""
-    return max(1, math.ceil(regenerate_seconds / 60))
-
-
-def _feed_urls(base: str, scope: FeedScope) -> dict[FeedFormat, str]:
-    return {fmt: base + feed_path(scope, fmt) for fmt in FeedFormat}
 
 
 def _page_number(value: str) -> int | None:
@@ -1069,21 +918,6 @@ def _scope_keys(articles: Iterable[Article], page_size: int | None) -> set[str]:
         keys.update(f"tag/{term_slug(name)}" for name in article.tags)
         keys.update(f"author/{term_slug(author.name)}" for author in article.authors)
     return keys
-
-
-def _scope_label(scope: FeedScope, articles: Iterable[Article | FeedEntry]) -> str:
-    for article in articles:
-        names: Iterable[str] = ()
-        if scope.kind == "category":
-            names = article.categories
-        elif scope.kind == "tag":
-            names = article.tags
-        elif scope.kind == "author":
-            names = (author.name for author in article.authors)
-        for name in names:
-            if term_slug(name) == scope.value:
-                return name
-    return scope.value
 
 
 def _input_of(article: Article) -> ArticleInput:

@@ -913,7 +913,7 @@ class Run:
             self.report.notes.append("scheduler restart: no scheduler running")
             return
         from app import liveness
-        from app.publishing import render_fingerprint
+        from app.documents import render_fingerprint
         from app.services import build_services
 
         services = build_services(environ=self.service.env)

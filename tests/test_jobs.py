@@ -11,6 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from app import jobs as job_table
 from app import publishing
+from app.documents import render_fingerprint
 from app.domain import SITE_SCOPE
 from app.domain import Author
 from app.domain import FeedFormat
@@ -137,7 +138,7 @@ def test_a_restart_with_nothing_changed_renders_nothing(
     code or a setting that shows in feeds."""
     publisher = services.publisher
     publish(publisher, clock, services.settings.feed_item_limit + 1)
-    fingerprint = publishing.render_fingerprint(services.settings)
+    fingerprint = render_fingerprint(services.settings)
     assert publisher.rebuild_if_changed(fingerprint, clock())  # never recorded: rebuilt
     assert "archive/0" in publisher.render_due_feeds(clock()).scopes
     restarted = build_services(overrides, clock=clock, environ={})

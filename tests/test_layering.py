@@ -25,6 +25,7 @@ CORE = (
     "app.inputs",
     "app.rendering",
     "app.storage",
+    "app.documents",
     "app.publishing",
     "app.notifying",
     "app.transfer",

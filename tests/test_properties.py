@@ -52,6 +52,7 @@ from app.content import is_valid_slug
 from app.content import make_excerpt
 from app.content import make_slug
 from app.content import render_body
+from app.documents import feed_entry
 from app.domain import SITE_SCOPE
 from app.domain import Article
 from app.domain import Author
@@ -303,7 +304,7 @@ def check_entry(
 
 def entry_of(publisher: Publisher, article: Article) -> FeedEntry:
     """The feed entry the publisher makes of ``article`` (title, excerpt, lead figure...)."""
-    return publisher.feed_entry(article)
+    return feed_entry(article, publisher.settings.base_url)
 
 
 def rss_date(text: str) -> datetime:

@@ -21,6 +21,8 @@ from sqlalchemy import delete
 from sqlalchemy import event
 from sqlalchemy import text
 
+from app.documents import feed_max_age
+from app.documents import refresh_minutes
 from app.domain import SITE_SCOPE
 from app.domain import ArticleStatus
 from app.domain import Author
@@ -38,8 +40,6 @@ from app.errors import PayloadTooLarge
 from app.errors import SlugTaken
 from app.publishing import RENDER_LEASE_SECONDS
 from app.publishing import Publisher
-from app.publishing import feed_max_age
-from app.publishing import refresh_minutes
 from app.services import Services
 from app.services import build_services
 from app.storage.articles import period_bounds

@@ -31,6 +31,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.http import parse_date
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.documents import feed_max_age
 from app.domain import ARCHIVE
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
@@ -39,7 +40,6 @@ from app.domain import feed_key
 from app.domain import feed_path
 from app.errors import FeedNotFound
 from app.errors import StorageUnavailable
-from app.publishing import feed_max_age
 from app.web import polling
 from app.web import services
 from app.web.caching import PreparedFeed

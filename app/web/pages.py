@@ -17,6 +17,7 @@ from flask import current_app
 from flask import render_template
 from flask import request
 
+from app.documents import scope_label
 from app.domain import SITE_SCOPE
 from app.domain import Article
 from app.domain import FeedFormat
@@ -90,7 +91,7 @@ def scope_page(kind: str, value: str) -> Response:
     articles = found.publisher.latest_public(found.clock(), settings.feed_item_limit, scope)
     if not articles:
         raise FeedNotFound(request.path)
-    label = found.publisher.scope_label(scope, articles)
+    label = scope_label(scope, articles)
     url = f"{settings.base_url}/{kind}/{value}"
     title = f"{label} · {settings.site_title}"
     return _page(
