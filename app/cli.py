@@ -125,7 +125,7 @@ def regenerate(jobs: int | None) -> None:
 
     with _services() as services:
         now = services.clock()
-        services.publisher.mark_all_feeds_stale(now)
+        services.renderer.mark_all_feeds_stale(now)
     count = jobs or default_jobs()
     if count == 1:
         reports = [_render_pass(now)]
@@ -145,7 +145,7 @@ def _render_pass(now: datetime) -> tuple[int, int, int]:
     """One process's share of a regenerate: (scopes rendered, documents changed, failed)."""
     _exit_with_parent()
     with _services() as services:
-        report = services.publisher.render_due_feeds(now)
+        report = services.renderer.render_due_feeds(now)
     return len(report.scopes), len(report.changed), len(report.failed)
 
 

@@ -165,10 +165,10 @@ def render_fingerprint(settings: Settings) -> str:
     and every setting that shows in a feed."""
     digest = hashlib.sha256(importlib.metadata.version("broadsheet").encode())
     assert rendering.__file__ is not None
-    # This module and the one that orders entries and decides what goes in each feed.
+    # This module and the render passes, which order entries and choose each feed's.
     here = Path(__file__)
     sources = [*sorted(Path(rendering.__file__).parent.glob("*.py")), here]
-    for path in [*sources, here.with_name("publishing.py")]:
+    for path in [*sources, here.with_name("renderer.py")]:
         digest.update(path.read_bytes())
     shown = {name: getattr(settings, name) for name in sorted(_SETTINGS_IN_FEEDS)}
     digest.update(json.dumps(shown, sort_keys=True, default=str).encode())

@@ -11,7 +11,7 @@ Jobs with fixed ids, ``coalesce=True`` and ``max_instances=1``:
   this version's rendering or a setting shown in feeds changed since the feeds were
   stored (a restart with nothing changed renders nothing).
 
-Feeds are claimed before they are rendered (see :meth:`Publisher.render_due_feeds`), so any
+Feeds are claimed before they are rendered (see :meth:`FeedRenderer.render_due_feeds`), so any
 number of schedulers on any number of machines render each change once.
 
 A job never dies: a failure is logged and the job runs again at its next tick. While the
@@ -35,7 +35,7 @@ from app.documents import render_fingerprint
 from app.errors import StorageUnavailable
 from app.notifying import deliver_due
 from app.notifying import hub_client
-from app.publishing import SCHEDULER_PASS_SECONDS
+from app.renderer import SCHEDULER_PASS_SECONDS
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -65,14 +65,14 @@ def _next_tick_retries(job: str) -> Iterator[None]:
 def render_due_feeds(services: Services) -> None:
     """Job: render feeds with pending changes. Logs failures instead of dying."""
     with _next_tick_retries(RENDER_DUE_JOB):
-        services.publisher.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
+        services.renderer.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
 
 
 def render_all_feeds(services: Services) -> None:
     """Job: re-render every subscription feed. Logs failures instead of dying."""
     with _next_tick_retries(RENDER_ALL_JOB):
-        services.publisher.mark_all_feeds_stale(services.clock(), archives=False)
-        services.publisher.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
+        services.renderer.mark_all_feeds_stale(services.clock(), archives=False)
+        services.renderer.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
 
 
 def rebuild_if_changed(services: Services) -> None:
@@ -80,7 +80,7 @@ def rebuild_if_changed(services: Services) -> None:
     the render-due job then renders them, subscription feeds first, writes before both.
     Logs failures instead of dying."""
     with _next_tick_retries(REBUILD_AT_START_JOB):
-        services.publisher.rebuild_if_changed(
+        services.renderer.rebuild_if_changed(
             render_fingerprint(services.settings), services.clock()
         )
 

@@ -10,6 +10,7 @@ from app.access import Access
 from app.clock import Clock
 from app.clock import system_clock
 from app.publishing import Publisher
+from app.renderer import FeedRenderer
 from app.settings import Settings
 from app.settings import load_settings
 from app.storage.database import Database
@@ -22,6 +23,7 @@ class Services:
     settings: Settings
     database: Database
     publisher: Publisher
+    renderer: FeedRenderer
     access: Access
     clock: Clock
 
@@ -38,4 +40,11 @@ def build_services(
     """
     settings = load_settings(overrides, environ=environ)
     database = Database(settings.database_url, echo=settings.database_echo)
-    return Services(settings, database, Publisher(database, settings), Access(database), clock)
+    return Services(
+        settings,
+        database,
+        Publisher(database, settings),
+        FeedRenderer(database, settings),
+        Access(database),
+        clock,
+    )

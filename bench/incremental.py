@@ -132,7 +132,7 @@ def main() -> None:
         warm = set().union(*(expected_scopes(api_article(line)) for line in lines))
         with services.database.write() as session:
             FeedStateRepository(session).mark_dirty(warm)
-        services.publisher.render_due_feeds(services.clock())
+        services.renderer.render_due_feeds(services.clock())
         for line in lines:
             if time.monotonic() > deadline:
                 break
@@ -160,7 +160,7 @@ def main() -> None:
             # unless a pass leaves some for later), at most 5 and within the budget.
             while passes < 5 and not expected <= rendered:
                 started = time.perf_counter()
-                report = services.publisher.render_due_feeds(services.clock())
+                report = services.renderer.render_due_feeds(services.clock())
                 elapsed_ms += (time.perf_counter() - started) * 1000
                 passes += 1
                 rendered |= set(report.scopes)

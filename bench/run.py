@@ -571,7 +571,7 @@ class Run:
                 with services.database.write() as session:
                     FeedStateRepository(session).mark_dirty(scopes)
                 started = time.perf_counter()
-                report = services.publisher.render_due_feeds(services.clock())
+                report = services.renderer.render_due_feeds(services.clock())
                 timings.append((len(report.scopes), time.perf_counter() - started))
                 # Whatever else the pass marked is left unrendered too.
                 with services.database.write() as session:
@@ -886,7 +886,7 @@ class Run:
     def publish_during_rebuild(self) -> None:
         """Target 2 while a rebuild of every feed, archive pages included, is under way (as
         after a template change): the service's own rebuild request
-        (``Publisher.mark_all_feeds_stale``), then the same samples. The rebuild's rest is
+        (``FeedRenderer.mark_all_feeds_stale``), then the same samples. The rebuild's rest is
         dropped afterwards so that it does not weigh on the API figures."""
         if self.service.scheduler is None:
             self.report.notes.append("publish during a rebuild: no scheduler running")
@@ -895,7 +895,7 @@ class Run:
 
         services = build_services(environ=self.service.env)
         try:
-            services.publisher.mark_all_feeds_stale(services.clock())
+            services.renderer.mark_all_feeds_stale(services.clock())
         finally:
             services.database.dispose()
         asked = self.stale_count()
@@ -921,7 +921,7 @@ class Run:
             # The render fingerprint of this code and these settings is stored (neither
             # `regenerate` nor the bench's due-only scheduler stores it), and the rebuild
             # that storing it asks for is dropped: every feed is rendered already.
-            services.publisher.rebuild_if_changed(
+            services.renderer.rebuild_if_changed(
                 render_fingerprint(services.settings), services.clock()
             )
             mark = liveness.health_directory(services.settings) / liveness.SCHEDULER

@@ -283,9 +283,9 @@ def time_site_render(services: Any, repeats: int) -> float:
     """Median milliseconds of re-rendering the site feed (one warm-up first)."""
     timings = []
     for index in range(repeats + 1):
-        services.publisher.mark_all_feeds_stale(services.clock())
+        services.renderer.mark_all_feeds_stale(services.clock())
         started = time.perf_counter()
-        report = services.publisher.render_due_feeds(services.clock())
+        report = services.renderer.render_due_feeds(services.clock())
         elapsed = (time.perf_counter() - started) * 1000
         if report.failed:
             raise BenchError(f"site render failed: {report.failed}")
@@ -433,13 +433,13 @@ class Scaling:
         captured: list[tuple[str, str, Any]] = []
         engine = services.database.engine
         with captured_sql(engine) as seen:
-            services.publisher.mark_all_feeds_stale(services.clock())
-            services.publisher.render_due_feeds(services.clock())
+            services.renderer.mark_all_feeds_stale(services.clock())
+            services.renderer.render_due_feeds(services.clock())
         captured += [("site render", sql, params) for sql, params in seen]
         with captured_sql(engine) as seen:
             with services.database.write() as session:
                 FeedStateRepository(session).mark_dirty({f"category/{category}"})
-            services.publisher.render_due_feeds(services.clock())
+            services.renderer.render_due_feeds(services.clock())
         captured += [(f"category/{category} render", sql, params) for sql, params in seen]
         with captured_sql(engine) as seen:
             services.publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)

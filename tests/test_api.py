@@ -1098,7 +1098,7 @@ def test_xml_forbidden_characters_are_removed_from_every_text_field(
     assert fetch(client, auth, article).get_json() == article
 
     # The proof that matters: the article reaches every feed and every feed still parses.
-    report = app.extensions["broadsheet"].publisher.render_due_feeds(clock())
+    report = app.extensions["broadsheet"].renderer.render_due_feeds(clock())
     assert report.failed == []
     assert _feed_ids(client) == {fmt: [article["id"]] for fmt in ("rss", "atom", "json")}
 
@@ -1126,10 +1126,10 @@ def _feed_titles(client: FlaskClient) -> list[str]:
 def test_a_published_article_reaches_every_feed_with_its_id(
     app: Flask, client: FlaskClient, auth: dict[str, str], clock: FakeClock
 ) -> None:
-    publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     article = create(client, auth, published_at=clock() - timedelta(minutes=5))
 
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
 
     assert _feed_ids(client) == {fmt: [article["id"]] for fmt in ("rss", "atom", "json")}
     category = client.get("/category/educacao/feed.atom")
@@ -1161,7 +1161,7 @@ def test_a_lead_image_without_type_or_length_still_becomes_every_enclosure(
     article = create(client, auth, image={"url": url}, published_at=clock())
     assert (article["image"]["type"], article["image"]["length"]) == (media_type, 0)
     absolute = article["image"]["url"]
-    app.extensions["broadsheet"].publisher.render_due_feeds(clock())
+    app.extensions["broadsheet"].renderer.render_due_feeds(clock())
 
     rss = assert_valid_rss(client.get("/feed.rss").data).entries[0]
     assert [(e["href"], e["type"], e["length"]) for e in rss.enclosures] == [
@@ -1177,10 +1177,10 @@ def test_a_lead_image_without_type_or_length_still_becomes_every_enclosure(
 def test_edits_reach_the_feeds_under_the_same_id(
     app: Flask, client: FlaskClient, auth: dict[str, str], clock: FakeClock
 ) -> None:
-    publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     created = client.post(ARTICLES, json=api_article(published_at=clock()), headers=auth)
     article = created.get_json()
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     clock.advance(minutes=10)
 
     edit = client.patch(
@@ -1189,7 +1189,7 @@ def test_edits_reach_the_feeds_under_the_same_id(
         headers=with_if_match(auth, created.headers["ETag"]),
     )
     assert edit.status_code == 200
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
 
     assert _feed_ids(client) == {fmt: [article["id"]] for fmt in ("rss", "atom", "json")}
     assert _feed_titles(client) == ["Creches: prefeitura corrige número"]
@@ -1200,28 +1200,28 @@ def test_edits_reach_the_feeds_under_the_same_id(
 def test_drafts_and_scheduled_articles_stay_out_of_the_feeds_until_due(
     app: Flask, client: FlaskClient, auth: dict[str, str], clock: FakeClock
 ) -> None:
-    publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     create(client, auth, title="Rascunho")
     scheduled = create(client, auth, title="Agendado", published_at=clock() + timedelta(hours=1))
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert _feed_ids(client) == {"rss": [], "atom": [], "json": []}
 
     clock.advance(hours=1)
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert _feed_ids(client) == {fmt: [scheduled["id"]] for fmt in ("rss", "atom", "json")}
 
 
 def test_a_deleted_article_leaves_the_feeds(
     app: Flask, client: FlaskClient, auth: dict[str, str], clock: FakeClock
 ) -> None:
-    publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     kept = create(client, auth, title="Fica", published_at=clock() - timedelta(hours=2))
     gone = create(client, auth, title="Sai", published_at=clock() - timedelta(hours=1))
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert _feed_ids(client)["atom"] == [gone["id"], kept["id"]]
 
     assert client.delete(path_of(gone), headers=auth).status_code == 204
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
 
     assert _feed_ids(client) == {fmt: [kept["id"]] for fmt in ("rss", "atom", "json")}
 

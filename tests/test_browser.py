@@ -48,7 +48,6 @@ from app.content import absolute_url
 from app.content import render_body
 from app.domain import BodyFormat
 from app.domain import term_slug
-from app.publishing import Publisher
 from app.web.application import close_app
 from app.web.application import create_app
 from tests.conftest import FakeClock
@@ -182,7 +181,7 @@ def _accepted_as_url(client: Any, auth: dict[str, str]) -> tuple[list[str], list
 def publish_everything(
     app: Flask, clock: FakeClock
 ) -> tuple[list[Published], list[str], list[str]]:
-    publisher: Publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     _, secret = app.extensions["broadsheet"].access.create_token("xss", clock())
     auth = {"Authorization": f"Bearer {secret}"}
     client = app.test_client()
@@ -238,7 +237,7 @@ def publish_everything(
             categories=stored["categories"],
         )
         articles.append(article)
-    report = publisher.render_due_feeds(clock())
+    report = renderer.render_due_feeds(clock())
     assert not report.failed, report
     return articles, accepted, refused
 

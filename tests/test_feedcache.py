@@ -31,7 +31,7 @@ def _publish(services: Services, clock: FakeClock, title: str) -> None:
     services.publisher.create_article(
         article_input(title=title, published_at=clock() - timedelta(minutes=1)), clock()
     )
-    services.publisher.render_due_feeds(clock())
+    services.renderer.render_due_feeds(clock())
 
 
 def test_a_changed_feed_is_dropped_at_the_next_refresh(

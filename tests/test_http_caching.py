@@ -36,8 +36,9 @@ def database_url(sqlite_url: str) -> str:
 @pytest.fixture
 def live(app: Flask, clock: FakeClock) -> Iterator[LiveServer]:
     publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     publisher.create_article(article_input(published_at=clock() - timedelta(hours=2)), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     with serve(app) as server:
         yield server
 
@@ -145,9 +146,10 @@ def test_304_until_something_changes(app: Flask, live: LiveServer, clock: FakeCl
     etag = first.headers["etag"]
     assert live.request("GET", "/feed.json", {"If-None-Match": etag}).status == 304
     publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     publisher.create_article(article_input(title="Outra notícia", published_at=clock()), clock())
     assert live.request("GET", "/feed.json", {"If-None-Match": etag}).status == 304
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     changed = live.request("GET", "/feed.json", {"If-None-Match": etag})
     assert changed.status == 200
     assert changed.headers["etag"] != etag
@@ -214,12 +216,13 @@ def test_an_archive_page_is_cached_for_a_day_and_a_period_archive_redirects(
     app: Flask, live: LiveServer, clock: FakeClock
 ) -> None:
     publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     limit = app.extensions["broadsheet"].settings.feed_item_limit
     # After the fixture's article (number 0): October's (1 to limit), then November's.
     for number in range(2 * limit):
         when = clock.now.replace(month=10, day=1 + number) if number < limit else clock.now
         publisher.create_article(article_input(title=f"N{number}", published_at=when), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     archive = live.request("GET", "/archive/1/feed.atom")
     assert archive.status == 200
     assert archive.headers["cache-control"] == "public, max-age=86400"
@@ -245,9 +248,10 @@ def test_a_last_modified_ahead_of_the_clock_is_sent_as_now(
     date a client got with the first version does not match the second."""
     first_etag, first_date = _validators(app, FeedFormat.ATOM)
     publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     clock.now = parsedate_to_datetime(first_date).replace(microsecond=400_000)
     publisher.create_article(article_input(title="Outra", published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     snapshot = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     assert snapshot.last_modified > clock()
     app.extensions["broadsheet_feeds"].refresh()
@@ -272,10 +276,11 @@ def test_scheduling_an_article_shortens_max_age_of_unchanged_feeds(
     before = live.request("GET", "/feed.atom")
     assert before.headers["cache-control"] == "public, max-age=120"
     publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     publisher.create_article(
         article_input(title="Em breve", published_at=clock() + timedelta(seconds=45)), clock()
     )
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     app.extensions["broadsheet_feeds"].refresh()
     after = live.request("GET", "/feed.atom")
     assert after.headers["etag"] == before.headers["etag"]

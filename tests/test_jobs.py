@@ -11,6 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from app import jobs as job_table
 from app import publishing
+from app import renderer as renderer_module
 from app.documents import render_fingerprint
 from app.domain import SITE_SCOPE
 from app.domain import Author
@@ -20,7 +21,7 @@ from app.jobs import RENDER_ALL_JOB
 from app.jobs import RENDER_DUE_JOB
 from app.jobs import add_jobs
 from app.jobs import render_due_feeds
-from app.publishing import RenderReport
+from app.renderer import RenderReport
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
 from app.rendering import fragments
@@ -62,7 +63,7 @@ def test_concurrent_schedulers_render_each_change_once(
 
     def tick(other: Services) -> None:
         barrier.wait()
-        reports.append(other.publisher.render_due_feeds(clock()))
+        reports.append(other.renderer.render_due_feeds(clock()))
 
     threads = [threading.Thread(target=tick, args=(other,)) for other in schedulers]
     for thread in threads:
@@ -81,8 +82,9 @@ def test_a_failed_render_keeps_the_last_good_feed(
     services: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     publisher.create_article(article_input(title="Primeira", published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     good = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
 
     publisher.create_article(article_input(title="Segunda", published_at=clock()), clock())
@@ -94,15 +96,15 @@ def test_a_failed_render_keeps_the_last_good_feed(
         return body.replace(b"</entry>", b"</entr>", 1) if entries else body
 
     monkeypatch.setattr(fragments, "_ATOM", dataclasses.replace(layout, render=broken))
-    report = publisher.render_due_feeds(clock())
+    report = renderer.render_due_feeds(clock())
     assert "site" in report.failed
     assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM) == good
     # The failed scope backs off instead of failing every tick...
-    assert publisher.render_due_feeds(clock()).scopes == []
+    assert renderer.render_due_feeds(clock()).scopes == []
     monkeypatch.undo()
     # ...and is rendered again once the retry time has come.
     clock.advance(seconds=services.settings.feed_render_retry_seconds)
-    assert "site" in publisher.render_due_feeds(clock()).scopes
+    assert "site" in renderer.render_due_feeds(clock()).scopes
     assert b"Segunda" in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body
 
 
@@ -112,7 +114,7 @@ def test_the_job_logs_and_survives_errors(
     def explode(now: object, budget: object = None) -> RenderReport:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(services.publisher, "render_due_feeds", explode)
+    monkeypatch.setattr(services.renderer, "render_due_feeds", explode)
     render_due_feeds(services)  # must not raise: a dead job thread renders nothing ever again
     assert "disk on fire" in caplog.text
 
@@ -121,14 +123,15 @@ def test_the_periodic_safety_net_leaves_archives_to_writes(
     services: Services, clock: FakeClock
 ) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     publish(publisher, clock, services.settings.feed_item_limit + 1)
-    assert "archive/0" in publisher.render_due_feeds(clock()).scopes
-    publisher.mark_all_feeds_stale(clock(), archives=False)
-    periodic = publisher.render_due_feeds(clock()).scopes
+    assert "archive/0" in renderer.render_due_feeds(clock()).scopes
+    renderer.mark_all_feeds_stale(clock(), archives=False)
+    periodic = renderer.render_due_feeds(clock()).scopes
     assert "site" in periodic
     assert not [key for key in periodic if key.startswith("archive/")]
-    publisher.mark_all_feeds_stale(clock())
-    assert "archive/0" in publisher.render_due_feeds(clock()).scopes
+    renderer.mark_all_feeds_stale(clock())
+    assert "archive/0" in renderer.render_due_feeds(clock()).scopes
 
 
 def test_a_restart_with_nothing_changed_renders_nothing(
@@ -137,18 +140,19 @@ def test_a_restart_with_nothing_changed_renders_nothing(
     """The start-up job rebuilds every feed only when what renders them changed: the
     code or a setting that shows in feeds."""
     publisher = services.publisher
+    renderer = services.renderer
     publish(publisher, clock, services.settings.feed_item_limit + 1)
     fingerprint = render_fingerprint(services.settings)
-    assert publisher.rebuild_if_changed(fingerprint, clock())  # never recorded: rebuilt
-    assert "archive/0" in publisher.render_due_feeds(clock()).scopes
+    assert renderer.rebuild_if_changed(fingerprint, clock())  # never recorded: rebuilt
+    assert "archive/0" in renderer.render_due_feeds(clock()).scopes
     restarted = build_services(overrides, clock=clock, environ={})
     try:
         job_table.rebuild_if_changed(restarted)
-        assert restarted.publisher.render_due_feeds(clock()).scopes == []
+        assert restarted.renderer.render_due_feeds(clock()).scopes == []
         retitled = build_services({**overrides, "site_title": "Outro"}, clock=clock, environ={})
         try:
             job_table.rebuild_if_changed(retitled)
-            scopes = retitled.publisher.render_due_feeds(clock()).scopes
+            scopes = retitled.renderer.render_due_feeds(clock()).scopes
             assert scopes[0] == "site" and "archive/0" in scopes
         finally:
             retitled.database.dispose()
@@ -163,6 +167,7 @@ def test_a_pass_renders_a_completed_page_then_the_site_feed_and_archives_last(
     it from its next render), then the site feed, the other archives last. A rebuild: the
     site feed first, archives last."""
     publisher = services.publisher
+    renderer = services.renderer
     for day in range(1, 4):
         publisher.create_article(
             article_input(
@@ -173,12 +178,12 @@ def test_a_pass_renders_a_completed_page_then_the_site_feed_and_archives_last(
             clock(),
         )
     publish(publisher, clock, services.settings.feed_item_limit)  # page 0 complete
-    scopes = publisher.render_due_feeds(clock()).scopes
-    assert len(scopes) > publishing.RENDER_BATCH  # claimed in several batches
+    scopes = renderer.render_due_feeds(clock()).scopes
+    assert len(scopes) > renderer_module.RENDER_BATCH  # claimed in several batches
     assert scopes[:2] == ["archive/0", "site"]
     assert_archives_last(scopes[1:])
-    publisher.mark_all_feeds_stale(clock())
-    rebuilt = publisher.render_due_feeds(clock()).scopes
+    renderer.mark_all_feeds_stale(clock())
+    rebuilt = renderer.render_due_feeds(clock()).scopes
     assert rebuilt[0] == "site" and "archive/0" in rebuilt
     assert_archives_last(rebuilt)
 
@@ -191,9 +196,10 @@ def test_pages_completed_together_wait_behind_the_subscription_feeds(
     others follow them, newest first, so that a reader walking back finds each page it
     is sent to as soon as possible."""
     publisher = services.publisher
+    renderer = services.renderer
     publisher.create_article(article_input(published_at=clock()), clock())
     publish(publisher, clock, 3 * services.settings.feed_item_limit - 1)  # pages 0-2 complete
-    scopes = publisher.render_due_feeds(clock()).scopes
+    scopes = renderer.render_due_feeds(clock()).scopes
     assert scopes[:2] == ["archive/2", "site"]
     assert_archives_last(scopes[1:])
     assert scopes[-2:] == ["archive/1", "archive/0"]
@@ -211,14 +217,15 @@ def test_a_scheduler_pass_over_its_budget_leaves_the_rest_to_the_next(
     services: Services, clock: FakeClock
 ) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     publisher.create_article(
         article_input(tags=tuple(f"tema {n}" for n in range(20)), published_at=clock()), clock()
     )
-    first = publisher.render_due_feeds(clock(), budget_seconds=0)
+    first = renderer.render_due_feeds(clock(), budget_seconds=0)
     assert first.scopes == ["site"]  # one feed, then the budget is over
-    rest = publisher.render_due_feeds(clock())
+    rest = renderer.render_due_feeds(clock())
     assert rest.scopes and not set(rest.scopes) & set(first.scopes)
-    assert publisher.render_due_feeds(clock()).scopes == []
+    assert renderer.render_due_feeds(clock()).scopes == []
 
 
 def test_a_write_during_a_rebuild_is_rendered_before_the_rebuild(
@@ -227,11 +234,12 @@ def test_a_write_during_a_rebuild_is_rendered_before_the_rebuild(
     """A rebuild (new code or settings, the safety net, ``broadsheet regenerate``) is no
     write: a newly published article's feeds go before every feed the rebuild asked for."""
     publisher = services.publisher
+    renderer = services.renderer
     publisher.create_article(
         article_input(tags=tuple(f"tema {n}" for n in range(40)), published_at=clock()), clock()
     )
-    publisher.render_due_feeds(clock())
-    publisher.mark_all_feeds_stale(clock())  # 45 feeds: three batches of the pass
+    renderer.render_due_feeds(clock())
+    renderer.mark_all_feeds_stale(clock())  # 45 feeds: three batches of the pass
     clock.advance(seconds=1)
     publisher.create_article(
         article_input(
@@ -246,33 +254,34 @@ def test_a_write_during_a_rebuild_is_rendered_before_the_rebuild(
     own = ["site", "author/rui-prado", "category/plantao", "tag/alerta"]
     # Passes over their budget render one feed each: the site feed first, then the rest
     # of the write's feeds in key order, then the rebuild.
-    first = publisher.render_due_feeds(clock(), budget_seconds=0).scopes
+    first = renderer.render_due_feeds(clock(), budget_seconds=0).scopes
     assert first == ["site"]
     assert b"Urgente" in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body
     for _ in own[1:]:
-        first += publisher.render_due_feeds(clock(), budget_seconds=0).scopes
+        first += renderer.render_due_feeds(clock(), budget_seconds=0).scopes
     assert first == own
-    first += publisher.render_due_feeds(clock(), budget_seconds=0).scopes
+    first += renderer.render_due_feeds(clock(), budget_seconds=0).scopes
     assert len(first) == len(own) + 1 and first[-1] not in own
-    rest = publisher.render_due_feeds(clock()).scopes
+    rest = renderer.render_due_feeds(clock()).scopes
     assert "tag/tema-39" in rest and not set(rest) & set(first)
-    assert publisher.render_due_feeds(clock()).scopes == []
+    assert renderer.render_due_feeds(clock()).scopes == []
 
 
 def test_a_rebuild_asked_for_during_a_render_is_kept(services: Services, clock: FakeClock) -> None:
     """A render covers the rebuilds asked for before it began, not one asked for while it
     ran (it may have read the old settings)."""
     publisher = services.publisher
+    renderer = services.renderer
     publish(publisher, clock, 1)
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     began = clock()
     with services.database.write() as session:
         FeedStateRepository(session).mark_stale(["site"], began + timedelta(seconds=1))
     with services.database.write() as session:
         FeedStateRepository(session).mark_rendered("site", 1, None, began)
     clock.advance(seconds=1)
-    assert publisher.render_due_feeds(clock()).scopes == ["site"]
-    assert publisher.render_due_feeds(clock()).scopes == []
+    assert renderer.render_due_feeds(clock()).scopes == ["site"]
+    assert renderer.render_due_feeds(clock()).scopes == []
 
 
 def publish(publisher: publishing.Publisher, clock: FakeClock, count: int) -> None:

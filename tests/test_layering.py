@@ -27,6 +27,7 @@ CORE = (
     "app.storage",
     "app.documents",
     "app.publishing",
+    "app.renderer",
     "app.notifying",
     "app.transfer",
     "app.access",

@@ -161,7 +161,8 @@ def test_a_site_with_period_archives_moves_to_archive_pages(
     built = build_services(overrides, clock=clock, environ={})
     try:
         publisher = built.publisher
-        publisher.render_due_feeds(clock())
+        renderer = built.renderer
+        renderer.render_due_feeds(clock())
         pages = [
             publisher.feed_snapshot(FeedScope(ARCHIVE, page), FeedFormat.ATOM) for page in "01"
         ]
@@ -223,7 +224,7 @@ def test_scope_rows_get_their_article_s_number_and_deleted_articles_give_it_back
     assert all(own == article for _, article, own in rows)
     built = build_services(overrides, clock=clock, environ={})
     try:
-        built.publisher.render_due_feeds(clock())
+        built.renderer.render_due_feeds(clock())
         body = built.publisher.feed_snapshot(FeedScope("category", "politica"), FeedFormat.ATOM)
         listed = [entry.id for entry in feedparser.parse(body.body).entries]
         assert listed == [kept[3].id, kept[2].id, kept[1].id]

@@ -382,6 +382,7 @@ def test_a_render_cut_short_by_an_outage_gives_its_claims_back(cluster: Postgres
     clock = FakeClock()
     services = build_services(settings_for(cluster.url), clock=clock, environ={})
     publisher = services.publisher
+    renderer = services.renderer
     try:
         publisher.migrate()
         publisher.create_article(article_input(published_at=clock.now), clock.now)
@@ -389,27 +390,27 @@ def test_a_render_cut_short_by_an_outage_gives_its_claims_back(cluster: Postgres
 
         def render() -> None:
             try:
-                publisher.render_due_feeds(clock.now)
+                renderer.render_due_feeds(clock.now)
             except BaseException as error:  # reported by the test below
                 failures.append(error)
 
-        renderer = threading.Thread(target=render)
+        rendering = threading.Thread(target=render)
         blocker = cluster.connect()
         try:
             # The pass claims its feeds (feed_states), then waits to read the articles.
             blocker.execute("BEGIN")
             blocker.execute("LOCK TABLE articles IN ACCESS EXCLUSIVE MODE")
-            renderer.start()
+            rendering.start()
             _wait_until(lambda: _waiting_on_a_lock(cluster), 30, "the render waits for articles")
             cluster.stop("fast")
-            renderer.join(timeout=30)
+            rendering.join(timeout=30)
         finally:
             blocker.close()
-        assert not renderer.is_alive()
+        assert not rendering.is_alive()
         assert [type(error) for error in failures] == [StorageUnavailable]
 
         cluster.start()
-        report = publisher.render_due_feeds(clock.now)  # the same instant: the lease holds
+        report = renderer.render_due_feeds(clock.now)  # the same instant: the lease holds
         assert "site" in report.scopes, report
         assert _nothing_to_render(cluster)
     finally:

@@ -68,8 +68,9 @@ def overrides(database_url: str) -> dict[str, Any]:
 @pytest.fixture
 def live(app: Flask, clock: FakeClock) -> Iterator[LiveServer]:
     publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     publisher.create_article(article_input(published_at=clock() - timedelta(hours=1)), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     with serve(app) as server:
         yield server
 
@@ -140,8 +141,9 @@ def test_the_stats_endpoint_needs_a_token(
 
 def _publish(app: Flask, clock: FakeClock, title: str) -> None:
     publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     publisher.create_article(article_input(title=title, published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
 
 
 def test_a_feed_that_changed_is_never_throttled(
@@ -199,6 +201,7 @@ def test_retry_after_ends_at_the_next_scheduled_publication(
     app: Flask, live: LiveServer, clock: FakeClock
 ) -> None:
     publisher = app.extensions["broadsheet"].publisher
+    renderer = app.extensions["broadsheet"].renderer
     scheduled = article_input(title="Agendada", published_at=clock() + timedelta(seconds=25))
     publisher.create_article(scheduled, clock())
     _publish(app, clock, "Publicada agora")  # a render that changes the feed's bytes
@@ -209,7 +212,7 @@ def test_retry_after_ends_at_the_next_scheduled_publication(
     # The feed changes when the article is published, 20 s from now (not 55 s).
     assert throttled.headers["retry-after"] == "20"
     clock.advance(seconds=25)
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     published = live.request("GET", "/feed.rss")
     assert published.status == 200
     assert b"Agendada" in published.body

@@ -65,6 +65,7 @@ from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.publishing import ArticleInput
 from app.publishing import Publisher
+from app.renderer import FeedRenderer
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
 from app.rendering import join
@@ -160,6 +161,12 @@ def database_url(sqlite_url: str) -> str:
 @pytest.fixture
 def publisher(app: Flask) -> Publisher:
     found: Publisher = app.extensions["broadsheet"].publisher
+    return found
+
+
+@pytest.fixture
+def renderer(app: Flask) -> FeedRenderer:
+    found: FeedRenderer = app.extensions["broadsheet"].renderer
     return found
 
 
@@ -372,6 +379,7 @@ def check_page(client: FlaskClient, article: Article, phrases: list[str]) -> Non
 
 def check_published(
     publisher: Publisher,
+    renderer: FeedRenderer,
     client: FlaskClient,
     article: Article,
     now: datetime,
@@ -379,7 +387,7 @@ def check_published(
     scope_feeds: bool = True,
 ) -> None:
     """Render, then check every changed document, the site feeds' entry and the page."""
-    report = publisher.render_due_feeds(now)
+    report = renderer.render_due_feeds(now)
     assert report.failed == []
     validators = {
         "rss": assert_valid_rss,
@@ -831,6 +839,7 @@ def article_inputs(draw: st.DrawFn, slug_number: int) -> tuple[ArticleInput, lis
 def test_domain_articles_are_refused_clearly_or_published_intact(
     data: st.DataObject,
     publisher: Publisher,
+    renderer: FeedRenderer,
     client: FlaskClient,
     clock: FakeClock,
     serial: Iterator[int],
@@ -859,7 +868,7 @@ def test_domain_articles_are_refused_clearly_or_published_intact(
     assert article.body == clean_text(article_input.body)
     if article.image is not None:  # every lead image can be an enclosure
         assert article.image.type is not None and article.image.length is not None
-    check_published(publisher, client, article, now, phrases)
+    check_published(publisher, renderer, client, article, now, phrases)
     publisher.delete_article(article.id, None, now)
 
 
@@ -950,6 +959,7 @@ def test_api_articles_are_refused_with_the_field_named_or_published_intact(
     data: st.DataObject,
     fields: set[str],
     publisher: Publisher,
+    renderer: FeedRenderer,
     client: FlaskClient,
     auth: dict[str, str],
     clock: FakeClock,
@@ -993,7 +1003,7 @@ def test_api_articles_are_refused_with_the_field_named_or_published_intact(
     article = publisher.get_article(represented["id"])
     published = article.published_at
     if published is not None and published <= now:
-        check_published(publisher, client, article, now, phrases)
+        check_published(publisher, renderer, client, article, now, phrases)
     publisher.delete_article(article.id, None, now)
 
 
@@ -1047,6 +1057,7 @@ def test_any_date_is_refused_or_scheduled_or_published_with_exact_feed_dates(
     data: st.DataObject,
     via_api: bool,
     publisher: Publisher,
+    renderer: FeedRenderer,
     client: FlaskClient,
     auth: dict[str, str],
     clock: FakeClock,
@@ -1074,15 +1085,19 @@ def test_any_date_is_refused_or_scheduled_or_published_with_exact_feed_dates(
             now,
         )  # fmt: skip
         assert article.published_at == published_at
-    check_dated_article(publisher, client, article, now)
+    check_dated_article(publisher, renderer, client, article, now)
 
 
 def check_dated_article(
-    publisher: Publisher, client: FlaskClient, article: Article, now: datetime
+    publisher: Publisher,
+    renderer: FeedRenderer,
+    client: FlaskClient,
+    article: Article,
+    now: datetime,
 ) -> None:
     """Scheduled: in no feed, no page. Published: in the feeds with exact dates, and a page."""
     assert article.published_at is not None
-    report = publisher.render_due_feeds(now)
+    report = renderer.render_due_feeds(now)
     assert report.failed == []
     feeds = validated(site_feeds(publisher))
     if article.published_at > now:
@@ -1125,6 +1140,7 @@ def _edge(value: str) -> Any:
 )
 def test_edge_dates_through_the_api_work_end_to_end_or_are_refused(
     publisher: Publisher,
+    renderer: FeedRenderer,
     client: FlaskClient,
     auth: dict[str, str],
     clock: FakeClock,
@@ -1138,7 +1154,7 @@ def test_edge_dates_through_the_api_work_end_to_end_or_are_refused(
         return
     assert response.status_code == 201, response.get_data(as_text=True)[:300]
     article = publisher.get_article(response.get_json()["id"])
-    check_dated_article(publisher, client, article, clock())
+    check_dated_article(publisher, renderer, client, article, clock())
 
 
 # -- megabyte bodies (a few examples) ----------------------------------------------------------
@@ -1158,6 +1174,7 @@ def test_megabyte_bodies_are_published_or_refused_with_413(
     body_format: BodyFormat,
     over: bool,
     publisher: Publisher,
+    renderer: FeedRenderer,
     client: FlaskClient,
     auth: dict[str, str],
     clock: FakeClock,
@@ -1180,7 +1197,9 @@ def test_megabyte_bodies_are_published_or_refused_with_413(
         return
     assert response.status_code == 201, response.get_data(as_text=True)[:300]
     article = publisher.get_article(response.get_json()["id"])
-    check_published(publisher, client, article, now, ["Começo visível"], scope_feeds=False)
+    check_published(
+        publisher, renderer, client, article, now, ["Começo visível"], scope_feeds=False
+    )
     publisher.delete_article(article.id, None, now)
 
 
@@ -1210,14 +1229,14 @@ def test_the_domain_path_refuses_instants_no_time_zone_can_show(
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>x</script>"])
 def test_the_domain_path_refuses_hostile_image_urls(
-    publisher: Publisher, clock: FakeClock, url: str
+    publisher: Publisher, renderer: FeedRenderer, clock: FakeClock, url: str
 ) -> None:
     try:
         article = _create(publisher, clock, image=Image(url, "image/png"), published_at=clock())
     except InvalidInput as error:
         assert [e.field for e in error.errors] == ["image.url"]
         return
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     item = json.loads(site_feeds(publisher)[FeedFormat.JSON])["items"][0]
     assert item["id"] == article.id
     safe_fragment_text(item["content_html"])  # no <img src="javascript:..."> either
@@ -1232,13 +1251,13 @@ def test_the_domain_path_refuses_hostile_image_urls(
     ids=["email", "url-with-space"],
 )
 def test_domain_input_cannot_make_an_invalid_feed(
-    publisher: Publisher, clock: FakeClock, fields: dict[str, Any]
+    publisher: Publisher, renderer: FeedRenderer, clock: FakeClock, fields: dict[str, Any]
 ) -> None:
     try:
         _create(publisher, clock, published_at=clock(), **fields)
     except InvalidInput:
         return
-    assert publisher.render_due_feeds(clock()).failed == []
+    assert renderer.render_due_feeds(clock()).failed == []
     validated(site_feeds(publisher))
 
 
@@ -1258,14 +1277,19 @@ def test_a_lone_surrogate_in_the_json_is_cleaned_or_refused_naming_its_field(
 
 @pytest.mark.parametrize("url", ["https://cdn.example.org/a b.jpg", "https://x.org/a\u2028.png"])
 def test_api_image_urls_cannot_make_an_invalid_json_feed(
-    publisher: Publisher, client: FlaskClient, auth: dict[str, str], clock: FakeClock, url: str
+    publisher: Publisher,
+    renderer: FeedRenderer,
+    client: FlaskClient,
+    auth: dict[str, str],
+    clock: FakeClock,
+    url: str,
 ) -> None:
     payload = benign_payload("ws") | {"image": {"url": url}, "published_at": clock().isoformat()}
     response = client.post(ARTICLES, json=payload, headers=auth)
     if response.status_code == 422:
         assert [e["field"] for e in response.get_json()["errors"]] == ["image.url"]
         return
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     validated(site_feeds(publisher))
 
 

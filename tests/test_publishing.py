@@ -38,8 +38,8 @@ from app.errors import FeedNotFound
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import SlugTaken
-from app.publishing import RENDER_LEASE_SECONDS
 from app.publishing import Publisher
+from app.renderer import RENDER_LEASE_SECONDS
 from app.services import Services
 from app.services import build_services
 from app.storage.articles import period_bounds
@@ -188,42 +188,45 @@ def test_listing_filters_by_status_and_pages(services: Services, clock: FakeCloc
 
 def test_a_render_pass_renders_what_writes_marked(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     with pytest.raises(FeedNotFound):
         publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
     publisher.create_article(article_input(published_at=clock()), clock())
-    report = publisher.render_due_feeds(clock())
+    report = renderer.render_due_feeds(clock())
     assert "site" in report.scopes
     assert "category/politica" in report.scopes
     rss = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
     assert_valid_rss(rss.body)
     assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
     assert_valid_json_feed(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.JSON).body)
-    again = publisher.render_due_feeds(clock())
+    again = renderer.render_due_feeds(clock())
     assert again.scopes == []
 
 
 def test_unchanged_content_keeps_the_same_bytes(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     publisher.create_article(article_input(published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     before = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     clock.advance(hours=1)
-    publisher.mark_all_feeds_stale(clock())
-    report = publisher.render_due_feeds(clock())
+    renderer.mark_all_feeds_stale(clock())
+    report = renderer.render_due_feeds(clock())
     assert report.changed == []
     assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM) == before
 
 
 def test_a_scheduled_article_appears_at_its_time(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     at = clock.now.replace(hour=15)
     publisher.create_article(article_input(title="Embargo", published_at=at), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert b"Embargo" not in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
     clock.now = at.replace(second=0) - clock.now.resolution
-    assert publisher.render_due_feeds(clock()).scopes == []
+    assert renderer.render_due_feeds(clock()).scopes == []
     clock.now = at
-    assert "site" in publisher.render_due_feeds(clock()).scopes
+    assert "site" in renderer.render_due_feeds(clock()).scopes
     assert b"Embargo" in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
 
 
@@ -233,6 +236,7 @@ def test_each_feed_stays_fresh_until_its_own_next_scheduled_article(
     """A feed's fresh-until is when the next article scheduled in its own scope goes
     public: a category, tag or author feed ignores what is scheduled elsewhere."""
     publisher = services.publisher
+    renderer = services.renderer
     now = clock()
     publisher.create_article(
         article_input(categories=("Economia",), tags=("juros",), published_at=now), now
@@ -257,7 +261,7 @@ def test_each_feed_stays_fresh_until_its_own_next_scheduled_article(
         ),
         now,
     )
-    publisher.render_due_feeds(now)
+    renderer.render_due_feeds(now)
 
     def fresh_until(scope: FeedScope) -> datetime | None:
         return publisher.feed_snapshot(scope, FeedFormat.ATOM).fresh_until
@@ -274,6 +278,7 @@ def test_an_article_published_before_it_arrives_was_last_updated_then(
     services: Services, clock: FakeClock
 ) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     earlier = clock() - timedelta(hours=9)
     backdated = publisher.create_article(article_input(published_at=earlier), clock())
     assert (backdated.created_at, backdated.updated_at) == (clock(), earlier)
@@ -283,19 +288,20 @@ def test_an_article_published_before_it_arrives_was_last_updated_then(
     assert scheduled.updated_at == clock()
     draft = publisher.create_article(article_input(title="Rascunho"), clock())
     assert draft.updated_at == clock()
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     entry = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body).entries[0]
     assert entry.updated == entry.published
 
 
 def test_an_empty_scope_has_no_feed(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     article = publisher.create_article(article_input(published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     politics = FeedScope("category", "politica")
     assert publisher.feed_snapshot(politics, FeedFormat.JSON).body
     publisher.update_article(article.id, {"categories": ("Esportes",)}, None, clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     with pytest.raises(FeedNotFound):
         publisher.feed_snapshot(politics, FeedFormat.JSON)
 
@@ -304,14 +310,15 @@ def test_last_modified_moves_forward_when_an_entry_leaves(
     services: Services, clock: FakeClock
 ) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     older = publisher.create_article(article_input(title="Antigo", published_at=clock()), clock())
     clock.advance(hours=1)
     newer = publisher.create_article(article_input(title="Novo", published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     before = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
     clock.advance(hours=1)
     publisher.delete_article(newer.id, None, clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     after = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
     assert after.etag != before.etag
     assert after.last_modified > before.last_modified
@@ -322,20 +329,21 @@ def test_last_modified_moves_forward_when_the_feed_changes_within_a_second(
     services: Services, clock: FakeClock
 ) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     clock.now = clock.now.replace(microsecond=100_000)
     publisher.create_article(article_input(title="Primeira", published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     first = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     clock.advance(seconds=0.5)  # the same second: HTTP dates cannot tell them apart
     publisher.create_article(article_input(title="Segunda", published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     second = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     assert second.etag != first.etag
     # If-Modified-Since with the first version's date must not get a 304 for the second.
     assert second.last_modified == first.last_modified + timedelta(seconds=1)
     clock.advance(seconds=3)
     publisher.create_article(article_input(title="Terceira", published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     third = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     assert third.last_modified == clock().replace(microsecond=0)
 
@@ -346,15 +354,16 @@ def test_last_modified_is_when_the_bytes_were_rendered_never_an_old_entry_date(
     """An article dated long ago must not date the feed (RFC 9110 section 8.8.2: the time
     the representation was last modified): a client that last polled in 1990 gets it."""
     publisher = services.publisher
+    renderer = services.renderer
     old = datetime(1971, 1, 2, 12, tzinfo=UTC)
     publisher.create_article(article_input(title="De 1971", published_at=old), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     for fmt in FeedFormat:
         snapshot = publisher.feed_snapshot(SITE_SCOPE, fmt)
         assert snapshot.last_modified == clock().replace(microsecond=0), fmt
     clock.advance(hours=2)
-    publisher.mark_all_feeds_stale(clock())
-    publisher.render_due_feeds(clock())  # the same bytes: the same Last-Modified
+    renderer.mark_all_feeds_stale(clock())
+    renderer.render_due_feeds(clock())  # the same bytes: the same Last-Modified
     assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).last_modified == START
 
 
@@ -364,6 +373,7 @@ def test_rss_last_build_date_is_when_the_content_last_changed(
     """A correction or a deletion changes the content but not the newest pubDate: the RSS
     lastBuildDate moves with the content, and equals the document's Last-Modified."""
     publisher = services.publisher
+    renderer = services.renderer
 
     def last_build() -> tuple[str | None, str]:
         snapshot = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
@@ -372,22 +382,22 @@ def test_rss_last_build_date_is_when_the_content_last_changed(
 
     first = publisher.create_article(article_input(title="Um", published_at=clock()), clock())
     publisher.create_article(article_input(title="Dois", published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     built, modified = last_build()
     assert built is not None and parsedate_to_datetime(built) == START
     assert parsedate_to_datetime(modified) == START
     clock.advance(hours=1)
     publisher.update_article(first.id, {"title": "Um (corrigido)"}, None, clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     built, modified = last_build()
     assert built is not None and parsedate_to_datetime(built) == START + timedelta(hours=1)
     assert parsedate_to_datetime(modified) == parsedate_to_datetime(built)
     clock.advance(hours=1)
-    publisher.mark_all_feeds_stale(clock())
-    publisher.render_due_feeds(clock())  # nothing changed: nor does lastBuildDate
+    renderer.mark_all_feeds_stale(clock())
+    renderer.render_due_feeds(clock())  # nothing changed: nor does lastBuildDate
     assert last_build()[0] == built
     publisher.delete_article(first.id, None, clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     built, modified = last_build()
     assert built is not None and parsedate_to_datetime(built) == clock().replace(microsecond=0)
 
@@ -396,13 +406,14 @@ def test_a_section_whose_articles_share_a_language_declares_it(
     services: Services, clock: FakeClock
 ) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     english = (Author("Nora Whitfield"),)
     publisher.create_article(
         article_input(title="Tides", authors=english, language="en", published_at=clock()),
         clock(),
     )
     publisher.create_article(article_input(published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     nora = FeedScope("author", "nora-whitfield")
     assert (
         assert_valid_json_feed(publisher.feed_snapshot(nora, FeedFormat.JSON).body)["language"]
@@ -426,8 +437,9 @@ def test_feed_ids_survive_a_new_host(database_url: str, clock: FakeClock) -> Non
         )
         try:
             publisher = built.publisher
+            renderer = built.renderer
             publisher.create_article(article_input(published_at=clock()), clock())
-            publisher.render_due_feeds(clock())
+            renderer.render_due_feeds(clock())
             for scope in (SITE_SCOPE, FeedScope("category", "politica")):
                 atom = assert_valid_atom(publisher.feed_snapshot(scope, FeedFormat.ATOM).body)
                 json_feed = publisher.feed_snapshot(scope, FeedFormat.JSON).body
@@ -451,13 +463,14 @@ def test_refresh_hints_never_invite_polls_faster_than_regeneration(
 
 def test_only_significant_edits_move_the_updated_date(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     article = publisher.create_article(article_input(published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     before = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     clock.advance(hours=1)
     fixed = publisher.update_article(article.id, {"title": "Título corrigido"}, None, clock())
     assert fixed.updated_at == article.updated_at
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     corrected = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
     assert corrected.entries[0].title == "Título corrigido"
     assert corrected.entries[0].updated == assert_valid_atom(before.body).entries[0].updated
@@ -466,7 +479,7 @@ def test_only_significant_edits_move_the_updated_date(services: Services, clock:
         article.id, {"summary": "Fato novo."}, None, clock(), significant=True
     )
     assert news.updated_at == clock()
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     updated = assert_valid_atom(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
     assert updated.entries[0].updated_parsed[:5] == clock().timetuple()[:5]
 
@@ -540,6 +553,7 @@ def test_a_burst_leaves_every_subscription_feed_at_the_item_limit(
     """Ten times item_limit articles on one day: each subscription feed holds item_limit
     entries (the newest), and the archive walk meets every other article once."""
     publisher = services.publisher
+    renderer = services.renderer
     limit = services.settings.feed_item_limit
     ids = [
         publisher.create_article(
@@ -548,7 +562,7 @@ def test_a_burst_leaves_every_subscription_feed_at_the_item_limit(
         ).id
         for number in range(10 * limit)
     ]
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     for scope in (
         SITE_SCOPE,
         FeedScope("category", "politica"),
@@ -571,6 +585,7 @@ def test_the_archive_walk_meets_every_article_once_whatever_its_date(
     """Articles in any order of dates, scheduled ones among them: the subscription feed and
     the archive pages together hold each public article, the archives each at most once."""
     publisher = paged.publisher
+    renderer = paged.renderer
     ids = []
     for days_ago in (3, 40, 1, 400, 2, 90, 5):
         when = clock() - timedelta(days=days_ago)
@@ -578,14 +593,14 @@ def test_the_archive_walk_meets_every_article_once_whatever_its_date(
     soon = publisher.create_article(
         article_input(title="Embargo", published_at=clock() + timedelta(minutes=5)), clock()
     )
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert _archive_walk(publisher) == ["1", "0"]
     archived = _archived_ids(publisher)
     assert len(archived) == len(set(archived)) == 6
     assert set(archived) | set(_entry_ids(publisher, SITE_SCOPE)) == set(ids)
     # The embargoed article is numbered when it goes public, after every other.
     clock.advance(minutes=5)
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert _entry_ids(publisher, SITE_SCOPE)[0] == soon.id
     assert _archive_walk(publisher) == ["1", "0"]  # numbers 6 and 7 on the open page
     archived = _archived_ids(publisher)
@@ -596,12 +611,13 @@ def test_publishing_never_changes_an_archive_page(paged: Services, clock: FakeCl
     """New articles, backdated ones among them, leave every archive document's bytes and
     ETag as they were; a backdated article reaches the subscription feeds."""
     publisher = paged.publisher
+    renderer = paged.renderer
     for number in range(7):
         publisher.create_article(
             article_input(title=f"Antes {number}", published_at=clock() - timedelta(days=9)),
             clock(),
         )
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     before = _archive_etags(publisher)
     assert len(before) == 2 * len(FeedFormat)
     bodies = publisher.feed_snapshots(before)
@@ -610,7 +626,7 @@ def test_publishing_never_changes_an_archive_page(paged: Services, clock: FakeCl
         article_input(title="Atrasada", published_at=clock() - timedelta(days=300)), clock()
     )
     publisher.create_article(article_input(title="Agora", published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     after = publisher.feed_snapshots(before)
     assert {key: snapshot.etag for key, snapshot in after.items()} == before
     assert all(after[key].body == bodies[key].body for key in before)
@@ -625,6 +641,7 @@ def test_an_edit_changes_only_its_own_page_and_its_subscription_feeds(
     paged: Services, clock: FakeClock
 ) -> None:
     publisher = paged.publisher
+    renderer = paged.renderer
     articles = [
         publisher.create_article(
             article_input(
@@ -634,19 +651,19 @@ def test_an_edit_changes_only_its_own_page_and_its_subscription_feeds(
         )
         for number in range(7)
     ]
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     clock.advance(minutes=1)
     # Number 1, on page 0; among the newest three of "Seção 1" (5, 3, 1), not among
     # those of the site, its tags or its authors (6, 5, 4).
     edited = articles[1]
     publisher.update_article(edited.id, {"title": "Nota corrigida"}, edited.etag, clock())
-    changed = {key.split(":")[0] for key in publisher.render_due_feeds(clock()).changed}
+    changed = {key.split(":")[0] for key in renderer.render_due_feeds(clock()).changed}
     assert changed == {"archive/0", "category/secao-1"}
     body = publisher.feed_snapshot(FeedScope("archive", "0"), FeedFormat.ATOM).body
     assert "Nota corrigida" in body.decode()
     # Deleted, it leaves its page; the walk still meets every other article once.
     publisher.delete_article(articles[4].id, None, clock())
-    changed = {key.split(":")[0] for key in publisher.render_due_feeds(clock()).changed}
+    changed = {key.split(":")[0] for key in renderer.render_due_feeds(clock()).changed}
     assert "archive/1" in changed and "archive/0" not in changed
     assert articles[4].id not in _archived_ids(publisher)
     assert len(_archived_ids(publisher)) == 5
@@ -658,18 +675,19 @@ def test_an_article_published_again_is_new_to_subscribers(
     """Taken back to a draft, an article leaves its page; published again, it is numbered
     as new and reaches the subscription feeds."""
     publisher = paged.publisher
+    renderer = paged.renderer
     first = publisher.create_article(article_input(title="Volta", published_at=clock()), clock())
     for number in range(5):
         publisher.create_article(article_input(title=f"N{number}", published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert first.id in _entry_ids(publisher, FeedScope("archive", "0"))
     draft = publisher.update_article(first.id, {"published_at": None}, None, clock())
     assert draft.sequence is None
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert first.id not in _archived_ids(publisher) + _entry_ids(publisher, SITE_SCOPE)
     again = publisher.update_article(first.id, {"published_at": clock()}, None, clock())
     assert again.sequence == 6
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert _entry_ids(publisher, SITE_SCOPE)[0] == first.id
 
 
@@ -685,7 +703,8 @@ def test_the_site_feed_keeps_what_no_page_holds_when_item_limit_is_lowered(
     smaller = build_services(settings_for(database_url, feed_item_limit=1), clock=clock, environ={})
     try:
         publisher = smaller.publisher
-        publisher.render_due_feeds(clock())
+        renderer = smaller.renderer
+        renderer.render_due_feeds(clock())
         assert len(_entry_ids(publisher, SITE_SCOPE)) == 2  # numbers 3 and 4, page 1 open
         assert len(_entry_ids(publisher, FeedScope("category", "politica"))) == 1
         assert _archive_walk(publisher) == ["0"]
@@ -698,10 +717,11 @@ def test_a_period_archive_goes_to_the_page_of_its_newest_article(
     paged: Services, clock: FakeClock
 ) -> None:
     publisher = paged.publisher
+    renderer = paged.renderer
     for month, day in ((8, 1), (8, 20), (9, 1), (10, 1), (10, 2)):
         when = clock.now.replace(month=month, day=day)
         publisher.create_article(article_input(published_at=when), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     # Numbered by date (one request each, in this order): August on page 0.
     assert publisher.archive_for_period("2026-08", clock()) == FeedScope("archive", "0")
     assert publisher.archive_for_period("2026-08-20", clock()) == FeedScope("archive", "0")
@@ -714,11 +734,12 @@ def test_a_period_archive_goes_to_the_page_of_its_newest_article(
 
 def test_max_age_never_outlives_the_next_publication(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     publisher.create_article(article_input(published_at=clock()), clock())
     publisher.create_article(
         article_input(title="Em breve", published_at=clock() + timedelta(seconds=45)), clock()
     )
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     snapshot = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS)
     assert feed_max_age(services.settings, SITE_SCOPE, snapshot, clock()) == 45
     clock.advance(seconds=40)
@@ -733,12 +754,13 @@ def test_kept_entries_never_make_a_feed_differ_from_a_fresh_render(
     """The scheduler keeps rendered entries between passes; after edits of every kind its
     feeds are byte for byte what a process with nothing kept renders from the database."""
     publisher = services.publisher
+    renderer = services.renderer
     published = clock() - timedelta(hours=1)
     first, second, third = (
         publisher.create_article(article_input(title=title, published_at=published), clock())
         for title in ("Primeira notícia", "Segunda notícia", "Terceira notícia")
     )
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     clock.advance(minutes=1)
     publisher.update_article(first.id, {"body": "Correção silenciosa."}, first.etag, clock())
     publisher.update_article(
@@ -746,7 +768,7 @@ def test_kept_entries_never_make_a_feed_differ_from_a_fresh_render(
         significant=True,
     )  # fmt: skip
     publisher.update_article(third.id, {"categories": ["Clima"]}, third.etag, clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     scopes = [SITE_SCOPE, FeedScope("category", "politica"), FeedScope("category", "clima")]
     kept = {(s, f): publisher.feed_snapshot(s, f).body for s in scopes for f in FeedFormat}
     assert "Correção silenciosa." in kept[SITE_SCOPE, FeedFormat.RSS].decode()
@@ -754,8 +776,8 @@ def test_kept_entries_never_make_a_feed_differ_from_a_fresh_render(
 
     fresh = build_services({**overrides, "feed_render_cache_bytes": 0}, clock=clock, environ={})
     try:
-        fresh.publisher.mark_all_feeds_stale(clock())
-        fresh.publisher.render_due_feeds(clock())
+        fresh.renderer.mark_all_feeds_stale(clock())
+        fresh.renderer.render_due_feeds(clock())
         assert kept == {
             (s, f): fresh.publisher.feed_snapshot(s, f).body for s in scopes for f in FeedFormat
         }
@@ -765,8 +787,9 @@ def test_kept_entries_never_make_a_feed_differ_from_a_fresh_render(
 
 def test_a_sections_feed_names_the_sites_vocabularies(services: Services, clock: FakeClock) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     publisher.create_article(article_input(published_at=clock() - timedelta(hours=1)), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     rss = publisher.feed_snapshot(FeedScope("category", "politica"), FeedFormat.RSS).body
     assert b'domain="https://news.example.org/category/"' in rss
     assert b'domain="https://news.example.org/tag/"' in rss
@@ -777,19 +800,20 @@ def test_a_dead_schedulers_claim_holds_up_only_its_feed_for_one_lease(
     services: Services, clock: FakeClock
 ) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     publisher.create_article(article_input(published_at=clock()), clock())
     # A scheduler claimed the Cidades feed and was killed before it could render it.
     with services.database.write() as session:
         lease = clock() + timedelta(seconds=RENDER_LEASE_SECONDS)
         assert FeedStateRepository(session).claim("category/cidades", clock(), lease)
 
-    report = publisher.render_due_feeds(clock.advance(seconds=1))
+    report = renderer.render_due_feeds(clock.advance(seconds=1))
     assert SITE_SCOPE.key in report.scopes and "category/politica" in report.scopes
     assert "category/cidades" not in report.scopes
     with pytest.raises(FeedNotFound):
         publisher.feed_snapshot(FeedScope("category", "cidades"), FeedFormat.ATOM)
 
-    report = publisher.render_due_feeds(clock.advance(seconds=RENDER_LEASE_SECONDS))
+    report = renderer.render_due_feeds(clock.advance(seconds=RENDER_LEASE_SECONDS))
     assert report.scopes == ["category/cidades"]
     publisher.feed_snapshot(FeedScope("category", "cidades"), FeedFormat.ATOM)
 
@@ -855,13 +879,14 @@ def test_an_excerpt_of_script_written_as_text_stays_text_in_every_feed(
     """The excerpt cut from a body whose text shows ``<script>`` reaches every reader as that
     text, never as an element (issue 9, point 2), even one that does not sanitise."""
     publisher = services.publisher
+    renderer = services.renderer
     body = "Nunca escreva `<script>alert(1)</script>` & `&amp;` num comentário."
     article = publisher.create_article(
         article_input(summary="", body=body, published_at=clock()), clock()
     )
     excerpt = "Nunca escreva <script>alert(1)</script> & &amp; num comentário."
     assert article.excerpt == excerpt
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     rss = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
     assert_valid_rss(rss)
     (item,) = feedparser.parse(rss, sanitize_html=False).entries
@@ -896,6 +921,7 @@ def test_author_and_term_rows_carry_their_article_s_publication_number(
     unpublishing, publishing again, a scheduled time that comes, an import and a
     deletion (a deleted article gives its number back)."""
     publisher = services.publisher
+    renderer = services.renderer
     now = clock()
     public = publisher.create_article(article_input(published_at=now), now)
     later = publisher.create_article(
@@ -930,7 +956,7 @@ def test_author_and_term_rows_carry_their_article_s_publication_number(
     assert {table for table, *_ in numbered} == {"article_authors", "article_terms"}
     assert len({article_id for _, article_id, *_ in numbered}) == 2  # public and imported
     publisher.update_article(back.id, {"published_at": now}, None, now)
-    publisher.render_due_feeds(clock.advance(hours=2))  # the scheduled one is numbered
+    renderer.render_due_feeds(clock.advance(hours=2))  # the scheduled one is numbered
     rows = _scope_rows(services)
     assert all(own is not None and own == article for _, _, own, article in rows)
     publisher.delete_article(later.id, None, clock())
@@ -947,6 +973,7 @@ def test_a_scope_feed_holds_its_newest_articles_by_publication(
     """A category feed of item_limit entries takes the articles published last in it,
     a late one with an old date among them, and not those of other categories."""
     publisher = paged.publisher
+    renderer = paged.renderer
     now = clock()
     ours = [
         publisher.create_article(
@@ -961,7 +988,7 @@ def test_a_scope_feed_holds_its_newest_articles_by_publication(
         ),
         now,
     )
-    publisher.render_due_feeds(now)
+    renderer.render_due_feeds(now)
     cidades = set(_entry_ids(publisher, FeedScope("category", "cidades")))
     assert cidades == {late.id, ours[3].id, ours[2].id}
 
@@ -975,16 +1002,17 @@ def test_feed_queries_walk_an_index_without_sorting_the_archive(
     archive."""
     services = build_services(settings_for(sqlite_url), clock=clock, environ={})
     publisher = services.publisher
+    renderer = services.renderer
     now = clock()
     for number in range(30):
         publisher.create_article(
             article_input(title=f"Nota {number}", published_at=now - timedelta(hours=number)),
             now,
         )
-    publisher.render_due_feeds(now)
+    renderer.render_due_feeds(now)
     with captured_selects(services.database.engine) as statements:
-        publisher.mark_all_feeds_stale(now)
-        publisher.render_due_feeds(now)
+        renderer.mark_all_feeds_stale(now)
+        renderer.render_due_feeds(now)
     ordered = [(sql, params) for sql, params in statements if "articles" in sql]
     assert any("article_terms" in sql for sql, _ in ordered)
     assert any("article_authors" in sql for sql, _ in ordered)
@@ -1028,9 +1056,10 @@ def test_web_processes_compare_snapshot_versions_from_an_index_alone(
     a few thousand feeds, while the worker's readers wait."""
     services = build_services(settings_for(sqlite_url), clock=clock, environ={})
     publisher = services.publisher
+    renderer = services.renderer
     now = clock()
     publisher.create_article(article_input(title="Nota", published_at=now), now)
-    publisher.render_due_feeds(now)
+    renderer.render_due_feeds(now)
     with captured_selects(services.database.engine) as statements:
         versions = publisher.snapshot_versions()
     assert "site:rss" in versions
@@ -1074,7 +1103,7 @@ def test_a_new_process_joins_the_stored_entries_instead_of_rendering_them(
                 article_input(title=f"Notícia {n}", published_at=clock()), clock()
             )
             ids.append(made.id)
-        first.publisher.render_due_feeds(clock())
+        first.renderer.render_due_feeds(clock())
         expected = {
             (scope, fmt): first.publisher.feed_snapshot(scope, fmt).body
             for scope in (SITE_SCOPE, FeedScope("category", "politica"))
@@ -1087,11 +1116,12 @@ def test_a_new_process_joins_the_stored_entries_instead_of_rendering_them(
     second = build_services(settings, clock=clock, environ={})
     try:
         publisher = second.publisher
+        renderer = second.renderer
         for scope, whole_reads in ((SITE_SCOPE, 0), (FeedScope("category", "politica"), 1)):
             with second.database.write() as session:
                 FeedStateRepository(session).mark_dirty([scope.key])
             with captured_selects(second.database.engine) as statements:
-                report = publisher.render_due_feeds(clock())
+                report = renderer.render_due_feeds(clock())
             assert report.scopes == [scope.key]
             assert report.changed == []
             assert _whole_article_reads(statements) == whole_reads
@@ -1117,7 +1147,7 @@ def test_a_new_process_joins_the_stored_entries_instead_of_rendering_them(
             session.execute(text("DELETE FROM entry_fragments"))
             FeedStateRepository(session).mark_dirty([SITE_SCOPE.key])
         with captured_selects(third.database.engine) as statements:
-            third.publisher.render_due_feeds(clock())
+            third.renderer.render_due_feeds(clock())
         assert _whole_article_reads(statements) == 1
         assert len(_stored_entry_rows(third)) == 4
         assert (
@@ -1135,15 +1165,16 @@ def test_a_stored_entry_is_joined_only_while_its_article_is_unchanged(
     starts afterwards must render the edit, not join the entry stored for the old text."""
     settings = settings_for(database_url)
     processes = [build_services(settings, clock=clock, environ={}) for _ in range(3)]
-    scheduler, api, restarted = (built.publisher for built in processes)
+    scheduler, api, restarted = processes
     try:
-        article = scheduler.create_article(article_input(published_at=clock()), clock())
-        scheduler.render_due_feeds(clock())
+        article = scheduler.publisher.create_article(article_input(published_at=clock()), clock())
+        scheduler.renderer.render_due_feeds(clock())
         clock.advance(minutes=5)
-        api.update_article(article.id, {"title": "Título corrigido"}, article.etag, clock())
-        restarted.render_due_feeds(clock())
+        edit = {"title": "Título corrigido"}
+        api.publisher.update_article(article.id, edit, article.etag, clock())
+        restarted.renderer.render_due_feeds(clock())
         for fmt in FeedFormat:
-            body = restarted.feed_snapshot(SITE_SCOPE, fmt).body.decode()
+            body = restarted.publisher.feed_snapshot(SITE_SCOPE, fmt).body.decode()
             assert "Título corrigido" in body
             assert "Câmara aprova" not in body
         assert _stored_entry_rows(processes[0]) == [(article.id, 2)]
@@ -1156,15 +1187,16 @@ def test_stored_entries_of_deleted_articles_and_of_other_rendering_are_forgotten
     services: Services, clock: FakeClock
 ) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     kept = publisher.create_article(article_input(published_at=clock()), clock())
     gone = publisher.create_article(article_input(title="Outra", published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert {row[0] for row in _stored_entry_rows(services)} == {kept.id, gone.id}
     publisher.delete_article(gone.id, None, clock())
     assert [row[0] for row in _stored_entry_rows(services)] == [kept.id]
     # A new version of the rendering code (or of a setting shown in feeds) is a new
     # context: its entries are rendered again, and the old ones never joined again.
-    assert publisher.rebuild_if_changed("f" * 64, clock())
+    assert renderer.rebuild_if_changed("f" * 64, clock())
     assert _stored_entry_rows(services) == []
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     assert _stored_entry_rows(services) == []  # this process renders for its own code

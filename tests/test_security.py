@@ -29,6 +29,7 @@ from sqlalchemy import text
 from app.access import Access
 from app.errors import AuthenticationFailed
 from app.publishing import Publisher
+from app.renderer import FeedRenderer
 from app.services import Services
 from app.services import build_services
 from app.storage.schema import upgrade_database
@@ -78,18 +79,24 @@ def publisher(app: Flask) -> Publisher:
 
 
 @pytest.fixture
+def renderer(app: Flask) -> FeedRenderer:
+    found: FeedRenderer = app.extensions["broadsheet"].renderer
+    return found
+
+
+@pytest.fixture
 def access(app: Flask) -> Access:
     found: Access = app.extensions["broadsheet"].access
     return found
 
 
 @pytest.fixture
-def published(publisher: Publisher, clock: FakeClock) -> str:
+def published(publisher: Publisher, renderer: FeedRenderer, clock: FakeClock) -> str:
     """One public article in the category "Política", feeds rendered; its slug."""
     article = publisher.create_article(
         article_input(slug="seguranca", published_at=clock() - timedelta(hours=1)), clock()
     )
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     return article.slug
 
 

@@ -177,11 +177,11 @@ def fill_source(publisher: Publisher, clock: FakeClock) -> dict[str, str]:
     }
 
 
-def render_all(publisher: Publisher, clock: FakeClock) -> dict[str, bytes]:
+def render_all(services: Services, clock: FakeClock) -> dict[str, bytes]:
     """``broadsheet regenerate`` at the fake clock's time; every stored document by key."""
-    publisher.mark_all_feeds_stale(clock())
-    assert not publisher.render_due_feeds(clock()).failed
-    with publisher.db.read() as session:
+    services.renderer.mark_all_feeds_stale(clock())
+    assert not services.renderer.render_due_feeds(clock()).failed
+    with services.database.read() as session:
         snapshots = SnapshotRepository(session)
         return {key: snapshots.get(key).body for key in snapshots.etags()}  # type: ignore[union-attr]
 
@@ -211,7 +211,7 @@ def test_export_then_import_into_an_empty_database_gives_identical_feeds(
 ) -> None:
     source = services_for(database_url, clock)
     ids = fill_source(source.publisher, clock)
-    feeds = render_all(source.publisher, clock)
+    feeds = render_all(source, clock)
     articles = {
         key: source.publisher.get_article(value) for key, value in ids.items() if key != "gone"
     }
@@ -226,7 +226,7 @@ def test_export_then_import_into_an_empty_database_gives_identical_feeds(
     assert "articles imported: 5; lines skipped: 0" in result.stdout
 
     target = services_for(empty_database_url, clock)
-    assert render_all(target.publisher, clock) == feeds
+    assert render_all(target, clock) == feeds
     for key in ("site:rss", "site:atom", "site:json", "category/politica:atom",
                 "tag/eleicoes:rss"):  # fmt: skip
         assert key in feeds, key
@@ -490,7 +490,7 @@ def test_an_import_marks_the_feeds_it_touches_stale(services: Services, clock: F
         due = {scope.scope_key for scope in FeedStateRepository(session).due(clock())}
     # A new article is on no complete archive page.
     assert due == {"site", "category/cidades", "tag/chuvas", "author/julia-ramos"}
-    services.publisher.render_due_feeds(clock())
+    services.renderer.render_due_feeds(clock())
     scope = FeedScope.from_key("category/cidades")
     body = services.publisher.feed_snapshot(scope, FeedFormat.JSON).body
     assert json.loads(body)["items"][0]["title"] == "Chuva forte alaga avenidas da zona sul"
@@ -508,7 +508,7 @@ def test_an_import_numbers_its_articles_oldest_first(services: Services, clock: 
     with services.database.read() as session:
         due = {scope.scope_key for scope in FeedStateRepository(session).due(clock())}
     assert "archive/0" in due and "archive/1" not in due
-    services.publisher.render_due_feeds(clock())
+    services.renderer.render_due_feeds(clock())
     page = services.publisher.feed_snapshot(FeedScope("archive", "0"), FeedFormat.JSON).body
     titles = [item["title"] for item in json.loads(page)["items"]]
     assert titles == [f"Dia {n}" for n in range(2, limit + 2)]  # the oldest, newest first

@@ -489,8 +489,9 @@ def test_a_changed_render_notifies_every_hub_of_each_changed_feed(
     services: Services, clock: FakeClock, hub: HubStandIn, http: httpx.Client
 ) -> None:
     publisher = services.publisher
+    renderer = services.renderer
     publisher.create_article(article_input(published_at=clock()), clock())
-    publisher.render_due_feeds(clock())
+    renderer.render_due_feeds(clock())
     topics = {row.topic_url for row in pending(services)}
     assert {f"{BASE_URL}/feed.{fmt}" for fmt in ("rss", "atom", "json")} <= topics
     assert {row.hub_url for row in pending(services)} == {hub.url}
@@ -499,6 +500,6 @@ def test_a_changed_render_notifies_every_hub_of_each_changed_feed(
 
     deliver(services, http, clock)
     assert pending(services) == []
-    publisher.mark_all_feeds_stale(clock())
-    publisher.render_due_feeds(clock())  # same bytes: nothing to announce
+    renderer.mark_all_feeds_stale(clock())
+    renderer.render_due_feeds(clock())  # same bytes: nothing to announce
     assert pending(services) == []

@@ -54,7 +54,7 @@ def feed_id_prefix(session: Session, proposed: str) -> str:
 
 
 def stored_fingerprint(session: Session) -> str | None:
-    """What the stored feeds were rendered with (see ``Publisher.rebuild_if_changed``)."""
+    """What the stored feeds were rendered with (see ``FeedRenderer.rebuild_if_changed``)."""
     return session.scalar(select(SiteIdentityRow.render_fingerprint).where(SiteIdentityRow.id == 1))
 
 

@@ -237,7 +237,7 @@ class SiteIdentityRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id_prefix: Mapped[str] = mapped_column(String(300))
-    # What the stored feeds were rendered with (see Publisher.rebuild_if_changed).
+    # What the stored feeds were rendered with (see FeedRenderer.rebuild_if_changed).
     render_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
 
