@@ -85,6 +85,50 @@ class RenderReport:
     failed: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """The article versions a scope's documents hold, where they sit among the archives
+    (RFC 5005), and when the next scheduled article changes them by itself."""
+
+    versions: tuple[ArticleVersion, ...]
+    history: History
+    next_change: datetime | None
+    has_document: bool = True
+
+
+@dataclass(frozen=True)
+class _Read:
+    """Everything a scope's render reads, in one read transaction."""
+
+    dirty_version: int
+    selected: _Selection
+    ordered: tuple[ArticleVersion, ...]
+    """The versions, newest date first."""
+    language: str
+    label: str
+    context: str
+    stored: dict[ArticleVersion, EntryBytes]
+    """The entries already rendered in this context."""
+    unrendered: list[tuple[ArticleVersion, FeedEntry]]
+    previous: dict[str, tuple[str, datetime, datetime | None]]
+    """ETag, Last-Modified and fresh-until of the stored documents, by feed key."""
+
+    @property
+    def has_document(self) -> bool:
+        return self.selected.has_document
+
+
+@dataclass
+class _Rendered:
+    """A scope's documents: every format's bytes, the changed ones (ETag, Last-Modified
+    and their gzip, being compressed), and the entries rendered for them."""
+
+    document: FeedDocument
+    fresh: dict[ArticleVersion, EntryBytes]
+    bodies: dict[FeedFormat, bytes] = field(default_factory=dict)
+    changed: dict[FeedFormat, tuple[str, datetime, Future[bytes]]] = field(default_factory=dict)
+
+
 class FeedRenderer:
     """Renders the feeds that are due, over one database."""
 
@@ -263,42 +307,24 @@ class FeedRenderer:
             states.mark_stale(keys, now)
 
     def _render_scope(self, scope: FeedScope, now: datetime, report: RenderReport) -> None:
+        """Read what the scope's documents are made of (one read transaction), render
+        them with no transaction open, and store what changed (one write transaction)."""
         report.scopes.append(scope.key)
         keys = {fmt: feed_key(scope, fmt) for fmt in FeedFormat}
+        read = self._read_scope(scope, keys, now)
+        rendered = self._render_read(scope, read, keys, now) if read.has_document else None
+        self._store_scope(scope, read, rendered, keys, now, report)
+
+    def _read_scope(self, scope: FeedScope, keys: dict[FeedFormat, str], now: datetime) -> _Read:
         with self.db.read() as session:
             # The version first: a write committed after this read leaves the scope dirty.
             dirty_version = FeedStateRepository(session).dirty_version(scope.key)
-            articles_repo = ArticleRepository(session)
-            complete, page_size = PublicationOrder(session).complete_pages()
-            older = str(complete - 1) if complete else None
-            next_change: datetime | None = None
-            if scope.kind == ARCHIVE:
-                # RFC 5005 section 4: an archive's entries do not change, so a page exists
-                # once it is complete; only edits and deletions of its own articles
-                # change it. It links to the page before it, not to the one after (a link
-                # that would change its bytes when that page completes).
-                page = _page_number(scope.value)
-                has_document = page is not None and page < complete
-                versions: tuple[ArticleVersion, ...] = ()
-                if page is not None and has_document:
-                    first = page * page_size
-                    versions = articles_repo.page_versions(first, first + page_size)
-                history = History(older=str(page - 1) if page else None, newer=None)
-            else:
-                limit = self.settings.feed_item_limit
-                if scope == SITE_SCOPE:
-                    # Every article after the newest complete page stays in the
-                    # subscription feed, or an archive walk would miss it (fewer than a
-                    # page, unless item_limit was lowered after the first number).
-                    limit = max(limit, articles_repo.public_count_from(complete * page_size))
-                versions = articles_repo.public_versions(scope, limit)
-                next_change = articles_repo.next_publication(scope, now)
-                history = History(older=older if scope == SITE_SCOPE else None, newer=None)
-                has_document = bool(versions) or scope == SITE_SCOPE
+            articles = ArticleRepository(session)
+            selected = self._select_versions(PublicationOrder(session), articles, scope, now)
             # Which articles: the last published (by number). In what order: newest date
             # first, as readers list them; a backdated article takes its date's place.
             ordered = tuple(
-                sorted(versions, key=lambda version: version.published_at, reverse=True)
+                sorted(selected.versions, key=lambda version: version.published_at, reverse=True)
             )
             language = feed_language(
                 scope, {version.language for version in ordered}, self.settings.site_language
@@ -309,76 +335,140 @@ class FeedRenderer:
             # and the newest one, whose names give the feed its title.
             unrendered = [version for version in ordered if version not in stored]
             named = scope.kind != ARCHIVE and scope != SITE_SCOPE
-            entries = self._entries_of(articles_repo, [*ordered[: int(named)], *unrendered])
-            previous = SnapshotRepository(session).validators(keys.values())
-        rendered: dict[FeedFormat, bytes] = {}
-        changed: dict[FeedFormat, tuple[str, Future[bytes]]] = {}
-        changed_at: dict[FeedFormat, datetime] = {}
-        fresh: dict[ArticleVersion, EntryBytes] = {}
-        if has_document:
-            updated = max(
-                (max(version.updated_at, version.published_at) for version in ordered),
-                default=self.settings.epoch,
-            )
+            entries = self._entries_of(articles, [*ordered[: int(named)], *unrendered])
             label = scope_label(scope, [entries[ordered[0]]] if named and ordered else [])
-            document = build_document(
-                self.settings, self._feed_id_prefix(), scope, label, language, updated, history
+            return _Read(
+                dirty_version=dirty_version,
+                selected=selected,
+                ordered=ordered,
+                language=language,
+                label=label,
+                context=context,
+                stored=stored,
+                unrendered=[(version, entries[version]) for version in unrendered],
+                previous=SnapshotRepository(session).validators(keys.values()),
             )
-            fresh = self._render_entries(document, [(v, entries[v]) for v in unrendered])
-            for article_version, entry_bytes in fresh.items():
-                self._fragments.put((context, article_version), entry_bytes)
-            stored.update(fresh)
-            for fmt in FeedFormat:
-                fragments = [stored[version].of(fmt) for version in ordered]
-                before = previous.get(keys[fmt])
-                changed_at[fmt] = _next_change_time(before, now)
-                body = self._render_changed(document, fmt, fragments, before, changed_at[fmt])
-                rendered[fmt] = body
-                etag = content_etag(body)
-                if before is not None and before[0] == etag:
-                    continue
-                # zlib lets go of the GIL: the formats compress side by side, and
-                # before the write transaction, which writers would otherwise wait for.
-                changed[fmt] = (etag, self._compressor.submit(_gzip, body))
+
+    def _select_versions(
+        self, order: PublicationOrder, articles: ArticleRepository, scope: FeedScope, now: datetime
+    ) -> _Selection:
+        """Which articles a scope's documents hold, and its place among the archives."""
+        complete, page_size = order.complete_pages()
+        if scope.kind == ARCHIVE:
+            # RFC 5005 section 4: an archive's entries do not change, so a page exists
+            # once it is complete; only edits and deletions of its own articles
+            # change it. It links to the page before it, not to the one after (a link
+            # that would change its bytes when that page completes).
+            page = _page_number(scope.value)
+            history = History(older=str(page - 1) if page else None, newer=None)
+            if page is None or page >= complete:
+                return _Selection((), history, None, has_document=False)
+            first = page * page_size
+            return _Selection(articles.page_versions(first, first + page_size), history, None)
+        limit = self.settings.feed_item_limit
+        if scope == SITE_SCOPE:
+            # Every article after the newest complete page stays in the subscription
+            # feed, or an archive walk would miss it (fewer than a page, unless item_limit
+            # was lowered after the first number).
+            limit = max(limit, articles.public_count_from(complete * page_size))
+        versions = articles.public_versions(scope, limit)
+        older = str(complete - 1) if complete and scope == SITE_SCOPE else None
+        return _Selection(
+            versions,
+            History(older=older, newer=None),
+            articles.next_publication(scope, now),
+            has_document=bool(versions) or scope == SITE_SCOPE,
+        )
+
+    def _render_read(
+        self, scope: FeedScope, read: _Read, keys: dict[FeedFormat, str], now: datetime
+    ) -> _Rendered:
+        """The scope's documents from what was read: missing entries rendered, every entry
+        joined, and the changed documents' compression started."""
+        updated = max(
+            (max(version.updated_at, version.published_at) for version in read.ordered),
+            default=self.settings.epoch,
+        )
+        document = build_document(
+            self.settings,
+            self._feed_id_prefix(),
+            scope,
+            read.label,
+            read.language,
+            updated,
+            read.selected.history,
+        )
+        rendered = _Rendered(document, fresh=self._render_entries(document, read.unrendered))
+        for version, entry_bytes in rendered.fresh.items():
+            self._fragments.put((read.context, version), entry_bytes)
+        entry_bytes_of = {**read.stored, **rendered.fresh}
+        for fmt in FeedFormat:
+            fragments = [entry_bytes_of[version].of(fmt) for version in read.ordered]
+            before = read.previous.get(keys[fmt])
+            changed_at = _next_change_time(before, now)
+            body = self._render_changed(document, fmt, fragments, before, changed_at)
+            rendered.bodies[fmt] = body
+            etag = content_etag(body)
+            if before is not None and before[0] == etag:
+                continue
+            # zlib lets go of the GIL: the formats compress side by side, and before the
+            # write transaction, which writers would otherwise wait for.
+            rendered.changed[fmt] = (etag, changed_at, self._compressor.submit(_gzip, body))
+        return rendered
+
+    def _store_scope(
+        self,
+        scope: FeedScope,
+        read: _Read,
+        rendered: _Rendered | None,
+        keys: dict[FeedFormat, str],
+        now: datetime,
+        report: RenderReport,
+    ) -> None:
+        """Store what changed, in one write transaction: new entries, new snapshots and
+        their WebSub notices, fresh-until times, and that the scope is rendered."""
+        next_change = read.selected.next_change
         with self.db.write() as session:
-            EntryFragmentRepository(session).save(context, fresh)
             snapshots = SnapshotRepository(session)
-            states = FeedStateRepository(session)
             changed_topics: list[str] = []
             refreshed = False
-            for fmt in rendered.keys() - changed.keys():
-                kept = previous.get(keys[fmt])
-                if kept is not None and kept[2] != next_change:
-                    # Same bytes, but a publication was scheduled or moved: caches must
-                    # learn the new max-age (RFC 9111 section 5.2.2.1) before it comes.
-                    snapshots.set_fresh_until(keys[fmt], next_change)
-                    refreshed = True
-            if not rendered:
-                for key in previous:
+            if rendered is None:
+                for key in read.previous:
                     snapshots.delete(key)
                     report.deleted.append(key)
-            for fmt, (etag, compressed) in changed.items():
-                key = keys[fmt]
-                snapshots.save(
-                    FeedSnapshot(
-                        feed_key=key,
-                        media_type=fmt.media_type,
-                        body=rendered[fmt],
-                        body_gzip=compressed.result(),
-                        etag=etag,
-                        last_modified=changed_at[fmt],
-                        rendered_at=now,
-                        fresh_until=next_change,
+            else:
+                EntryFragmentRepository(session).save(read.context, rendered.fresh)
+                for fmt in rendered.bodies.keys() - rendered.changed.keys():
+                    kept = read.previous.get(keys[fmt])
+                    if kept is not None and kept[2] != next_change:
+                        # Same bytes, but a publication was scheduled or moved: caches
+                        # must learn the new max-age (RFC 9111 section 5.2.2.1) before it
+                        # comes.
+                        snapshots.set_fresh_until(keys[fmt], next_change)
+                        refreshed = True
+                for fmt, (etag, changed_at, compressed) in rendered.changed.items():
+                    snapshots.save(
+                        FeedSnapshot(
+                            feed_key=keys[fmt],
+                            media_type=fmt.media_type,
+                            body=rendered.bodies[fmt],
+                            body_gzip=compressed.result(),
+                            etag=etag,
+                            last_modified=changed_at,
+                            rendered_at=now,
+                            fresh_until=next_change,
+                        )
                     )
-                )
-                report.changed.append(key)
-                changed_topics.append(document.self_url(fmt))
+                    report.changed.append(keys[fmt])
+                    changed_topics.append(rendered.document.self_url(fmt))
             # WebSub section 6: each hub must hear of every changed topic. Only an outbox
             # row here, committed with the new snapshot; the deliver-websub job sends it.
             enqueue_notifications(session, self.settings.hubs, changed_topics, now)
-            if changed_topics or refreshed or (not rendered and previous):
+            if changed_topics or refreshed or (rendered is None and read.previous):
                 snapshots.bump_generation()
-            states.mark_rendered(scope.key, dirty_version, next_change, now)
+            FeedStateRepository(session).mark_rendered(
+                scope.key, read.dirty_version, next_change, now
+            )
 
     def _render_changed(
         self,
