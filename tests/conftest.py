@@ -27,8 +27,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from app.access import Access
 from app.cli import CommandEnvironment
 from app.cli import main
+from app.publishing import Publisher
+from app.renderer import FeedRenderer
 from app.services import Services
 from app.services import build_services
 from app.storage.database import Database
@@ -191,6 +194,24 @@ def app(overrides: dict[str, Any], clock: FakeClock) -> Iterator[Flask]:
     application = create_app(overrides, clock=clock, environ={})
     yield application
     close_app(application)
+
+
+@pytest.fixture
+def publisher(app: Flask) -> Publisher:
+    found: Publisher = app.extensions["broadsheet"].publisher
+    return found
+
+
+@pytest.fixture
+def renderer(app: Flask) -> FeedRenderer:
+    found: FeedRenderer = app.extensions["broadsheet"].renderer
+    return found
+
+
+@pytest.fixture
+def access(app: Flask) -> Access:
+    found: Access = app.extensions["broadsheet"].access
+    return found
 
 
 @pytest.fixture

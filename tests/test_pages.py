@@ -28,12 +28,6 @@ FEED_TYPES = {
 }
 
 
-@pytest.fixture
-def publisher(app: Flask) -> Publisher:
-    found: Publisher = app.extensions["broadsheet"].publisher
-    return found
-
-
 def publish(
     publisher: Publisher, clock: FakeClock, ago: timedelta | None, **fields: Any
 ) -> Article:

@@ -33,7 +33,6 @@ from typing import Any
 
 import lxml.html
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck
 from hypothesis import Phase
@@ -156,18 +155,6 @@ def published_dates(draw: st.DrawFn, now: datetime) -> datetime:
 def database_url(sqlite_url: str) -> str:
     """SQLite only: the round trips here are about content, not the database."""
     return sqlite_url
-
-
-@pytest.fixture
-def publisher(app: Flask) -> Publisher:
-    found: Publisher = app.extensions["broadsheet"].publisher
-    return found
-
-
-@pytest.fixture
-def renderer(app: Flask) -> FeedRenderer:
-    found: FeedRenderer = app.extensions["broadsheet"].renderer
-    return found
 
 
 @pytest.fixture

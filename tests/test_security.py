@@ -73,24 +73,6 @@ def overrides(database_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def publisher(app: Flask) -> Publisher:
-    found: Publisher = app.extensions["broadsheet"].publisher
-    return found
-
-
-@pytest.fixture
-def renderer(app: Flask) -> FeedRenderer:
-    found: FeedRenderer = app.extensions["broadsheet"].renderer
-    return found
-
-
-@pytest.fixture
-def access(app: Flask) -> Access:
-    found: Access = app.extensions["broadsheet"].access
-    return found
-
-
-@pytest.fixture
 def published(publisher: Publisher, renderer: FeedRenderer, clock: FakeClock) -> str:
     """One public article in the category "Política", feeds rendered; its slug."""
     article = publisher.create_article(
