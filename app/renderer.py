@@ -52,6 +52,8 @@ from app.storage.feeds import store_fingerprint
 from app.storage.feeds import stored_fingerprint
 from app.storage.fragments import EntryBytes
 from app.storage.fragments import EntryFragmentRepository
+from app.storage.fragments import PackedEntry
+from app.storage.fragments import pack_entries
 from app.storage.sequence import NUMBER_BATCH
 from app.storage.sequence import PublicationOrder
 
@@ -124,7 +126,8 @@ class _Rendered:
     and their gzip, being compressed), and the entries rendered for them."""
 
     document: FeedDocument
-    fresh: dict[ArticleVersion, EntryBytes]
+    packed: list[PackedEntry]
+    """The entries rendered for them, as rows to store."""
     bodies: dict[FeedFormat, bytes] = field(default_factory=dict)
     changed: dict[FeedFormat, tuple[str, datetime, Future[bytes]]] = field(default_factory=dict)
 
@@ -398,10 +401,11 @@ class FeedRenderer:
             updated,
             read.selected.history,
         )
-        rendered = _Rendered(document, fresh=self._render_entries(document, read.unrendered))
-        for version, entry_bytes in rendered.fresh.items():
+        fresh = self._render_entries(document, read.unrendered)
+        rendered = _Rendered(document, pack_entries(read.context, fresh))
+        for version, entry_bytes in fresh.items():
             self._fragments.put((read.context, version), entry_bytes)
-        entry_bytes_of = {**read.stored, **rendered.fresh}
+        entry_bytes_of = {**read.stored, **fresh}
         for fmt in FeedFormat:
             fragments = [entry_bytes_of[version].of(fmt) for version in read.ordered]
             before = read.previous.get(keys[fmt])
@@ -437,7 +441,7 @@ class FeedRenderer:
                     snapshots.delete(key)
                     report.deleted.append(key)
             else:
-                EntryFragmentRepository(session).save(read.context, rendered.fresh)
+                EntryFragmentRepository(session).save(rendered.packed)
                 for fmt in rendered.bodies.keys() - rendered.changed.keys():
                     kept = read.previous.get(keys[fmt])
                     if kept is not None and kept[2] != next_change:

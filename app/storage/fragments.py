@@ -12,6 +12,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Collection
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete
@@ -74,21 +75,11 @@ class EntryFragmentRepository:
                     found[version] = _unpacked(lengths, body)
         return found
 
-    def save(self, context: str, entries: Mapping[ArticleVersion, EntryBytes]) -> None:
-        """Store these entries in ``context``, in place of any earlier version's."""
-        if not entries:
+    def save(self, rows: Sequence[PackedEntry]) -> None:
+        """Store these entries (:func:`pack_entries`), each in place of any earlier
+        version's in its context."""
+        if not rows:
             return
-        rows = [
-            {
-                "context": context,
-                "article_id": version.id,
-                "revision": version.revision,
-                "updated_at": version.updated_at,
-                "lengths": f"{len(entry.rss)},{len(entry.atom)},{len(entry.json)}",
-                "body": zlib.compress(entry.rss + entry.atom + entry.json, 6),
-            }
-            for version, entry in sorted(entries.items(), key=lambda item: item[0].id)
-        ]
         statement = dialect_insert(self.session, EntryFragmentRow)
         self.session.execute(
             statement.on_conflict_do_update(
@@ -98,7 +89,7 @@ class EntryFragmentRepository:
                     for name in ("revision", "updated_at", "lengths", "body")
                 },
             ),
-            rows,
+            list(rows),
         )
 
     def delete_other_contexts(self, prefix: str) -> int:
@@ -114,6 +105,28 @@ class EntryFragmentRepository:
         self.session.execute(
             delete(EntryFragmentRow).where(EntryFragmentRow.article_id == article_id)
         )
+
+
+PackedEntry = dict[str, object]
+"""One stored entry's row, as :func:`pack_entries` makes it."""
+
+
+def pack_entries(context: str, entries: Mapping[ArticleVersion, EntryBytes]) -> list[PackedEntry]:
+    """The rows that store these entries in ``context``: compressed here, so that the
+    write transaction that stores them does no compressing (on SQLite it holds the
+    database's one write lock). In article id order, so that two writers take the rows'
+    locks in the same order."""
+    return [
+        {
+            "context": context,
+            "article_id": version.id,
+            "revision": version.revision,
+            "updated_at": version.updated_at,
+            "lengths": f"{len(entry.rss)},{len(entry.atom)},{len(entry.json)}",
+            "body": zlib.compress(entry.rss + entry.atom + entry.json, 6),
+        }
+        for version, entry in sorted(entries.items(), key=lambda item: item[0].id)
+    ]
 
 
 def _unpacked(lengths: str, body: bytes) -> EntryBytes:
