@@ -24,11 +24,11 @@ from app.domain import FeedFormat
 from app.rendering.extensions import EXTENSION_NAME
 from app.rendering.extensions import AtomEntryExtension
 from app.rendering.extensions import AtomFeedExtension
-from app.rendering.extensions import entry_categories
-from app.rendering.extensions import history_links
-from app.rendering.extensions import utc_seconds
 from app.rendering.model import FeedDocument
 from app.rendering.model import FeedEntry
+from app.rendering.values import entry_categories
+from app.rendering.values import history_links
+from app.rendering.values import utc_seconds
 
 
 def render_atom(document: FeedDocument, entries: tuple[FeedEntry, ...] | None = None) -> bytes:

@@ -20,10 +20,10 @@ import json
 
 from app.domain import Author
 from app.domain import FeedFormat
-from app.rendering.extensions import history_links
-from app.rendering.extensions import rfc3339_date
 from app.rendering.model import FeedDocument
 from app.rendering.model import FeedEntry
+from app.rendering.values import history_links
+from app.rendering.values import rfc3339_date
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 

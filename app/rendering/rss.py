@@ -22,11 +22,11 @@ from app.domain import FeedFormat
 from app.rendering.extensions import EXTENSION_NAME
 from app.rendering.extensions import RssChannelExtension
 from app.rendering.extensions import RssItemExtension
-from app.rendering.extensions import as_html
-from app.rendering.extensions import entry_categories
-from app.rendering.extensions import rss_plain_text
 from app.rendering.model import FeedDocument
 from app.rendering.model import FeedEntry
+from app.rendering.values import as_html
+from app.rendering.values import entry_categories
+from app.rendering.values import rss_plain_text
 
 #: feedgen keeps a lastBuildDate that defaults to ``now()`` and always formats it with
 #: ``formatRFC2822``, which calls ``locale.setlocale`` (process-global; it races with other
