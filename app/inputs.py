@@ -1,35 +1,35 @@
-"""What a publisher may send: the rules of every article field, for every way in.
+"""What a publisher may send for an article: the one declaration of its fields, for every
+way in and out.
 
-The JSON API (:mod:`app.web.api`) and the import (:mod:`app.transfer`) parse their JSON
-with the models here; the use cases (:mod:`app.publishing`), which the CLI and the demo call
-directly, check every :class:`~app.publishing.ArticleInput` against the same models. So a
-value one way in refuses, no other way stores, and the refusal names the field the same
-way everywhere. Contains no I/O.
+:class:`ArticleCreate` declares the fields. Everything else that names them is made from
+it: :data:`ARTICLE_FIELDS` (what the use cases let an edit change), :class:`ArticleChanges`
+(the API's merge patch), the import's line format (:mod:`app.transfer`), and
+:func:`editable_fields` (what the API answers and the export writes). The JSON API
+(:mod:`app.web.api`) and the import parse their JSON with these models; the use cases
+(:mod:`app.articles`), which the CLI and the demo call directly, check every
+:class:`~app.articles.ArticleInput` against the same models. So a value one way in refuses,
+no other way stores, and the refusal names the field the same way everywhere. Contains no
+I/O.
 """
 
 from __future__ import annotations
 
-import json
 import mimetypes
-import re
-from contextlib import suppress
 from dataclasses import asdict
 from datetime import UTC
 from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING
 from typing import Annotated
 from typing import Any
-from typing import Literal
-from typing import TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
-from pydantic import PlainValidator
 from pydantic import ValidationError
 from pydantic import ValidationInfo
-from pydantic import WithJsonSchema
+from pydantic import create_model
 from pydantic import field_validator
 
 from app.domain import UNKNOWN_LENGTH
@@ -38,145 +38,22 @@ from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import Image
 from app.errors import FieldError
-from app.errors import InvalidInput
-from app.errors import MalformedJson
-from app.settings import LANGUAGE_TAG_MAX_LENGTH
-
-_Model = TypeVar("_Model", bound=BaseModel)
+from app.input_values import Email
+from app.input_values import Format
+from app.input_values import Instant
+from app.input_values import Language
+from app.input_values import SlugText
+from app.input_values import Summary
+from app.input_values import Term
+from app.input_values import Title
+from app.input_values import Url
+from app.json_input import field_errors
+from app.json_input import without_lone_surrogates
 
 #: The detail of every refusal of an article's fields, whichever rule refused them.
 INVALID_ARTICLE = "The article is invalid."
 
-# -- single values ---------------------------------------------------------------------------
-
-# Every Unicode space (what str.isspace() finds, and the BOM, which JSON Schema counts).
-# Neither a URL nor an e-mail address holds one (RFC 3986 section 2, RFC 5322; JSON Feed
-# and Atom readers refuse "a b.jpg"). Written as regular expression classes that read the
-# same in Python and in JSON Schema (ECMA-262), for the OpenAPI document.
-_SPACES = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-# ...and in a URL no control character (C0, DEL, C1) or non-character XML 1.0 forbids either:
-# URLs are stored as sent, and one would break every feed it reaches.
-_FORBIDDEN = rf"\x00-\x20\x7f-\xa0{_SPACES}\ufffe\uffff"
-_HAS_FORBIDDEN = re.compile(f"[{_FORBIDDEN}]")
-_HAS_SPACE = re.compile(f"[{_SPACES}]")
-
-#: What :func:`check_url` accepts, as a JSON Schema pattern (it accepts no more).
-URL_PATTERN = (
-    rf"^(?:/(?:[^/{_FORBIDDEN}][^{_FORBIDDEN}]*)?"
-    rf"|[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?::[0-9]{{1,5}})?(?:[/?#][^{_FORBIDDEN}]*)?)$"
-)
-#: What :func:`check_email` accepts, as a JSON Schema pattern.
-EMAIL_PATTERN = rf"^[^@{_SPACES}]+@[^{_SPACES}]*\.[^{_SPACES}]*$"
-
-#: The one refusal of a time, whatever was wrong with it: it shows the form and the range.
-DATE_EXPECTED = (
-    "expected an RFC 3339 date-time with an offset, such as 2026-11-28T09:00:00-03:00, "
-    "between 1970-01-01 and 9999-12-30 in UTC"
-)
-# RFC 3339 section 5.6 (date-time), ASCII digits only: four-digit years, seconds required,
-# "T" and "Z" in either case (section 5.6, note), an offset always ("Z" or +hh:mm; "-00:00"
-# is UTC of unknown local offset, section 4.3). Python's parsers accept far more: epoch
-# seconds, dates alone, "2026-11-28 09:00", basic format, "+0300".
-_RFC3339 = re.compile(
-    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII
-)
-# The range of an article's times. From the Unix epoch: an earlier date in a newsroom's
-# feed is nearly always a value gone wrong (a zero or negative Unix time, year 1 from an
-# empty field), and many readers keep times as unsigned Unix seconds. Up to the last day
-# every time zone can still show within the datetime type (offsets stay under a day), so
-# RSS, Atom, JSON Feed, the archives (UTC months) and the article page (in the site's time
-# zone) can all show it.
-EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST_INSTANT = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
-
-
-def check_url(value: str) -> str:
-    """An absolute http(s) URL, or a path on this site starting with ``/``.
-
-    Raises:
-        ValueError: anything else, or a URL with spaces or control characters.
-    """
-    if _HAS_FORBIDDEN.search(value):
-        raise ValueError("must not contain spaces or control characters")
-    if value.startswith("/") and not value.startswith("//"):
-        return value
-    try:
-        parts = urlsplit(value)
-        absolute = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 address)
-        absolute = False
-    if not absolute:
-        raise ValueError("must be an absolute http(s) URL or a path starting with /")
-    return value
-
-
-def check_email(value: str) -> str:
-    """An e-mail address in the shape feeds require (Atom: ``.+@.+``).
-
-    Raises:
-        ValueError: no ``@``, nothing before it, no dot after it, or a space anywhere.
-    """
-    local, at, domain = value.partition("@")
-    if not at or not local or "." not in domain or _HAS_SPACE.search(value):
-        raise ValueError("must be an e-mail address")
-    return value
-
-
-def parse_instant(value: object) -> datetime:
-    """A time as a publisher may send it: an RFC 3339 date-time with an offset, between
-    :data:`EARLIEST_INSTANT` and :data:`LATEST_INSTANT`; or, from code calling the use
-    cases, an aware datetime in that range. Fractions beyond microseconds are cut.
-
-    Raises:
-        ValueError: anything else (epoch seconds, numbers, a date alone, no offset, a leap
-            second, year 99999 ...), always with the message :data:`DATE_EXPECTED`.
-    """
-    if isinstance(value, str) and _RFC3339.fullmatch(value):
-        # What the pattern lets through and Python refuses: no such day or hour, a leap
-        # second, an offset of a day or more.
-        with suppress(ValueError):
-            value = datetime.fromisoformat(value.upper())
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise ValueError(DATE_EXPECTED)
-    try:
-        inside = EARLIEST_INSTANT <= value.astimezone(UTC) <= LATEST_INSTANT
-    except OverflowError:  # "0001-01-01T00:00+01:00" is before year 1 in UTC
-        inside = False
-    if not inside:
-        raise ValueError(DATE_EXPECTED)
-    return value
-
-
-Url = Annotated[
-    str,
-    Field(max_length=2000, json_schema_extra={"pattern": URL_PATTERN}),
-    AfterValidator(check_url),
-]
-Email = Annotated[
-    str,
-    Field(max_length=320, json_schema_extra={"pattern": EMAIL_PATTERN}),
-    AfterValidator(check_email),
-]
-Instant = Annotated[
-    datetime,
-    PlainValidator(parse_instant, json_schema_input_type=str),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "format": "date-time",
-            "description": "An RFC 3339 date-time with an offset, such as "
-            "2026-11-28T09:00:00-03:00, between 1970-01-01 and 9999-12-30 in UTC.",
-        }
-    ),
-]
-Term = Annotated[str, Field(min_length=1, max_length=100)]
-Title = Annotated[str, Field(min_length=1, max_length=500)]
-SlugText = Annotated[str, Field(min_length=1, max_length=120)]
-Summary = Annotated[str, Field(max_length=5000)]
-Format = Literal["markdown", "html"]
-Language = Annotated[str, Field(min_length=2, max_length=LANGUAGE_TAG_MAX_LENGTH)]
-
-# -- articles ---------------------------------------------------------------------------------
+# -- the parts of an article ------------------------------------------------------------------
 
 
 class Strict(BaseModel):
@@ -266,6 +143,11 @@ Categories = Annotated[list[Term], Field(max_length=20)]
 Tags = Annotated[list[Term], Field(max_length=50)]
 
 
+# -- the article ------------------------------------------------------------------------------
+
+
+# The one declaration of an article's fields, as a publisher sends them. (No docstring: it
+# would become the description of the model in the OpenAPI document.)
 class ArticleCreate(Strict):
     title: Title
     slug: SlugText | None = None
@@ -280,35 +162,64 @@ class ArticleCreate(Strict):
     published_at: Instant | None = None
 
 
+#: An article's fields, in the order of the declaration: the ones an edit may change.
 ARTICLE_FIELDS = tuple(ArticleCreate.model_fields)
+
+#: The fields a merge patch may clear with null (the summary to "", the others to nothing);
+#: null for any other field is refused.
+CLEARABLE_FIELDS = ("summary", "language", "image", "published_at")
+
+
+def _every_field_optional(model: type[Strict], name: str) -> type[Strict]:
+    """A model with the fields of ``model``, each with its own rules but optional: absent
+    and null both read as ``None`` (a JSON merge patch, RFC 7396, tells them apart by
+    ``model_fields_set``)."""
+    optional: dict[str, Any] = {
+        field: (info.rebuild_annotation() | None, Field(None, description=info.description))
+        for field, info in model.model_fields.items()
+    }
+    return create_model(name, __base__=Strict, __module__=__name__, **optional)
+
+
+# Every field of ArticleCreate, optional: the base of the API's merge patch.
+if TYPE_CHECKING:
+    # mypy cannot see the fields of a class made at run time; they are read by name only.
+    ArticleChanges = Strict
+else:
+    ArticleChanges = _every_field_optional(ArticleCreate, "ArticleChanges")
+
+# What editable_fields writes: every field but the slug and the publication time, whose
+# text the caller writes for its own readers, beside the id and the other times.
+_EDITABLE_WRITTEN = tuple(name for name in ARTICLE_FIELDS if name not in ("slug", "published_at"))
 
 
 def editable_fields(article: Article) -> dict[str, Any]:
     """The fields an editor sends for ``article``, as ArticleCreate reads them (times,
     slug and id left to the caller, which formats them for its own readers): what the API
     answers and the export writes, so that either can be sent back in."""
-    image = article.image
-    return {
-        "title": article.title,
-        "summary": article.summary,
-        "body": article.body,
-        "body_format": article.body_format.value,
-        "authors": [{"name": a.name, "email": a.email, "url": a.url} for a in article.authors],
-        "categories": list(article.categories),
-        "tags": list(article.tags),
-        "language": article.language,
-        "image": None
-        if image is None
-        else {
-            "url": image.url,
-            "type": image.type,
-            "length": image.length,
-            "width": image.width,
-            "height": image.height,
-            "caption": image.caption,
-            "credit": image.credit,
-        },
-    }
+    return {name: _json_value(getattr(article, name)) for name in _EDITABLE_WRITTEN}
+
+
+def _json_value(value: Any) -> Any:
+    """A domain value as JSON holds it: a tuple as a list, an :class:`~app.domain.Author`
+    or :class:`~app.domain.Image` as an object of the fields its model declares, an enum
+    as its value."""
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is tuple:
+        return [_json_value(item) for item in value]
+    names = _MODEL_FIELDS.get(kind)
+    if names is not None:
+        return {name: getattr(value, name) for name in names}
+    return value.value if isinstance(value, Enum) else value
+
+
+# The models of the domain values an article holds, whose fields they mirror.
+_MODEL_FIELDS: dict[type, tuple[str, ...]] = {
+    Author: tuple(AuthorModel.model_fields),
+    Image: tuple(ImageModel.model_fields),
+}
 
 
 def instant_text(value: datetime | None) -> str | None:
@@ -323,7 +234,8 @@ def article_errors(values: dict[str, Any]) -> list[FieldError]:
     """What is wrong with an article's fields, given as Python values (tuples, enums and
     nested dictionaries are fine); nothing when they pass :class:`ArticleCreate`.
 
-    Lone surrogates are left out first, as :func:`parse_json` leaves them out of JSON.
+    Lone surrogates are left out first, as :func:`~app.json_input.parse_json` leaves them out of
+    JSON.
     """
     try:
         ArticleCreate.model_validate(without_lone_surrogates(values), strict=False)
@@ -364,126 +276,3 @@ def domain_values(model: BaseModel) -> dict[str, Any]:
             value = ""
         values[name] = value
     return values
-
-
-# -- JSON documents ---------------------------------------------------------------------------
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def parse_json(model: type[_Model], raw: bytes | str, whole: str, detail: str) -> _Model:
-    """``raw`` parsed and validated as ``model``.
-
-    JSON may escape a lone surrogate ("\\ud800"), which no UTF-8 text can hold; like every
-    character XML 1.0 forbids, it is removed, so it costs its field nothing rather than
-    failing the whole document. ``whole`` names the document in sentences ("The request
-    body", "The line"); an error about the document itself has the field ``""``, never
-    the name of a field it might hold.
-
-    Bytes must be UTF-8 (see :func:`utf8_text`); a byte order mark is the caller's to
-    remove, where one may stand (the start of a body or of a file).
-
-    Raises:
-        MalformedJson: not UTF-8, or not JSON; its detail says so and where parsing stopped.
-        InvalidInput: fields missing, unknown, of the wrong type or invalid, or a document
-            that is not an object; ``detail`` is its message.
-    """
-    if isinstance(raw, bytes):
-        raw = utf8_text(raw, whole)
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as error:
-        malformed = _malformed(error, whole)
-        cleaned = _without_lone_surrogates(raw) if malformed else None
-        if malformed and cleaned is None:
-            raise malformed from None
-        if cleaned is None:
-            raise InvalidInput(field_errors(error, whole), detail) from None
-    try:
-        return model.model_validate_json(cleaned)
-    except ValidationError as error:
-        raise InvalidInput(field_errors(error, whole), detail) from None
-
-
-#: The UTF-8 byte order mark, which RFC 8259 section 8.1 lets a parser ignore.
-UTF8_BOM = b"\xef\xbb\xbf"
-_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
-def utf8_text(raw: bytes, whole: str) -> str:
-    """``raw`` decoded as UTF-8, the only encoding of JSON between systems (RFC 8259
-    section 8.1). ``whole`` names the document, as in :func:`parse_json`.
-
-    Raises:
-        MalformedJson: not UTF-8; its detail says so, and names UTF-16 or UTF-32 when the
-            bytes look like them.
-    """
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        found = f"byte 0x{raw[error.start]:02X} at offset {error.start}"
-    # A JSON text starts with an ASCII character (RFC 8259 section 2), which UTF-16 and
-    # UTF-32 spell with a zero byte beside it; in UTF-8 a zero byte is a control character,
-    # which JSON never holds unescaped (section 7).
-    if raw.startswith(_WIDE_BOMS) or b"\x00" in raw[:4]:
-        found = "it looks like UTF-16 or UTF-32"
-    sentence = f"{whole} is not UTF-8 ({found}): JSON must be UTF-8 (RFC 8259 section 8.1)."
-    raise MalformedJson([FieldError("", sentence)], sentence)
-
-
-def _malformed(error: ValidationError, whole: str) -> MalformedJson | None:
-    """The refusal of a document that is not JSON, or ``None`` when it is JSON."""
-    for found in error.errors(include_url=False):
-        if found["type"] == "json_invalid":
-            # pydantic's parser says where it stopped: "EOF while parsing an object at
-            # line 1 column 15".
-            where = str(found.get("ctx", {}).get("error") or "unreadable")
-            sentence = f"{whole} is not valid JSON: {where}."
-            return MalformedJson([FieldError("", sentence)], sentence)
-    return None
-
-
-def _without_lone_surrogates(raw: bytes | str) -> str | None:
-    """The document again without lone surrogates, or ``None`` when that is not its fault."""
-    try:
-        document = json.loads(raw)
-        cleaned = without_lone_surrogates(document)
-    except (ValueError, RecursionError):
-        return None
-    return json.dumps(cleaned) if cleaned != document else None
-
-
-def without_lone_surrogates(value: Any) -> Any:
-    """``value`` with every lone surrogate removed from its strings, however deep (tuples
-    become lists)."""
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("", value)
-    if isinstance(value, list | tuple):
-        return [without_lone_surrogates(item) for item in value]
-    if isinstance(value, dict):
-        return {
-            without_lone_surrogates(key): without_lone_surrogates(item)
-            for key, item in value.items()
-        }
-    return value
-
-
-def field_errors(error: ValidationError, whole: str) -> list[FieldError]:
-    """Each problem pydantic found, named by its dotted path (``authors.0.email``) and told
-    in plain words; a problem of the document itself has the path ``""`` and a sentence
-    that names it as ``whole`` does ("The request body")."""
-    return [_field_error(detail, whole) for detail in error.errors(include_url=False)]
-
-
-def _field_error(detail: Any, whole: str) -> FieldError:
-    location = ".".join(str(part) for part in detail["loc"])
-    kind = detail["type"]
-    if not location:  # the document itself, e.g. a JSON array: a whole sentence
-        if kind in ("model_type", "model_attributes_type", "dict_type"):
-            return FieldError("", f"{whole} must be a JSON object.")
-        return FieldError("", f"{whole}: {detail['msg']}.")
-    if kind == "extra_forbidden":
-        return FieldError(location, "is not a known field")
-    if kind == "missing":
-        return FieldError(location, "is required")
-    return FieldError(location, str(detail["msg"]).removeprefix("Value error, "))

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.access import Access
+from app.articles import Articles
 from app.clock import Clock
 from app.clock import system_clock
-from app.publishing import Publisher
+from app.feeds import StoredFeeds
+from app.operations import Operations
 from app.renderer import FeedRenderer
 from app.settings import Settings
 from app.settings import load_settings
@@ -22,7 +24,9 @@ class Services:
 
     settings: Settings
     database: Database
-    publisher: Publisher
+    articles: Articles
+    feeds: StoredFeeds
+    operations: Operations
     renderer: FeedRenderer
     access: Access
     clock: Clock
@@ -43,7 +47,9 @@ def build_services(
     return Services(
         settings,
         database,
-        Publisher(database, settings),
+        Articles(database, settings),
+        StoredFeeds(database),
+        Operations(database),
         FeedRenderer(database, settings),
         Access(database),
         clock,

@@ -28,9 +28,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app.access import Access
+from app.articles import Articles
 from app.cli import CommandEnvironment
 from app.cli import main
-from app.publishing import Publisher
+from app.feeds import StoredFeeds
 from app.renderer import FeedRenderer
 from app.services import Services
 from app.services import build_services
@@ -197,8 +198,14 @@ def app(overrides: dict[str, Any], clock: FakeClock) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def publisher(app: Flask) -> Publisher:
-    found: Publisher = app.extensions["broadsheet"].publisher
+def articles(app: Flask) -> Articles:
+    found: Articles = app.extensions["broadsheet"].articles
+    return found
+
+
+@pytest.fixture
+def feeds(app: Flask) -> StoredFeeds:
+    found: StoredFeeds = app.extensions["broadsheet"].feeds
     return found
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app.articles import ArticleInput
 from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import Image
-from app.publishing import ArticleInput
 
 
 def article_input(**overrides: Any) -> ArticleInput:

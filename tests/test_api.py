@@ -21,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from app.transfer import export_lines
+from app.transfer.export import export_lines
 from tests.conftest import BASE_URL
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
@@ -323,7 +323,7 @@ def test_patch_is_a_merge_patch(
     assert after["tags"] == ["creches", "educação infantil"]
     untouched = {k: v for k, v in before.items() if k not in ("summary", "tags", "updated_at")}
     assert {k: after[k] for k in untouched} == untouched
-    # Whether a PATCH moves updated_at (a "significant" edit) is decided in publishing.
+    # Whether a PATCH moves updated_at (a "significant" edit) is decided in app/articles.py.
     assert RFC3339.match(after["updated_at"])
     assert response.headers["ETag"] not in ("", created.headers["ETag"])
     assert fetch(client, auth, before).get_json() == after
@@ -600,7 +600,7 @@ def test_one_version_has_one_representation_in_every_answer_and_the_export(
     fetched = client.get(path_of(created.get_json()), headers=auth)
     assert fetched.headers["ETag"] == created.headers["ETag"]
     (listed,) = listing(client, auth)["items"]
-    (line,) = export_lines(app.extensions["broadsheet"].publisher)
+    (line,) = export_lines(app.extensions["broadsheet"].articles)
     exported = json.loads(line)
     assert created.get_json() == fetched.get_json() == listed
     times = {name: listed[name] for name in ("published_at", "created_at", "updated_at")}

@@ -39,7 +39,7 @@ def test_migrate_on_a_new_file(cli: Cli, tmp_path: Path) -> None:
     output = run(cli, {"BROADSHEET_DATABASE_URL": url}, "migrate")
     assert "newest schema" in output
     services = build_services({"database_url": url}, environ={})
-    assert services.publisher.readiness() is None
+    assert services.operations.readiness() is None
     services.database.dispose()
 
 
@@ -137,7 +137,7 @@ def test_demo_loads_once_and_regenerate_renders(
     assert shared.split(";")[0] == alone.split(";")[0]  # "scopes rendered: N"
     assert "documents changed: 0; failed: 0" in shared
     services = build_services(environ=env, clock=clock)
-    feed = assert_valid_rss(services.publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body)
+    feed = assert_valid_rss(services.feeds.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body)
     services.database.dispose()
     assert len(feed.entries) == 10
 

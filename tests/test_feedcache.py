@@ -28,7 +28,7 @@ from tests.live import serve
 
 
 def _publish(services: Services, clock: FakeClock, title: str) -> None:
-    services.publisher.create_article(
+    services.articles.create_article(
         article_input(title=title, published_at=clock() - timedelta(minutes=1)), clock()
     )
     services.renderer.render_due_feeds(clock())
@@ -38,7 +38,7 @@ def test_a_changed_feed_is_dropped_at_the_next_refresh(
     services: Services, clock: FakeClock
 ) -> None:
     _publish(services, clock, "Primeira")
-    cache = FeedCache(services.publisher, 1 << 24, refresh_seconds=3600)
+    cache = FeedCache(services.feeds, 1 << 24, refresh_seconds=3600)
     cache.refresh()
     first = cache.get(SITE_SCOPE, FeedFormat.ATOM)
     assert cache.get(SITE_SCOPE, FeedFormat.ATOM) is first  # from memory
@@ -55,10 +55,10 @@ def test_bytes_read_while_a_refresh_runs_are_served_but_not_kept(
     thread runs (it cannot drop what is not cached yet); then the request would cache the
     old bytes for good. It must not."""
     _publish(services, clock, "Primeira")
-    publisher = services.publisher
-    cache = FeedCache(publisher, 1 << 24, refresh_seconds=3600)
+    feeds = services.feeds
+    cache = FeedCache(feeds, 1 << 24, refresh_seconds=3600)
     cache.refresh()
-    read_snapshot = publisher.feed_snapshot
+    read_snapshot = feeds.feed_snapshot
 
     def read_then_race(scope: FeedScope, fmt: FeedFormat) -> FeedSnapshot:
         snapshot = read_snapshot(scope, fmt)
@@ -66,11 +66,11 @@ def test_bytes_read_while_a_refresh_runs_are_served_but_not_kept(
         cache.refresh()
         return snapshot
 
-    publisher.feed_snapshot = read_then_race  # type: ignore[method-assign]
+    feeds.feed_snapshot = read_then_race  # type: ignore[method-assign]
     try:
         racing = cache.get(SITE_SCOPE, FeedFormat.ATOM)
     finally:
-        del publisher.feed_snapshot
+        del feeds.feed_snapshot
     assert b"Segunda" not in racing.snapshot.body  # what was read is served once
     assert b"Segunda" in cache.get(SITE_SCOPE, FeedFormat.ATOM).snapshot.body
 
@@ -96,7 +96,7 @@ def test_a_worker_behind_another_catches_up_instead_of_answering_from_old_bytes(
             old = client.get("/feed.atom")  # now in this worker's memory
             clock.advance(minutes=5)
             _publish(services, clock, "Segunda")  # rendered; this worker has not refreshed
-            new = services.publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+            new = services.feeds.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
             held = (
                 f'"{new.etag}"'
                 if validator == "If-None-Match"
@@ -115,7 +115,7 @@ def test_a_closed_cache_stops_refreshing_in_the_background(
 ) -> None:
     """So that an app torn down (tests, tools) leaves no thread using its database."""
     _publish(services, clock, "Primeira")
-    cache = FeedCache(services.publisher, 1 << 24, refresh_seconds=0.05)
+    cache = FeedCache(services.feeds, 1 << 24, refresh_seconds=0.05)
     before = set(threading.enumerate())
     cache.get(SITE_SCOPE, FeedFormat.ATOM)  # starts the refresher
     started = [t for t in set(threading.enumerate()) - before if t.name == "feed-cache-refresh"]
@@ -156,7 +156,7 @@ def test_a_failed_catch_up_is_logged_and_the_feed_held_is_served(
     _publish(services, clock, "Primeira")
     held = client.get("/feed.atom")
     assert held.status_code == 200
-    monkeypatch.setattr(services.publisher, "snapshot_generation", _explode)
+    monkeypatch.setattr(services.feeds, "snapshot_generation", _explode)
     with caplog.at_level(logging.ERROR):
         answer = client.get("/feed.atom", headers={"If-None-Match": '"another"'})
     assert answer.status_code == 200
@@ -173,7 +173,7 @@ def test_a_failed_read_of_a_feed_is_logged_before_the_application_answers(
 ) -> None:
     services = app.extensions["broadsheet"]
     _publish(services, clock, "Primeira")
-    monkeypatch.setattr(services.publisher, "feed_snapshot", _explode)
+    monkeypatch.setattr(services.feeds, "feed_snapshot", _explode)
     with caplog.at_level(logging.ERROR):
         answer = client.get("/feed.atom", headers={"If-None-Match": '"another"'})
     assert answer.status_code == 500

@@ -35,16 +35,16 @@ def database_url(sqlite_url: str) -> str:
 
 @pytest.fixture
 def live(app: Flask, clock: FakeClock) -> Iterator[LiveServer]:
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
     renderer = app.extensions["broadsheet"].renderer
-    publisher.create_article(article_input(published_at=clock() - timedelta(hours=2)), clock())
+    articles.create_article(article_input(published_at=clock() - timedelta(hours=2)), clock())
     renderer.render_due_feeds(clock())
     with serve(app) as server:
         yield server
 
 
 def _validators(app: Flask, fmt: FeedFormat) -> tuple[str, str]:
-    snapshot = app.extensions["broadsheet"].publisher.feed_snapshot(SITE_SCOPE, fmt)
+    snapshot = app.extensions["broadsheet"].feeds.feed_snapshot(SITE_SCOPE, fmt)
     return snapshot.etag, format_datetime(snapshot.last_modified, usegmt=True)
 
 
@@ -120,7 +120,7 @@ def test_feed_caching_table(
         assert response.body == b""
         return
     assert response.headers["content-type"] == MEDIA[fmt]
-    snapshot = app.extensions["broadsheet"].publisher.feed_snapshot(SITE_SCOPE, fmt)
+    snapshot = app.extensions["broadsheet"].feeds.feed_snapshot(SITE_SCOPE, fmt)
     body = gzip.decompress(response.body) if encoding == "gzip" else response.body
     assert body == snapshot.body
     assert int(response.headers["content-length"]) == len(response.body)
@@ -145,9 +145,9 @@ def test_304_until_something_changes(app: Flask, live: LiveServer, clock: FakeCl
     first = live.request("GET", "/feed.json")
     etag = first.headers["etag"]
     assert live.request("GET", "/feed.json", {"If-None-Match": etag}).status == 304
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
     renderer = app.extensions["broadsheet"].renderer
-    publisher.create_article(article_input(title="Outra notícia", published_at=clock()), clock())
+    articles.create_article(article_input(title="Outra notícia", published_at=clock()), clock())
     assert live.request("GET", "/feed.json", {"If-None-Match": etag}).status == 304
     renderer.render_due_feeds(clock())
     changed = live.request("GET", "/feed.json", {"If-None-Match": etag})
@@ -215,13 +215,13 @@ def test_a_moved_feed_answers_301_and_a_retired_one_410(live: LiveServer) -> Non
 def test_an_archive_page_is_cached_for_a_day_and_a_period_archive_redirects(
     app: Flask, live: LiveServer, clock: FakeClock
 ) -> None:
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
     renderer = app.extensions["broadsheet"].renderer
     limit = app.extensions["broadsheet"].settings.feed_item_limit
     # After the fixture's article (number 0): October's (1 to limit), then November's.
     for number in range(2 * limit):
         when = clock.now.replace(month=10, day=1 + number) if number < limit else clock.now
-        publisher.create_article(article_input(title=f"N{number}", published_at=when), clock())
+        articles.create_article(article_input(title=f"N{number}", published_at=when), clock())
     renderer.render_due_feeds(clock())
     archive = live.request("GET", "/archive/1/feed.atom")
     assert archive.status == 200
@@ -247,12 +247,13 @@ def test_a_last_modified_ahead_of_the_clock_is_sent_as_now(
     comes, the answer carries the current time instead (RFC 9110 section 8.8.2.1), and the
     date a client got with the first version does not match the second."""
     first_etag, first_date = _validators(app, FeedFormat.ATOM)
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
+    feeds = app.extensions["broadsheet"].feeds
     renderer = app.extensions["broadsheet"].renderer
     clock.now = parsedate_to_datetime(first_date).replace(microsecond=400_000)
-    publisher.create_article(article_input(title="Outra", published_at=clock()), clock())
+    articles.create_article(article_input(title="Outra", published_at=clock()), clock())
     renderer.render_due_feeds(clock())
-    snapshot = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+    snapshot = feeds.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     assert snapshot.last_modified > clock()
     app.extensions["broadsheet_feeds"].refresh()
     for path in ("/feed.atom", "/feed.rss"):
@@ -275,9 +276,9 @@ def test_scheduling_an_article_shortens_max_age_of_unchanged_feeds(
     soon as the article is scheduled, with the same ETag."""
     before = live.request("GET", "/feed.atom")
     assert before.headers["cache-control"] == "public, max-age=120"
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
     renderer = app.extensions["broadsheet"].renderer
-    publisher.create_article(
+    articles.create_article(
         article_input(title="Em breve", published_at=clock() + timedelta(seconds=45)), clock()
     )
     renderer.render_due_feeds(clock())

@@ -10,8 +10,8 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from app import jobs as job_table
-from app import publishing
 from app import renderer as renderer_module
+from app.articles import Articles
 from app.documents import render_fingerprint
 from app.domain import SITE_SCOPE
 from app.domain import Author
@@ -21,7 +21,6 @@ from app.jobs import RENDER_ALL_JOB
 from app.jobs import RENDER_DUE_JOB
 from app.jobs import add_jobs
 from app.jobs import render_due_feeds
-from app.renderer import RenderReport
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
 from app.rendering import fragments
@@ -29,6 +28,7 @@ from app.rendering.atom import render_atom
 from app.services import Services
 from app.services import build_services
 from app.settings import load_settings
+from app.snapshots import RenderReport
 from app.storage.feeds import FeedStateRepository
 from tests.conftest import FakeClock
 from tests.factories import article_input
@@ -56,7 +56,7 @@ def test_jobs_have_fixed_ids_and_never_overlap(services: Services) -> None:
 def test_concurrent_schedulers_render_each_change_once(
     services: Services, clock: FakeClock, overrides: dict[str, object]
 ) -> None:
-    services.publisher.create_article(article_input(published_at=clock()), clock())
+    services.articles.create_article(article_input(published_at=clock()), clock())
     schedulers = [build_services(overrides, clock=clock, environ={}) for _ in range(4)]
     barrier = threading.Barrier(len(schedulers))
     reports: list[RenderReport] = []
@@ -75,19 +75,20 @@ def test_concurrent_schedulers_render_each_change_once(
     assert len(reports) == 4
     site_renders = sum(report.scopes.count("site") for report in reports)
     assert site_renders == 1
-    assert services.publisher.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
+    assert services.feeds.feed_snapshot(SITE_SCOPE, FeedFormat.RSS).body
 
 
 def test_a_failed_render_keeps_the_last_good_feed(
     services: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    publisher = services.publisher
+    articles = services.articles
+    feeds = services.feeds
     renderer = services.renderer
-    publisher.create_article(article_input(title="Primeira", published_at=clock()), clock())
+    articles.create_article(article_input(title="Primeira", published_at=clock()), clock())
     renderer.render_due_feeds(clock())
-    good = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+    good = feeds.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
 
-    publisher.create_article(article_input(title="Segunda", published_at=clock()), clock())
+    articles.create_article(article_input(title="Segunda", published_at=clock()), clock())
     # Fault injection: the Atom renderer produces entries that do not parse.
     layout = fragments._ATOM
 
@@ -98,14 +99,14 @@ def test_a_failed_render_keeps_the_last_good_feed(
     monkeypatch.setattr(fragments, "_ATOM", dataclasses.replace(layout, render=broken))
     report = renderer.render_due_feeds(clock())
     assert "site" in report.failed
-    assert publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM) == good
+    assert feeds.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM) == good
     # The failed scope backs off instead of failing every tick...
     assert renderer.render_due_feeds(clock()).scopes == []
     monkeypatch.undo()
     # ...and is rendered again once the retry time has come.
     clock.advance(seconds=services.settings.feed_render_retry_seconds)
     assert "site" in renderer.render_due_feeds(clock()).scopes
-    assert b"Segunda" in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body
+    assert b"Segunda" in feeds.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body
 
 
 def test_the_job_logs_and_survives_errors(
@@ -122,9 +123,9 @@ def test_the_job_logs_and_survives_errors(
 def test_the_periodic_safety_net_leaves_archives_to_writes(
     services: Services, clock: FakeClock
 ) -> None:
-    publisher = services.publisher
+    articles = services.articles
     renderer = services.renderer
-    publish(publisher, clock, services.settings.feed_item_limit + 1)
+    publish(articles, clock, services.settings.feed_item_limit + 1)
     assert "archive/0" in renderer.render_due_feeds(clock()).scopes
     renderer.mark_all_feeds_stale(clock(), archives=False)
     periodic = renderer.render_due_feeds(clock()).scopes
@@ -139,9 +140,9 @@ def test_a_restart_with_nothing_changed_renders_nothing(
 ) -> None:
     """The start-up job rebuilds every feed only when what renders them changed: the
     code or a setting that shows in feeds."""
-    publisher = services.publisher
+    articles = services.articles
     renderer = services.renderer
-    publish(publisher, clock, services.settings.feed_item_limit + 1)
+    publish(articles, clock, services.settings.feed_item_limit + 1)
     fingerprint = render_fingerprint(services.settings)
     assert renderer.rebuild_if_changed(fingerprint, clock())  # never recorded: rebuilt
     assert "archive/0" in renderer.render_due_feeds(clock()).scopes
@@ -166,10 +167,10 @@ def test_a_pass_renders_a_completed_page_then_the_site_feed_and_archives_last(
     """Writes: the page they completed first (the site feed's prev-archive link points at
     it from its next render), then the site feed, the other archives last. A rebuild: the
     site feed first, archives last."""
-    publisher = services.publisher
+    articles = services.articles
     renderer = services.renderer
     for day in range(1, 4):
-        publisher.create_article(
+        articles.create_article(
             article_input(
                 title=f"Notícia {day}",
                 tags=tuple(f"tema {day} {n}" for n in range(8)),
@@ -177,7 +178,7 @@ def test_a_pass_renders_a_completed_page_then_the_site_feed_and_archives_last(
             ),
             clock(),
         )
-    publish(publisher, clock, services.settings.feed_item_limit)  # page 0 complete
+    publish(articles, clock, services.settings.feed_item_limit)  # page 0 complete
     scopes = renderer.render_due_feeds(clock()).scopes
     assert len(scopes) > renderer_module.RENDER_BATCH  # claimed in several batches
     assert scopes[:2] == ["archive/0", "site"]
@@ -195,10 +196,10 @@ def test_pages_completed_together_wait_behind_the_subscription_feeds(
     the newest, which the site feed links to, goes before the subscription feeds; the
     others follow them, newest first, so that a reader walking back finds each page it
     is sent to as soon as possible."""
-    publisher = services.publisher
+    articles = services.articles
     renderer = services.renderer
-    publisher.create_article(article_input(published_at=clock()), clock())
-    publish(publisher, clock, 3 * services.settings.feed_item_limit - 1)  # pages 0-2 complete
+    articles.create_article(article_input(published_at=clock()), clock())
+    publish(articles, clock, 3 * services.settings.feed_item_limit - 1)  # pages 0-2 complete
     scopes = renderer.render_due_feeds(clock()).scopes
     assert scopes[:2] == ["archive/2", "site"]
     assert_archives_last(scopes[1:])
@@ -216,9 +217,9 @@ def assert_archives_last(scopes: list[str]) -> None:
 def test_a_scheduler_pass_over_its_budget_leaves_the_rest_to_the_next(
     services: Services, clock: FakeClock
 ) -> None:
-    publisher = services.publisher
+    articles = services.articles
     renderer = services.renderer
-    publisher.create_article(
+    articles.create_article(
         article_input(tags=tuple(f"tema {n}" for n in range(20)), published_at=clock()), clock()
     )
     first = renderer.render_due_feeds(clock(), budget_seconds=0)
@@ -233,15 +234,16 @@ def test_a_write_during_a_rebuild_is_rendered_before_the_rebuild(
 ) -> None:
     """A rebuild (new code or settings, the safety net, ``broadsheet regenerate``) is no
     write: a newly published article's feeds go before every feed the rebuild asked for."""
-    publisher = services.publisher
+    articles = services.articles
+    feeds = services.feeds
     renderer = services.renderer
-    publisher.create_article(
+    articles.create_article(
         article_input(tags=tuple(f"tema {n}" for n in range(40)), published_at=clock()), clock()
     )
     renderer.render_due_feeds(clock())
     renderer.mark_all_feeds_stale(clock())  # 45 feeds: three batches of the pass
     clock.advance(seconds=1)
-    publisher.create_article(
+    articles.create_article(
         article_input(
             title="Urgente",
             authors=(Author("Rui Prado"),),
@@ -256,7 +258,7 @@ def test_a_write_during_a_rebuild_is_rendered_before_the_rebuild(
     # of the write's feeds in key order, then the rebuild.
     first = renderer.render_due_feeds(clock(), budget_seconds=0).scopes
     assert first == ["site"]
-    assert b"Urgente" in publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body
+    assert b"Urgente" in feeds.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body
     for _ in own[1:]:
         first += renderer.render_due_feeds(clock(), budget_seconds=0).scopes
     assert first == own
@@ -270,9 +272,9 @@ def test_a_write_during_a_rebuild_is_rendered_before_the_rebuild(
 def test_a_rebuild_asked_for_during_a_render_is_kept(services: Services, clock: FakeClock) -> None:
     """A render covers the rebuilds asked for before it began, not one asked for while it
     ran (it may have read the old settings)."""
-    publisher = services.publisher
+    articles = services.articles
     renderer = services.renderer
-    publish(publisher, clock, 1)
+    publish(articles, clock, 1)
     renderer.render_due_feeds(clock())
     began = clock()
     with services.database.write() as session:
@@ -284,10 +286,10 @@ def test_a_rebuild_asked_for_during_a_render_is_kept(services: Services, clock: 
     assert renderer.render_due_feeds(clock()).scopes == []
 
 
-def publish(publisher: publishing.Publisher, clock: FakeClock, count: int) -> None:
+def publish(articles: Articles, clock: FakeClock, count: int) -> None:
     """Publish ``count`` plain articles now, one after the other."""
     for number in range(count):
-        publisher.create_article(
+        articles.create_article(
             article_input(title=f"Nota {number}", categories=(), tags=(), published_at=clock()),
             clock(),
         )

@@ -139,7 +139,7 @@ def test_a_site_with_period_archives_moves_to_archive_pages(
     ids = []
     for days_ago in (200, 3, 90, 40, 1, 60, 10):
         when = clock() - timedelta(days=days_ago)
-        ids.append(built.publisher.create_article(article_input(published_at=when), clock()).id)
+        ids.append(built.articles.create_article(article_input(published_at=when), clock()).id)
     built.database.dispose()
     database = Database(scratch_url)
     try:
@@ -160,23 +160,21 @@ def test_a_site_with_period_archives_moves_to_archive_pages(
         database.dispose()
     built = build_services(overrides, clock=clock, environ={})
     try:
-        publisher = built.publisher
+        feeds = built.feeds
         renderer = built.renderer
         renderer.render_due_feeds(clock())
-        pages = [
-            publisher.feed_snapshot(FeedScope(ARCHIVE, page), FeedFormat.ATOM) for page in "01"
-        ]
+        pages = [feeds.feed_snapshot(FeedScope(ARCHIVE, page), FeedFormat.ATOM) for page in "01"]
         archived = [entry.id for page in pages for entry in feedparser.parse(page.body).entries]
-        site = feedparser.parse(publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
+        site = feedparser.parse(feeds.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM).body)
         assert sorted([*archived, site.entries[0].id]) == sorted(ids)
         # In date order: the oldest three on page 0.
         oldest = [ids[0], ids[2], ids[5]]
         assert sorted(entry.id for entry in feedparser.parse(pages[0].body).entries) == sorted(
             oldest
         )
-        assert publisher.archive_for_period("2026-08", clock()) == FeedScope(ARCHIVE, "0")
-        assert publisher.archive_for_period("2026-10", clock()) == FeedScope(ARCHIVE, "1")
-        assert publisher.archive_for_period("2026-11", clock()) == SITE_SCOPE
+        assert feeds.archive_for_period("2026-08", clock()) == FeedScope(ARCHIVE, "0")
+        assert feeds.archive_for_period("2026-10", clock()) == FeedScope(ARCHIVE, "1")
+        assert feeds.archive_for_period("2026-11", clock()) == SITE_SCOPE
     finally:
         built.database.dispose()
 
@@ -188,12 +186,12 @@ def test_scope_rows_get_their_article_s_number_and_deleted_articles_give_it_back
     number, a deleted article holds none, and the scope feeds list what they did."""
     overrides = settings_for(scratch_url, feed_item_limit=3)
     built = build_services(overrides, clock=clock, environ={})
-    publisher = built.publisher
+    articles = built.articles
     kept = [
-        publisher.create_article(article_input(title=f"N{n}", published_at=clock()), clock())
+        articles.create_article(article_input(title=f"N{n}", published_at=clock()), clock())
         for n in range(4)
     ]
-    gone = publisher.create_article(article_input(published_at=clock()), clock())
+    gone = articles.create_article(article_input(published_at=clock()), clock())
     built.database.dispose()
     database = Database(scratch_url)
     try:
@@ -225,7 +223,7 @@ def test_scope_rows_get_their_article_s_number_and_deleted_articles_give_it_back
     built = build_services(overrides, clock=clock, environ={})
     try:
         built.renderer.render_due_feeds(clock())
-        body = built.publisher.feed_snapshot(FeedScope("category", "politica"), FeedFormat.ATOM)
+        body = built.feeds.feed_snapshot(FeedScope("category", "politica"), FeedFormat.ATOM)
         listed = [entry.id for entry in feedparser.parse(body.body).entries]
         assert listed == [kept[3].id, kept[2].id, kept[1].id]
     finally:

@@ -1,4 +1,5 @@
-"""The OpenAPI document of /api/v1, and the API held to it by schemathesis over real HTTP."""
+"""The OpenAPI document of /api/v1, its documentation page, and the API held to the
+document by schemathesis over real HTTP."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
+from urllib.parse import urlsplit
 
 import jsonschema_rs
 import pytest
@@ -32,19 +36,22 @@ from app.content import is_valid_slug
 from app.domain import ClientCount
 from app.domain import PollCount
 from app.domain import SubscriberReport
-from app.inputs import check_email
-from app.inputs import check_url
+from app.input_values import check_email
+from app.input_values import check_url
 from app.settings import is_language_tag
 from app.settings import load_settings
 from app.web import api
-from app.web.openapi import ArticleList
-from app.web.openapi import ArticleOut
-from app.web.openapi import PollStats
-from app.web.openapi import ProblemDetails
+from app.web import openapi
+from app.web.api_schemas import ArticleList
+from app.web.api_schemas import ArticleOut
+from app.web.api_schemas import PollStats
+from app.web.api_schemas import ProblemDetails
+from app.web.apidocs import DOCS_POLICY
 from app.web.openapi import build_document
 from tests.conftest import FakeClock
 from tests.conftest import settings_for
 from tests.factories import api_article
+from tests.live import real_clock_environment
 from tests.live import serve
 
 SPEC = "/api/v1/openapi.json"
@@ -118,7 +125,8 @@ def test_every_api_rule_is_documented_and_every_documented_operation_exists(
 ) -> None:
     routed = set()
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1/"):
+        # The documentation page is HTML for people, not an operation of the API.
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint.startswith("api_docs."):
             continue
         path = rule.rule
         for argument in rule.arguments:
@@ -222,10 +230,10 @@ def test_represent_writes_exactly_an_article_out(
         response = client.post(ARTICLES, json=body, headers=auth)
         assert response.status_code == 201, response.get_json()
         created.append(response.get_json())
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
     for representation in created:
         with app.test_request_context():
-            direct = api._represent(publisher.get_article(representation["id"]))
+            direct = api._represent(articles.get_article(representation["id"]))
         assert list(direct) == list(ArticleOut.model_fields)
         ArticleOut.model_validate(direct)
         assert direct == representation
@@ -240,7 +248,7 @@ def test_poll_stats_are_a_poll_stats(
     app: Flask, client: FlaskClient, auth: dict[str, str], clock: FakeClock
 ) -> None:
     day = clock.now.date().isoformat()
-    app.extensions["broadsheet"].publisher.record_polls(
+    app.extensions["broadsheet"].feeds.record_polls(
         [PollCount("site/rss", day, requests=4, not_modified=3, bytes_sent=900)],
         [ClientCount("site/rss", "Feedly", 4, None, clock.now)],
         [SubscriberReport("site/rss", "Feedly", "Feedly/1.0 (N subscribers)", 120, clock.now)],
@@ -276,6 +284,116 @@ def test_problems_are_problem_details(client: FlaskClient, auth: dict[str, str])
         assert_conforms(spec, "ProblemDetails", answer.get_json())
 
 
+# -- the documentation page ----------------------------------------------------------------
+
+DOCS = "/api/v1/docs"
+ASSET_TYPES = {
+    # RFC 9239 names text/javascript; browsers run the obsolete application/javascript too,
+    # and which one Flask sends depends on the system's mime.types.
+    ".js": {"text/javascript", "application/javascript"},
+    ".css": {"text/css"},
+    ".png": {"image/png"},
+    ".json": {"application/json"},
+}
+
+
+class _References(HTMLParser):
+    """Every URL an HTML page loads or points to: src, href and data-*-url attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is not None and (
+                name in ("src", "href") or (name.startswith("data-") and name.endswith("-url"))
+            ):
+                self.found.append((f"{tag} {name}", value))
+
+
+def test_the_docs_page_is_public_and_everything_it_loads_is_ours(app: Flask) -> None:
+    with serve(app) as live:
+        page = live.request("GET", DOCS)  # no Authorization header
+        assert page.status == 200
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert page.headers["content-security-policy"] == DOCS_POLICY
+        parser = _References()
+        parser.feed(page.body.decode("utf-8"))
+        kinds = sorted(kind for kind, _ in parser.found)
+        assert kinds == [
+            "div data-openapi-url",
+            "link href",
+            "link href",
+            "script src",
+            "script src",
+        ]
+        for kind, url in parser.found:
+            parts = urlsplit(url)
+            # Relative, or absolute on the host that served the page: never another host.
+            assert parts.netloc in ("", f"{live.host}:{live.port}"), (kind, url)
+            answer = live.request("GET", parts.path)
+            assert answer.status == 200, (kind, url)
+            media_type = answer.headers["content-type"].split(";")[0]
+            assert media_type in ASSET_TYPES[PurePosixPath(parts.path).suffix], (kind, url)
+            assert answer.body, (kind, url)
+
+
+@pytest.mark.parametrize(
+    "path", ["/index.css", "/oauth2-redirect.html", "/VERSION", "/..%2FVERSION", "/LICENSE"]
+)
+def test_the_docs_serve_only_the_files_the_page_loads(client: FlaskClient, path: str) -> None:
+    response = client.get(DOCS + path)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_the_docs_page_works_in_a_browser_under_its_policy(app: Flask) -> None:
+    """Swagger UI shows every operation, with no request to another origin, no script
+    error and nothing refused by the policy."""
+    from tests.test_browser import CHROMIUM
+    from tests.test_browser import LAUNCH_ARGS
+    from tests.test_browser import REQUIRE_BROWSER
+
+    if not CHROMIUM.is_file():
+        if REQUIRE_BROWSER:
+            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    elsewhere: list[str] = []
+    refused: list[str] = []
+    errors: list[str] = []
+    with serve(app) as live, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=LAUNCH_ARGS, env=real_clock_environment()
+        )
+        try:
+            page = browser.new_page()
+            page.on("console", lambda message: refused.append(message.text))
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            # Every request to another origin is recorded and never leaves the machine.
+            page.route(
+                re.compile("^(?!" + re.escape(live.url + "/") + ")"),
+                lambda route: (elsewhere.append(route.request.url), route.abort()),
+            )
+            page.goto(live.url + DOCS, wait_until="load")
+            page.wait_for_selector(".opblock", timeout=20_000)
+            # Open every operation: its parameters, bodies and responses render too.
+            summaries = page.locator(".opblock-summary")
+            for index in range(summaries.count()):
+                summaries.nth(index).click()
+            page.wait_for_timeout(300)
+            shown = page.locator(".opblock").count()
+        finally:
+            browser.close()
+    operations = [op for item in DOCUMENT["paths"].values() for op in item if op != "parameters"]
+    assert shown == len(operations)
+    assert elsewhere == []
+    assert [text for text in refused if "Content Security Policy" in text] == []
+    assert errors == []
+
+
 # -- schemathesis: every operation, over real HTTP ---------------------------------------
 #
 # schemathesis.pytest.from_fixture() would load the document from the live server, but it
@@ -283,7 +401,18 @@ def test_problems_are_problem_details(client: FlaskClient, auth: dict[str, str])
 # from the same document built for the test settings, and the test above proves the
 # served one is identical.
 
-DOCUMENT = build_document(load_settings(settings_for("sqlite://", **OVERRIDES), environ={}))
+
+def _api_routes() -> Flask:
+    """The API's routes and nothing else: all the document needs of an app."""
+    routes = Flask(__name__)
+    routes.register_blueprint(api.blueprint)
+    routes.register_blueprint(openapi.blueprint)
+    return routes
+
+
+DOCUMENT = build_document(
+    load_settings(settings_for("sqlite://", **OVERRIDES), environ={}), _api_routes()
+)
 SEEDED = 3
 SEED = "seeded-article-"
 """Articles made before each operation's examples; ``seeded-article-<n>`` in a path names one."""

@@ -381,11 +381,12 @@ def test_a_render_cut_short_by_an_outage_gives_its_claims_back(cluster: Postgres
     middle of it, the claims are released as soon as it is back, not when the lease ends."""
     clock = FakeClock()
     services = build_services(settings_for(cluster.url), clock=clock, environ={})
-    publisher = services.publisher
+    articles = services.articles
+    operations = services.operations
     renderer = services.renderer
     try:
-        publisher.migrate()
-        publisher.create_article(article_input(published_at=clock.now), clock.now)
+        operations.migrate()
+        articles.create_article(article_input(published_at=clock.now), clock.now)
         failures: list[BaseException] = []
 
         def render() -> None:
@@ -430,18 +431,19 @@ def test_a_page_that_left_is_not_served_from_memory(cluster: PostgresCluster) ->
     """Only pages that were last seen public are served while the database is down."""
     clock = FakeClock()
     app = create_app(settings_for(cluster.url), clock=clock, environ={})
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
+    operations = app.extensions["broadsheet"].operations
     try:
-        publisher.migrate()
-        kept = publisher.create_article(article_input(title="Fica"), clock.now)
-        gone = publisher.create_article(article_input(title="Sai"), clock.now)
+        operations.migrate()
+        kept = articles.create_article(article_input(title="Fica"), clock.now)
+        gone = articles.create_article(article_input(title="Sai"), clock.now)
         for article in (kept, gone):
-            publisher.update_article(article.id, {"published_at": clock.now}, None, clock.now)
+            articles.update_article(article.id, {"published_at": clock.now}, None, clock.now)
         client = app.test_client()
         kept_page = client.get(f"/articles/{kept.slug}")
         assert kept_page.status_code == 200
         assert client.get(f"/articles/{gone.slug}").status_code == 200
-        publisher.delete_article(gone.id, None, clock.now)
+        articles.delete_article(gone.id, None, clock.now)
         assert client.get(f"/articles/{gone.slug}").status_code == 410
 
         cluster.stop("immediate")

@@ -11,13 +11,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from app.articles import Articles
 from app.domain import Article
 from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import Image
-from app.publishing import Publisher
+from app.web.application import close_app
+from app.web.application import create_app
 from tests.conftest import BASE_URL
 from tests.conftest import FakeClock
+from tests.conftest import settings_for
 from tests.factories import article_input
 
 HTML = "text/html; charset=utf-8"
@@ -28,12 +31,10 @@ FEED_TYPES = {
 }
 
 
-def publish(
-    publisher: Publisher, clock: FakeClock, ago: timedelta | None, **fields: Any
-) -> Article:
+def publish(articles: Articles, clock: FakeClock, ago: timedelta | None, **fields: Any) -> Article:
     """Store an article published ``ago`` before now (negative: scheduled; None: a draft)."""
     published_at = None if ago is None else clock() - ago
-    return publisher.create_article(article_input(published_at=published_at, **fields), clock())
+    return articles.create_article(article_input(published_at=published_at, **fields), clock())
 
 
 def page(client: FlaskClient, path: str, status: int = 200, **headers: str) -> Any:
@@ -57,14 +58,14 @@ def meta(tree: Any, prop: str) -> str:
 
 
 def test_home_lists_public_articles_newest_first(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
-    older = publish(publisher, clock, timedelta(days=2), title="Notícia antiga", summary="Ontem.")
-    newer = publish(publisher, clock, timedelta(hours=1), title="Notícia nova", summary="Hoje.")
-    publish(publisher, clock, None, title="Rascunho secreto")
-    publish(publisher, clock, -timedelta(hours=1), title="Embargada até amanhã")
-    deleted = publish(publisher, clock, timedelta(hours=3), title="Apagada")
-    publisher.delete_article(deleted.id, None, clock())
+    older = publish(articles, clock, timedelta(days=2), title="Notícia antiga", summary="Ontem.")
+    newer = publish(articles, clock, timedelta(hours=1), title="Notícia nova", summary="Hoje.")
+    publish(articles, clock, None, title="Rascunho secreto")
+    publish(articles, clock, -timedelta(hours=1), title="Embargada até amanhã")
+    deleted = publish(articles, clock, timedelta(hours=3), title="Apagada")
+    articles.delete_article(deleted.id, None, clock())
 
     tree = page(client, "/")
 
@@ -99,9 +100,9 @@ def test_home_without_articles_says_so(client: FlaskClient) -> None:
 
 
 def test_article_page_shows_the_article(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
-    article = publish(publisher, clock, timedelta(hours=1))
+    article = publish(articles, clock, timedelta(hours=1))
 
     tree = page(client, f"/articles/{article.slug}")
 
@@ -131,19 +132,19 @@ def test_article_page_shows_the_article(
 
 
 def test_an_article_without_image_has_no_figure(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
-    article = publish(publisher, clock, timedelta(hours=1), image=None, body="Só texto.")
+    article = publish(articles, clock, timedelta(hours=1), image=None, body="Só texto.")
     tree = page(client, f"/articles/{article.slug}")
     assert tree.xpath("//figure") == []
     assert tree.xpath('//head/meta[@property="og:image"]') == []
 
 
 def test_a_caption_without_credit_and_a_credit_without_caption(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
     only_credit = publish(
-        publisher, clock, timedelta(hours=1), title="Só crédito",
+        articles, clock, timedelta(hours=1), title="Só crédito",
         image=Image(url="https://cdn.example.org/a.jpg", credit="Foto: Ana"),
     )  # fmt: skip
     tree = page(client, f"/articles/{only_credit.slug}")
@@ -154,17 +155,17 @@ def test_a_caption_without_credit_and_a_credit_without_caption(
 
 @pytest.mark.parametrize("language", ["pt-BR", "en", "es"])
 def test_html_lang_is_the_article_language(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock, language: str
+    client: FlaskClient, articles: Articles, clock: FakeClock, language: str
 ) -> None:
-    article = publish(publisher, clock, timedelta(hours=1), language=language)
+    article = publish(articles, clock, timedelta(hours=1), language=language)
     assert page(client, f"/articles/{article.slug}").get("lang") == language
     assert page(client, "/").get("lang") == "pt-BR"  # the site's language
 
 
 def test_english_article_byline_reads_in_english(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
-    article = publish(publisher, clock, timedelta(hours=1), language="en")
+    article = publish(articles, clock, timedelta(hours=1), language="en")
     tree = page(client, f"/articles/{article.slug}")
     assert text(tree.xpath('//*[contains(@class, "byline")]')[0]) == "by Ana Souza and Bruno Lima"
 
@@ -173,8 +174,8 @@ def test_english_article_byline_reads_in_english(
 
 
 @pytest.fixture
-def paths(publisher: Publisher, clock: FakeClock) -> dict[str, str]:
-    article = publish(publisher, clock, timedelta(hours=1))
+def paths(articles: Articles, clock: FakeClock) -> dict[str, str]:
+    article = publish(articles, clock, timedelta(hours=1))
     return {"/": f"{BASE_URL}/", f"/articles/{article.slug}": f"{BASE_URL}/articles/{article.slug}"}
 
 
@@ -202,9 +203,9 @@ def test_pages_announce_feeds_canonical_url_and_open_graph(
 
 
 def test_article_open_graph_image_is_the_lead_image(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
-    article = publish(publisher, clock, timedelta(hours=1))
+    article = publish(articles, clock, timedelta(hours=1))
     tree = page(client, f"/articles/{article.slug}")
     assert meta(tree, "og:image") == f"{BASE_URL}/img/plenario.jpg"
     assert meta(tree, "og:description") == article.summary
@@ -219,10 +220,10 @@ HOSTILE = (
 
 @pytest.mark.parametrize("body_format", [BodyFormat.HTML, BodyFormat.MARKDOWN])
 def test_pages_have_no_script_at_all(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock, body_format: BodyFormat
+    client: FlaskClient, articles: Articles, clock: FakeClock, body_format: BodyFormat
 ) -> None:
     article = publish(
-        publisher, clock, timedelta(hours=1), body=HOSTILE, body_format=body_format,
+        articles, clock, timedelta(hours=1), body=HOSTILE, body_format=body_format,
         title='<script>alert("título")</script>', summary="<script>alert(4)</script>",
     )  # fmt: skip
 
@@ -242,11 +243,11 @@ def test_pages_have_no_script_at_all(
 
 @pytest.mark.parametrize("state", ["draft", "scheduled", "unknown", "unknown with odd characters"])
 def test_pages_not_public_are_404_html(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock, state: str
+    client: FlaskClient, articles: Articles, clock: FakeClock, state: str
 ) -> None:
     slugs = {
-        "draft": lambda: publish(publisher, clock, None).slug,
-        "scheduled": lambda: publish(publisher, clock, -timedelta(minutes=1)).slug,
+        "draft": lambda: publish(articles, clock, None).slug,
+        "scheduled": lambda: publish(articles, clock, -timedelta(minutes=1)).slug,
         "unknown": lambda: "nao-existe",
         "unknown with odd characters": lambda: "Não%20existe",
     }
@@ -259,11 +260,11 @@ def test_pages_not_public_are_404_html(
 
 
 def test_a_deleted_article_is_410_html(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
-    article = publish(publisher, clock, timedelta(hours=1))
+    article = publish(articles, clock, timedelta(hours=1))
     page(client, f"/articles/{article.slug}")
-    publisher.delete_article(article.id, None, clock())
+    articles.delete_article(article.id, None, clock())
 
     tree = page(client, f"/articles/{article.slug}", status=410)
 
@@ -272,9 +273,9 @@ def test_a_deleted_article_is_410_html(
 
 
 def test_a_scheduled_page_opens_when_its_time_comes(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
-    article = publish(publisher, clock, -timedelta(hours=2))
+    article = publish(articles, clock, -timedelta(hours=2))
     page(client, f"/articles/{article.slug}", status=404)
     assert article.title not in text(page(client, "/").body)
 
@@ -288,18 +289,18 @@ def test_a_scheduled_page_opens_when_its_time_comes(
 
 
 def test_a_page_disappears_when_its_article_goes_back_to_draft(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
-    article = publish(publisher, clock, timedelta(hours=1))
-    publisher.update_article(article.id, {"published_at": None}, article.etag, clock())
+    article = publish(articles, clock, timedelta(hours=1))
+    articles.update_article(article.id, {"published_at": None}, article.etag, clock())
     page(client, f"/articles/{article.slug}", status=404)
 
 
 def test_a_new_slug_moves_the_page(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
-    article = publish(publisher, clock, timedelta(hours=1))
-    publisher.update_article(article.id, {"slug": "orcamento-aprovado"}, article.etag, clock())
+    article = publish(articles, clock, timedelta(hours=1))
+    articles.update_article(article.id, {"slug": "orcamento-aprovado"}, article.etag, clock())
     tree = page(client, "/articles/orcamento-aprovado")
     assert tree.xpath('//link[@rel="canonical"]/@href') == [
         f"{BASE_URL}/articles/orcamento-aprovado"
@@ -333,15 +334,15 @@ def test_pages_answer_304_to_their_etag(
 
 
 def test_a_changed_article_gets_a_new_page_etag(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
-    article = publish(publisher, clock, timedelta(hours=1))
+    article = publish(articles, clock, timedelta(hours=1))
     path = f"/articles/{article.slug}"
     etag = _get(client, path).headers["ETag"]
     home_etag = _get(client, "/").headers["ETag"]
     clock.advance(minutes=5)
 
-    publisher.update_article(article.id, {"title": "Título corrigido"}, article.etag, clock())
+    articles.update_article(article.id, {"title": "Título corrigido"}, article.etag, clock())
 
     changed = _get(client, path, **{"If-None-Match": etag})
     assert changed.status_code == 200
@@ -353,9 +354,9 @@ def test_a_changed_article_gets_a_new_page_etag(
 def test_each_category_tag_and_author_has_a_listing_with_its_feeds(
     client: FlaskClient, app: Flask, clock: FakeClock
 ) -> None:
-    publisher = app.extensions["broadsheet"].publisher
-    publisher.create_article(article_input(published_at=clock()), clock())
-    publisher.create_article(
+    articles = app.extensions["broadsheet"].articles
+    articles.create_article(article_input(published_at=clock()), clock())
+    articles.create_article(
         article_input(title="Só esportes", categories=("Esportes",), published_at=clock()),
         clock(),
     )
@@ -382,8 +383,8 @@ def test_each_category_tag_and_author_has_a_listing_with_its_feeds(
 def test_an_article_links_its_categories_tags_and_authors_to_their_listings(
     client: FlaskClient, app: Flask, clock: FakeClock
 ) -> None:
-    publisher = app.extensions["broadsheet"].publisher
-    article = publisher.create_article(article_input(published_at=clock()), clock())
+    articles = app.extensions["broadsheet"].articles
+    article = articles.create_article(article_input(published_at=clock()), clock())
     tree = lxml.html.fromstring(client.get(f"/articles/{article.slug}").data)
     listings = {
         "kicker": tree.xpath("//p[@class='kicker']/a/@href"),
@@ -404,9 +405,9 @@ def test_an_article_links_its_categories_tags_and_authors_to_their_listings(
 def test_an_old_permalink_redirects_to_the_new_one(
     client: FlaskClient, app: Flask, clock: FakeClock
 ) -> None:
-    publisher = app.extensions["broadsheet"].publisher
-    article = publisher.create_article(article_input(published_at=clock()), clock())
-    publisher.update_article(article.id, {"slug": "novo-endereco"}, None, clock())
+    articles = app.extensions["broadsheet"].articles
+    article = articles.create_article(article_input(published_at=clock()), clock())
+    articles.update_article(article.id, {"slug": "novo-endereco"}, None, clock())
     moved = client.get(f"/articles/{article.slug}")
     assert moved.status_code == 301
     assert moved.headers["Location"] == f"{BASE_URL}/articles/novo-endereco"
@@ -414,13 +415,13 @@ def test_an_old_permalink_redirects_to_the_new_one(
 
 
 def test_plain_text_that_looks_like_html_shows_as_sent(
-    client: FlaskClient, publisher: Publisher, clock: FakeClock
+    client: FlaskClient, articles: Articles, clock: FakeClock
 ) -> None:
     """Title, summary, byline, terms, caption and credit (of the lead image and of a figure
     in the body) are shown as the characters sent, never as markup or decoded references."""
     sent = "Use <Nome> e <b>negrito</b> & mais &amp; &lt; &#39; \"q\" 'a'"
     article = publish(
-        publisher, clock, timedelta(hours=1),
+        articles, clock, timedelta(hours=1),
         title="T " + sent, summary="S " + sent,
         authors=(Author("A " + sent),), categories=("C " + sent,), tags=("G " + sent,),
         image=Image(url="/img/a.jpg", type="image/jpeg", caption="L " + sent, credit="R " + sent),
@@ -449,17 +450,46 @@ def test_a_former_slug_of_an_article_not_yet_public_is_404_like_the_article(
 ) -> None:
     # A 301 would tell anyone who knew the old permalink where the unpublished article
     # now lives.
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
     published_at = None if when == "draft" else clock() + timedelta(days=1)
-    article = publisher.create_article(article_input(published_at=published_at), clock())
-    publisher.update_article(article.id, {"slug": "novo-endereco"}, None, clock())
+    article = articles.create_article(article_input(published_at=published_at), clock())
+    articles.update_article(article.id, {"slug": "novo-endereco"}, None, clock())
     old = client.get(f"/articles/{article.slug}")
     new = client.get("/articles/novo-endereco")
     assert (old.status_code, new.status_code) == (404, 404)
     assert "Location" not in old.headers
     assert b"novo-endereco" not in old.get_data()
     # Once it is public, the old permalink leads to it.
-    publisher.update_article(article.id, {"published_at": clock()}, None, clock())
+    articles.update_article(article.id, {"published_at": clock()}, None, clock())
     moved = client.get(f"/articles/{article.slug}")
     assert moved.status_code == 301
     assert moved.headers["Location"] == f"{BASE_URL}/articles/novo-endereco"
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [
+        ("pt-BR", "2 de novembro de 2026, 06:05"),  # as pages have always read
+        ("pt-BR-x-house", "2 de novembro de 2026, 06:05"),  # the language's, for a private use
+        ("en", "November 2, 2026, 6:05 AM"),
+        ("en-GB", "2 November 2026, 06:05"),
+        ("es", "2 de noviembre de 2026, 6:05"),
+        ("de-CH", "2. November 2026, 06:05"),
+        ("tlh", "November 2, 2026, 6:05 AM"),  # no locale data: English
+    ],
+)
+def test_a_date_on_a_page_reads_in_the_site_language(
+    sqlite_url: str, clock: FakeClock, language: str, shown: str
+) -> None:
+    """Dates are written with the CLDR data of the site's language, in the site's zone."""
+    site = create_app(settings_for(sqlite_url, site_language=language), clock=clock, environ={})
+    try:
+        published = clock() - timedelta(hours=2, minutes=55)  # 09:05 UTC, 06:05 in São Paulo
+        article = site.extensions["broadsheet"].articles.create_article(
+            article_input(published_at=published), clock()
+        )
+        tree = page(site.test_client(), f"/articles/{article.slug}")
+        (date,) = tree.xpath('//time[contains(@class, "dt-published")]')
+        assert text(date) == shown
+    finally:
+        close_app(site)

@@ -67,9 +67,9 @@ def overrides(database_url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def live(app: Flask, clock: FakeClock) -> Iterator[LiveServer]:
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
     renderer = app.extensions["broadsheet"].renderer
-    publisher.create_article(article_input(published_at=clock() - timedelta(hours=1)), clock())
+    articles.create_article(article_input(published_at=clock() - timedelta(hours=1)), clock())
     renderer.render_due_feeds(clock())
     with serve(app) as server:
         yield server
@@ -105,7 +105,7 @@ def test_polls_are_counted_per_feed_and_client(
     live.request("GET", "/feed.rss", {"User-Agent": NEWSBLUR})  # 429: unconditional again
     app.extensions["broadsheet_polls"].recorder.flush()
 
-    stats = app.extensions["broadsheet"].publisher.poll_stats(clock())
+    stats = app.extensions["broadsheet"].feeds.poll_stats(clock())
     rss = next(feed for feed in stats if feed.feed_key == "site:rss")
     assert rss.requests == 6
     assert rss.not_modified == 3
@@ -140,9 +140,9 @@ def test_the_stats_endpoint_needs_a_token(
 
 
 def _publish(app: Flask, clock: FakeClock, title: str) -> None:
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
     renderer = app.extensions["broadsheet"].renderer
-    publisher.create_article(article_input(title=title, published_at=clock()), clock())
+    articles.create_article(article_input(title=title, published_at=clock()), clock())
     renderer.render_due_feeds(clock())
 
 
@@ -200,10 +200,10 @@ def test_retry_after_is_the_time_until_the_feed_can_next_change(
 def test_retry_after_ends_at_the_next_scheduled_publication(
     app: Flask, live: LiveServer, clock: FakeClock
 ) -> None:
-    publisher = app.extensions["broadsheet"].publisher
+    articles = app.extensions["broadsheet"].articles
     renderer = app.extensions["broadsheet"].renderer
     scheduled = article_input(title="Agendada", published_at=clock() + timedelta(seconds=25))
-    publisher.create_article(scheduled, clock())
+    articles.create_article(scheduled, clock())
     _publish(app, clock, "Publicada agora")  # a render that changes the feed's bytes
     assert live.request("GET", "/feed.rss").status == 200
     clock.advance(seconds=5)
@@ -279,7 +279,7 @@ def test_subscribers_are_summed_over_an_aggregators_records_each_at_its_latest_c
     poll("Feedbin feed-id:1373711 - 142 subscribers")
     flush_counts(app)
 
-    stats = app.extensions["broadsheet"].publisher.poll_stats(clock())
+    stats = app.extensions["broadsheet"].feeds.poll_stats(clock())
     rss = next(feed for feed in stats if feed.feed_key == "site:rss")
     by_family = {client.family: client.subscribers for client in rss.clients}
     assert by_family == {"Feedly": 121 + 7, "Feedbin": 142}
@@ -289,7 +289,7 @@ def test_subscribers_are_summed_over_an_aggregators_records_each_at_its_latest_c
     clock.advance(days=3)
     poll("Feedly/1.0 (+http://www.feedly.com/fetcher.html; 122 subscribers; feed-id=1)")
     flush_counts(app)
-    recent = app.extensions["broadsheet"].publisher.poll_stats(clock(), days=2)
+    recent = app.extensions["broadsheet"].feeds.poll_stats(clock(), days=2)
     rss = next(feed for feed in recent if feed.feed_key == "site:rss")
     assert {client.family: client.subscribers for client in rss.clients}["Feedly"] == 122
 
@@ -331,7 +331,7 @@ def test_rare_families_beyond_a_bound_per_feed_and_day_count_as_other(
 
     [rss] = [
         f
-        for f in app.extensions["broadsheet"].publisher.poll_stats(clock())
+        for f in app.extensions["broadsheet"].feeds.poll_stats(clock())
         if f.feed_key == "site:rss"
     ]
     families = {client.family: client.requests for client in rss.clients}
@@ -347,7 +347,7 @@ def test_rare_families_beyond_a_bound_per_feed_and_day_count_as_other(
     flush_counts(app)
     [rss] = [
         f
-        for f in app.extensions["broadsheet"].publisher.poll_stats(clock(), days=1)
+        for f in app.extensions["broadsheet"].feeds.poll_stats(clock(), days=1)
         if f.feed_key == "site:rss"
     ]
     assert {client.family for client in rss.clients} == {f"Bot{UNKNOWN_FAMILIES_PER_FEED_DAY + 4}"}

@@ -44,6 +44,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from app.articles import ArticleInput
+from app.articles import Articles
 from app.content import clean_text
 from app.content import extract_images
 from app.content import html_to_text
@@ -62,8 +64,7 @@ from app.domain import Image
 from app.domain import permalink_path
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
-from app.publishing import ArticleInput
-from app.publishing import Publisher
+from app.feeds import StoredFeeds
 from app.renderer import FeedRenderer
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
@@ -223,8 +224,8 @@ def _entry_by_id(entries: list[Any], article_id: str) -> Any:
     return found[0]
 
 
-def site_feeds(publisher: Publisher) -> dict[FeedFormat, bytes]:
-    return {fmt: publisher.feed_snapshot(SITE_SCOPE, fmt).body for fmt in FeedFormat}
+def site_feeds(feeds: StoredFeeds) -> dict[FeedFormat, bytes]:
+    return {fmt: feeds.feed_snapshot(SITE_SCOPE, fmt).body for fmt in FeedFormat}
 
 
 @dataclass(frozen=True)
@@ -296,9 +297,9 @@ def check_entry(
         assert item["date_published"] == utc.isoformat()
 
 
-def entry_of(publisher: Publisher, article: Article) -> FeedEntry:
+def entry_of(articles: Articles, article: Article) -> FeedEntry:
     """The feed entry the publisher makes of ``article`` (title, excerpt, lead figure...)."""
-    return feed_entry(article, publisher.settings.base_url)
+    return feed_entry(article, articles.settings.base_url)
 
 
 def rss_date(text: str) -> datetime:
@@ -365,7 +366,8 @@ def check_page(client: FlaskClient, article: Article, phrases: list[str]) -> Non
 
 
 def check_published(
-    publisher: Publisher,
+    articles: Articles,
+    feeds: StoredFeeds,
     renderer: FeedRenderer,
     client: FlaskClient,
     article: Article,
@@ -385,8 +387,8 @@ def check_published(
         scope_key, _, fmt = key.rpartition(":")
         if scope_feeds and scope_key != SITE_SCOPE.key:
             scope = FeedScope.from_key(scope_key)
-            validators[fmt](publisher.feed_snapshot(scope, FeedFormat(fmt)).body)
-    check_entry(validated(site_feeds(publisher)), entry_of(publisher, article), phrases)
+            validators[fmt](feeds.feed_snapshot(scope, FeedFormat(fmt)).body)
+    check_entry(validated(site_feeds(feeds)), entry_of(articles, article), phrases)
     check_page(client, article, phrases)
 
 
@@ -802,7 +804,7 @@ _SLUG_KINDS = st.sampled_from([None] * 9 + ["serial"] * 9 + ["Not A Slug", "a--b
 
 @st.composite
 def article_inputs(draw: st.DrawFn, slug_number: int) -> tuple[ArticleInput, list[str]]:
-    """Hostile input for Publisher.create_article, and the phrases that must survive."""
+    """Hostile input for Articles.create_article, and the phrases that must survive."""
     body_format = draw(_FORMATS)
     body, phrases = draw(hs.bodies(body_format.value, surrogates=False))
     slug = draw(_SLUG_KINDS)
@@ -825,7 +827,8 @@ def article_inputs(draw: st.DrawFn, slug_number: int) -> tuple[ArticleInput, lis
 @given(data=st.data())
 def test_domain_articles_are_refused_clearly_or_published_intact(
     data: st.DataObject,
-    publisher: Publisher,
+    articles: Articles,
+    feeds: StoredFeeds,
     renderer: FeedRenderer,
     client: FlaskClient,
     clock: FakeClock,
@@ -834,9 +837,9 @@ def test_domain_articles_are_refused_clearly_or_published_intact(
     now = clock.advance(seconds=1)
     article_input, phrases = data.draw(article_inputs(next(serial)))
     article_input = replace(article_input, published_at=now)
-    too_large, bad_fields = expected_refusal(article_input, publisher.settings.api_max_body_bytes)
+    too_large, bad_fields = expected_refusal(article_input, articles.settings.api_max_body_bytes)
     try:
-        article = publisher.create_article(article_input, now)
+        article = articles.create_article(article_input, now)
     except PayloadTooLarge:
         event("refused: PayloadTooLarge")
         assert too_large
@@ -855,8 +858,8 @@ def test_domain_articles_are_refused_clearly_or_published_intact(
     assert article.body == clean_text(article_input.body)
     if article.image is not None:  # every lead image can be an enclosure
         assert article.image.type is not None and article.image.length is not None
-    check_published(publisher, renderer, client, article, now, phrases)
-    publisher.delete_article(article.id, None, now)
+    check_published(articles, feeds, renderer, client, article, now, phrases)
+    articles.delete_article(article.id, None, now)
 
 
 # -- database round trips: the JSON API -------------------------------------------------------
@@ -945,7 +948,8 @@ API_FIELDS = (
 def test_api_articles_are_refused_with_the_field_named_or_published_intact(
     data: st.DataObject,
     fields: set[str],
-    publisher: Publisher,
+    articles: Articles,
+    feeds: StoredFeeds,
     renderer: FeedRenderer,
     client: FlaskClient,
     auth: dict[str, str],
@@ -987,11 +991,11 @@ def test_api_articles_are_refused_with_the_field_named_or_published_intact(
         return
     represented = response.get_json()
     assert represented["title"] == clean_text(payload["title"]).strip()
-    article = publisher.get_article(represented["id"])
+    article = articles.get_article(represented["id"])
     published = article.published_at
     if published is not None and published <= now:
-        check_published(publisher, renderer, client, article, now, phrases)
-    publisher.delete_article(article.id, None, now)
+        check_published(articles, feeds, renderer, client, article, now, phrases)
+    articles.delete_article(article.id, None, now)
 
 
 # -- database round trips: dates ---------------------------------------------------------------
@@ -1043,7 +1047,8 @@ def api_dates(draw: st.DrawFn, now: datetime) -> str:
 def test_any_date_is_refused_or_scheduled_or_published_with_exact_feed_dates(
     data: st.DataObject,
     via_api: bool,
-    publisher: Publisher,
+    articles: Articles,
+    feeds: StoredFeeds,
     renderer: FeedRenderer,
     client: FlaskClient,
     auth: dict[str, str],
@@ -1061,10 +1066,10 @@ def test_any_date_is_refused_or_scheduled_or_published_with_exact_feed_dates(
             assert [e["field"] for e in response.get_json()["errors"]] == ["published_at"]
             return
         assert response.status_code == 201, response.get_data(as_text=True)[:500]
-        article = publisher.get_article(response.get_json()["id"])
+        article = articles.get_article(response.get_json()["id"])
     else:
         published_at = data.draw(published_dates(now), label="date")
-        article = publisher.create_article(
+        article = articles.create_article(
             ArticleInput(
                 title="Datas", body="Texto **curto**.", authors=(Author("A"),), slug=slug,
                 published_at=published_at,
@@ -1072,11 +1077,12 @@ def test_any_date_is_refused_or_scheduled_or_published_with_exact_feed_dates(
             now,
         )  # fmt: skip
         assert article.published_at == published_at
-    check_dated_article(publisher, renderer, client, article, now)
+    check_dated_article(articles, feeds, renderer, client, article, now)
 
 
 def check_dated_article(
-    publisher: Publisher,
+    articles: Articles,
+    feeds: StoredFeeds,
     renderer: FeedRenderer,
     client: FlaskClient,
     article: Article,
@@ -1086,16 +1092,16 @@ def check_dated_article(
     assert article.published_at is not None
     report = renderer.render_due_feeds(now)
     assert report.failed == []
-    feeds = validated(site_feeds(publisher))
+    documents = validated(site_feeds(feeds))
     if article.published_at > now:
         note_event("scheduled")
-        assert article.id not in {item["id"] for item in feeds.json["items"]}
+        assert article.id not in {item["id"] for item in documents.json["items"]}
         assert client.get(permalink_path(article.slug)).status_code == 404
     else:
         note_event("published")
-        check_entry(feeds, entry_of(publisher, article), ["Texto curto."])
+        check_entry(documents, entry_of(articles, article), ["Texto curto."])
         check_page(client, article, ["Texto curto."])
-    publisher.delete_article(article.id, None, now)
+    articles.delete_article(article.id, None, now)
 
 
 def note_event(name: str) -> None:
@@ -1126,7 +1132,8 @@ def _edge(value: str) -> Any:
     ],
 )
 def test_edge_dates_through_the_api_work_end_to_end_or_are_refused(
-    publisher: Publisher,
+    articles: Articles,
+    feeds: StoredFeeds,
     renderer: FeedRenderer,
     client: FlaskClient,
     auth: dict[str, str],
@@ -1140,8 +1147,8 @@ def test_edge_dates_through_the_api_work_end_to_end_or_are_refused(
         assert [e["field"] for e in response.get_json()["errors"]] == ["published_at"]
         return
     assert response.status_code == 201, response.get_data(as_text=True)[:300]
-    article = publisher.get_article(response.get_json()["id"])
-    check_dated_article(publisher, renderer, client, article, clock())
+    article = articles.get_article(response.get_json()["id"])
+    check_dated_article(articles, feeds, renderer, client, article, clock())
 
 
 # -- megabyte bodies (a few examples) ----------------------------------------------------------
@@ -1160,7 +1167,8 @@ def test_megabyte_bodies_are_published_or_refused_with_413(
     piece: str,
     body_format: BodyFormat,
     over: bool,
-    publisher: Publisher,
+    articles: Articles,
+    feeds: StoredFeeds,
     renderer: FeedRenderer,
     client: FlaskClient,
     auth: dict[str, str],
@@ -1169,7 +1177,7 @@ def test_megabyte_bodies_are_published_or_refused_with_413(
 ) -> None:
     now = clock.advance(seconds=1)
     size = len(piece.encode())
-    limit = publisher.settings.api_max_body_bytes  # 1 MiB by default
+    limit = articles.settings.api_max_body_bytes  # 1 MiB by default
     body = "Começo visível\n\n" + piece * ((limit - 40) // size)
     body += "x" * (limit - len(body.encode()) + (1 if over else 0))
     payload = benign_payload(f"mb-{next(serial)}") | {
@@ -1183,19 +1191,19 @@ def test_megabyte_bodies_are_published_or_refused_with_413(
         assert response.content_type == PROBLEM
         return
     assert response.status_code == 201, response.get_data(as_text=True)[:300]
-    article = publisher.get_article(response.get_json()["id"])
+    article = articles.get_article(response.get_json()["id"])
     check_published(
-        publisher, renderer, client, article, now, ["Começo visível"], scope_feeds=False
+        articles, feeds, renderer, client, article, now, ["Começo visível"], scope_feeds=False
     )
-    publisher.delete_article(article.id, None, now)
+    articles.delete_article(article.id, None, now)
 
 
 # -- every way in refuses what the API refuses ----------------------------------------------
 
 
-def _create(publisher: Publisher, clock: FakeClock, **fields: Any) -> Article:
+def _create(articles: Articles, clock: FakeClock, **fields: Any) -> Article:
     values: dict[str, Any] = {"title": "T", "body": "B", "authors": (Author("A"),)}
-    return publisher.create_article(ArticleInput(**(values | fields)), clock())
+    return articles.create_article(ArticleInput(**(values | fields)), clock())
 
 
 @pytest.mark.parametrize(
@@ -1207,24 +1215,24 @@ def _create(publisher: Publisher, clock: FakeClock, **fields: Any) -> Article:
     ids=["year-1+23:59", "year-9999-23:59"],
 )
 def test_the_domain_path_refuses_instants_no_time_zone_can_show(
-    publisher: Publisher, clock: FakeClock, published_at: datetime
+    articles: Articles, clock: FakeClock, published_at: datetime
 ) -> None:
     with pytest.raises(InvalidInput) as refused:
-        _create(publisher, clock, published_at=published_at)
+        _create(articles, clock, published_at=published_at)
     assert [e.field for e in refused.value.errors] == ["published_at"]
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>x</script>"])
 def test_the_domain_path_refuses_hostile_image_urls(
-    publisher: Publisher, renderer: FeedRenderer, clock: FakeClock, url: str
+    articles: Articles, feeds: StoredFeeds, renderer: FeedRenderer, clock: FakeClock, url: str
 ) -> None:
     try:
-        article = _create(publisher, clock, image=Image(url, "image/png"), published_at=clock())
+        article = _create(articles, clock, image=Image(url, "image/png"), published_at=clock())
     except InvalidInput as error:
         assert [e.field for e in error.errors] == ["image.url"]
         return
     renderer.render_due_feeds(clock())
-    item = json.loads(site_feeds(publisher)[FeedFormat.JSON])["items"][0]
+    item = json.loads(site_feeds(feeds)[FeedFormat.JSON])["items"][0]
     assert item["id"] == article.id
     safe_fragment_text(item["content_html"])  # no <img src="javascript:..."> either
 
@@ -1238,14 +1246,18 @@ def test_the_domain_path_refuses_hostile_image_urls(
     ids=["email", "url-with-space"],
 )
 def test_domain_input_cannot_make_an_invalid_feed(
-    publisher: Publisher, renderer: FeedRenderer, clock: FakeClock, fields: dict[str, Any]
+    articles: Articles,
+    feeds: StoredFeeds,
+    renderer: FeedRenderer,
+    clock: FakeClock,
+    fields: dict[str, Any],
 ) -> None:
     try:
-        _create(publisher, clock, published_at=clock(), **fields)
+        _create(articles, clock, published_at=clock(), **fields)
     except InvalidInput:
         return
     assert renderer.render_due_feeds(clock()).failed == []
-    validated(site_feeds(publisher))
+    validated(site_feeds(feeds))
 
 
 def test_a_lone_surrogate_in_the_json_is_cleaned_or_refused_naming_its_field(
@@ -1264,7 +1276,7 @@ def test_a_lone_surrogate_in_the_json_is_cleaned_or_refused_naming_its_field(
 
 @pytest.mark.parametrize("url", ["https://cdn.example.org/a b.jpg", "https://x.org/a\u2028.png"])
 def test_api_image_urls_cannot_make_an_invalid_json_feed(
-    publisher: Publisher,
+    feeds: StoredFeeds,
     renderer: FeedRenderer,
     client: FlaskClient,
     auth: dict[str, str],
@@ -1277,9 +1289,9 @@ def test_api_image_urls_cannot_make_an_invalid_json_feed(
         assert [e["field"] for e in response.get_json()["errors"]] == ["image.url"]
         return
     renderer.render_due_feeds(clock())
-    validated(site_feeds(publisher))
+    validated(site_feeds(feeds))
 
 
-def test_a_lone_surrogate_in_the_body_is_cleaned(publisher: Publisher, clock: FakeClock) -> None:
-    article = _create(publisher, clock, body="a\ud800b")
+def test_a_lone_surrogate_in_the_body_is_cleaned(articles: Articles, clock: FakeClock) -> None:
+    article = _create(articles, clock, body="a\ud800b")
     assert article.body == "ab"

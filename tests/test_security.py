@@ -27,8 +27,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app.access import Access
+from app.articles import Articles
 from app.errors import AuthenticationFailed
-from app.publishing import Publisher
 from app.renderer import FeedRenderer
 from app.services import Services
 from app.services import build_services
@@ -73,9 +73,9 @@ def overrides(database_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def published(publisher: Publisher, renderer: FeedRenderer, clock: FakeClock) -> str:
+def published(articles: Articles, renderer: FeedRenderer, clock: FakeClock) -> str:
     """One public article in the category "Política", feeds rendered; its slug."""
-    article = publisher.create_article(
+    article = articles.create_article(
         article_input(slug="seguranca", published_at=clock() - timedelta(hours=1)), clock()
     )
     renderer.render_due_feeds(clock())
@@ -478,7 +478,7 @@ def test_tokens_made_before_key_ids_keep_working_after_the_migration(
                 name="antigo", token_hash=digest, created_at=clock()
             )
         )
-    services.publisher.migrate()
+    services.operations.migrate()
     try:
         assert services.access.authenticate(legacy, clock()).name == "antigo"
         for wrong in (legacy[:-1] + ("B" if legacy[-1] != "B" else "C"), legacy + "x"):

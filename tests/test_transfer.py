@@ -22,22 +22,22 @@ import psycopg
 import pytest
 from sqlalchemy import event
 
+from app.articles import Articles
 from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.errors import ArticleMoved
-from app.inputs import DATE_EXPECTED
-from app.publishing import Publisher
+from app.input_values import DATE_EXPECTED
 from app.services import Services
 from app.services import build_services
 from app.storage.database import Database
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository
 from app.storage.schema import upgrade_database
-from app.transfer import SkippedLine
-from app.transfer import export_lines
-from app.transfer import import_lines
+from app.transfer.export import export_lines
+from app.transfer.importing import import_lines
+from app.transfer.report import SkippedLine
 from app.web.application import close_app
 from app.web.application import create_app
 from tests.conftest import POSTGRES_ADMIN
@@ -111,10 +111,10 @@ def line(**fields: Any) -> str:
 # -- the round trip -------------------------------------------------------------------------
 
 
-def fill_source(publisher: Publisher, clock: FakeClock) -> dict[str, str]:
+def fill_source(articles: Articles, clock: FakeClock) -> dict[str, str]:
     """A newsroom's worth of history: edits, renames, a deletion, a draft, a schedule."""
     clock.now = START - timedelta(days=30)
-    older = publisher.create_article(
+    older = articles.create_article(
         article_input(
             title="Câmara aprova orçamento de R$ 1,6 bilhão para a saúde",
             published_at=START - timedelta(days=30),
@@ -122,9 +122,9 @@ def fill_source(publisher: Publisher, clock: FakeClock) -> dict[str, str]:
         clock(),
     )
     clock.advance(hours=2)
-    renamed = publisher.update_article(older.id, {"slug": "orcamento-da-saude"}, None, clock())
+    renamed = articles.update_article(older.id, {"slug": "orcamento-da-saude"}, None, clock())
     clock.advance(days=1)
-    renamed = publisher.update_article(
+    renamed = articles.update_article(
         renamed.id,
         {"slug": "orcamento-saude-aprovado", "summary": "Votação durou doze horas."},
         None,
@@ -132,7 +132,7 @@ def fill_source(publisher: Publisher, clock: FakeClock) -> dict[str, str]:
         significant=True,
     )
     clock.now = START - timedelta(days=2)
-    html = publisher.create_article(
+    html = articles.create_article(
         article_input(
             title="Eleições: o que muda na votação deste ano",
             body_format=BodyFormat.HTML,
@@ -148,24 +148,24 @@ def fill_source(publisher: Publisher, clock: FakeClock) -> dict[str, str]:
         clock(),
     )
     clock.now = START - timedelta(hours=3)
-    gone = publisher.create_article(
+    gone = articles.create_article(
         article_input(title="Nota retirada", published_at=START - timedelta(hours=3)), clock()
     )
-    publisher.delete_article(gone.id, None, clock())
-    newest = publisher.create_article(
+    articles.delete_article(gone.id, None, clock())
+    newest = articles.create_article(
         article_input(
             title="Ação rápida: São Paulo abre 40 novas creches",
             published_at=START - timedelta(hours=1),
         ),
         clock(),
     )
-    scheduled = publisher.create_article(
+    scheduled = articles.create_article(
         article_input(
             title="Prévia: o clássico de domingo", published_at=START + timedelta(days=3)
         ),
         clock(),
     )
-    draft = publisher.create_article(article_input(title="Rascunho: reforma tributária"), clock())
+    draft = articles.create_article(article_input(title="Rascunho: reforma tributária"), clock())
     clock.now = START
     return {
         "renamed": renamed.id,
@@ -210,10 +210,10 @@ def test_export_then_import_into_an_empty_database_gives_identical_feeds(
     cli: Cli, database_url: str, empty_database_url: str, clock: FakeClock, tmp_path: Path
 ) -> None:
     source = services_for(database_url, clock)
-    ids = fill_source(source.publisher, clock)
+    ids = fill_source(source.articles, clock)
     feeds = render_all(source, clock)
     articles = {
-        key: source.publisher.get_article(value) for key, value in ids.items() if key != "gone"
+        key: source.articles.get_article(value) for key, value in ids.items() if key != "gone"
     }
     source.database.dispose()
     exported = tmp_path / "articles.jsonl"
@@ -232,10 +232,10 @@ def test_export_then_import_into_an_empty_database_gives_identical_feeds(
         assert key in feeds, key
     for key, article in articles.items():
         # Numbered again in date order: the source numbered them as they went public.
-        copied = target.publisher.get_article(article.id)
+        copied = target.articles.get_article(article.id)
         assert replace(copied, sequence=None) == replace(article, sequence=None), key
     with pytest.raises(ArticleMoved) as moved:
-        target.publisher.public_article("orcamento-da-saude", clock())
+        target.articles.public_article("orcamento-da-saude", clock())
     assert moved.value.current_slug == "orcamento-saude-aprovado"
     target.database.dispose()
     assert api_view(empty_database_url, clock) == api_view(database_url, clock)
@@ -246,7 +246,7 @@ def test_export_then_import_into_an_empty_database_gives_identical_feeds(
 
 
 def test_the_export_format(services: Services, clock: FakeClock) -> None:
-    created = services.publisher.create_article(
+    created = services.articles.create_article(
         article_input(
             summary="Uma linha\u2028e outra",
             published_at=START - timedelta(minutes=5, microseconds=7),
@@ -254,8 +254,8 @@ def test_the_export_format(services: Services, clock: FakeClock) -> None:
         clock(),
     )
     clock.advance(seconds=1.5)
-    renamed = services.publisher.update_article(created.id, {"slug": "novo-nome"}, None, clock())
-    (text,) = export_lines(services.publisher)
+    renamed = services.articles.update_article(created.id, {"slug": "novo-nome"}, None, clock())
+    (text,) = export_lines(services.articles)
     record = json.loads(text)
     assert list(record) == EXPORT_KEYS
     compact = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
@@ -286,18 +286,18 @@ def test_the_export_format(services: Services, clock: FakeClock) -> None:
 def test_the_export_streams_in_storage_order_and_leaves_out_deleted_articles(
     services: Services, clock: FakeClock
 ) -> None:
-    publisher = services.publisher
+    articles = services.articles
     made = []
     for number in range(5):
         clock.advance(minutes=1)
-        made.append(publisher.create_article(article_input(title=f"Notícia {number}"), clock()))
-    publisher.delete_article(made[1].id, None, clock())
+        made.append(articles.create_article(article_input(title=f"Notícia {number}"), clock()))
+    articles.delete_article(made[1].id, None, clock())
     # Newer publish times do not reorder the export: it follows storage order.
-    publisher.update_article(made[0].id, {"published_at": START + timedelta(days=9)}, None, clock())
+    articles.update_article(made[0].id, {"published_at": START + timedelta(days=9)}, None, clock())
 
-    stream = export_lines(publisher, page_size=2)
+    stream = export_lines(articles, page_size=2)
     first = json.loads(next(stream))
-    later = publisher.create_article(article_input(title="Escrita durante a exportação"), clock())
+    later = articles.create_article(article_input(title="Escrita durante a exportação"), clock())
     rest = [json.loads(text)["id"] for text in stream]
     assert [first["id"], *rest] == [made[0].id, made[2].id, made[3].id, made[4].id, later.id]
 
@@ -330,7 +330,7 @@ def test_bad_lines_are_skipped_and_reported_by_number(services: Services, clock:
         line(title="Segunda boa"),
     ]
     seen: list[SkippedLine] = []
-    report = import_lines(services.publisher, lines, clock(), batch_size=4, on_skip=seen.append)
+    report = import_lines(services.articles, lines, clock(), batch_size=4, on_skip=seen.append)
     assert report.imported == 2
     assert seen == report.skipped
     problems = {problem.line: problem for problem in report.skipped}
@@ -354,7 +354,7 @@ def test_bad_lines_are_skipped_and_reported_by_number(services: Services, clock:
     assert fields[15] == {"image.length"}
     assert fields[16] == {"image.type"}
     assert str(problems[3]).startswith("line 3: title: ")
-    titles = [a.title for a in services.publisher.list_articles(clock(), None, 1, 50).articles]
+    titles = [a.title for a in services.articles.list_articles(clock(), None, 1, 50).articles]
     assert sorted(titles) == ["Primeira boa", "Segunda boa"]
 
 
@@ -372,7 +372,7 @@ def test_an_import_refuses_what_the_api_refuses(services: Services, clock: FakeC
         # JSON may escape a lone surrogate; like every character XML forbids, it is removed.
         json.dumps(json.loads(line(title="Oi \ud800 mundo"))),
     ]
-    report = import_lines(services.publisher, lines, clock())
+    report = import_lines(services.articles, lines, clock())
     fields = {p.line: [(e.field, e.message) for e in p.errors] for p in report.skipped}
     assert fields == {
         1: [("image.url", "must not contain spaces or control characters")],
@@ -385,7 +385,7 @@ def test_an_import_refuses_what_the_api_refuses(services: Services, clock: FakeC
         8: [("created_at", DATE_EXPECTED), ("updated_at", DATE_EXPECTED)],
         9: [("published_at", DATE_EXPECTED)],
     }
-    titles = [a.title for a in services.publisher.list_articles(clock(), None, 1, 50).articles]
+    titles = [a.title for a in services.articles.list_articles(clock(), None, 1, 50).articles]
     assert titles == ["Oi  mundo"]
 
 
@@ -393,7 +393,7 @@ def test_imported_lines_go_through_the_content_pipeline(
     services: Services, clock: FakeClock
 ) -> None:
     report = import_lines(
-        services.publisher,
+        services.articles,
         [
             line(
                 title="Alerta\x0b de chuva",
@@ -408,7 +408,7 @@ def test_imported_lines_go_through_the_content_pipeline(
         clock(),
     )
     assert report.imported == 1, report.skipped
-    (article,) = services.publisher.list_articles(clock(), None, 1, 10).articles
+    (article,) = services.articles.list_articles(clock(), None, 1, 10).articles
     assert article.title == "Alerta de chuva"
     assert article.slug == "alerta-de-chuva"
     assert "<script>" not in article.body_html and "onclick" not in article.body_html
@@ -424,14 +424,14 @@ def test_imported_lines_go_through_the_content_pipeline(
 def test_lines_from_other_systems_get_an_id_a_free_slug_and_now(
     services: Services, clock: FakeClock
 ) -> None:
-    services.publisher.create_article(
+    services.articles.create_article(
         article_input(title="Chuva forte alaga avenidas da zona sul"), clock()
     )
     report = import_lines(
-        services.publisher, [line(), line(), line(title="Outra")], clock(), batch_size=2
+        services.articles, [line(), line(), line(title="Outra")], clock(), batch_size=2
     )
     assert report.imported == 3, report.skipped
-    articles = services.publisher.list_articles(clock(), None, 1, 10).articles
+    articles = services.articles.list_articles(clock(), None, 1, 10).articles
     slugs = sorted(article.slug for article in articles)
     assert slugs == [
         "chuva-forte-alaga-avenidas-da-zona-sul",
@@ -448,9 +448,9 @@ def test_lines_from_other_systems_get_an_id_a_free_slug_and_now(
 
 
 def test_duplicate_ids_and_slugs_are_skipped(services: Services, clock: FakeClock) -> None:
-    publisher = services.publisher
-    held = publisher.create_article(article_input(title="Original"), clock())
-    publisher.update_article(held.id, {"slug": "original-renomeado"}, None, clock())
+    articles = services.articles
+    held = articles.create_article(article_input(title="Original"), clock())
+    articles.update_article(held.id, {"slug": "original-renomeado"}, None, clock())
     lines = [
         line(id=held.id, slug="outro-slug"),
         line(slug="original-renomeado"),
@@ -462,7 +462,7 @@ def test_duplicate_ids_and_slugs_are_skipped(services: Services, clock: FakeCloc
         line(slug="ultima", former_slugs=["primeira-versao"]),
         line(slug="outra", former_slugs=["primeira-versao"]),
     ]
-    report = import_lines(publisher, lines, clock(), batch_size=3)
+    report = import_lines(articles, lines, clock(), batch_size=3)
     reasons = {p.line: [(e.field, e.message) for e in p.errors] for p in report.skipped}
     assert reasons == {
         1: [("id", "another article has this id")],
@@ -475,13 +475,13 @@ def test_duplicate_ids_and_slugs_are_skipped(services: Services, clock: FakeCloc
     }
     assert report.imported == 2
     with pytest.raises(ArticleMoved) as moved:
-        publisher.public_article("primeira-versao", clock())
+        articles.public_article("primeira-versao", clock())
     assert moved.value.current_slug == "ultima"
 
 
 def test_an_import_marks_the_feeds_it_touches_stale(services: Services, clock: FakeClock) -> None:
     report = import_lines(
-        services.publisher,
+        services.articles,
         [line(published_at="2026-10-31T23:30:00-03:00", authors=[{"name": "Júlia Ramos"}])],
         clock(),
     )
@@ -492,7 +492,7 @@ def test_an_import_marks_the_feeds_it_touches_stale(services: Services, clock: F
     assert due == {"site", "category/cidades", "tag/chuvas", "author/julia-ramos"}
     services.renderer.render_due_feeds(clock())
     scope = FeedScope.from_key("category/cidades")
-    body = services.publisher.feed_snapshot(scope, FeedFormat.JSON).body
+    body = services.feeds.feed_snapshot(scope, FeedFormat.JSON).body
     assert json.loads(body)["items"][0]["title"] == "Chuva forte alaga avenidas da zona sul"
 
 
@@ -502,14 +502,14 @@ def test_an_import_numbers_its_articles_oldest_first(services: Services, clock: 
     limit = services.settings.feed_item_limit
     dates = [START - timedelta(days=days) for days in range(limit + 2)]  # newest first
     lines = [line(title=f"Dia {n}", published_at=when.isoformat()) for n, when in enumerate(dates)]
-    assert import_lines(services.publisher, lines, clock(), batch_size=limit + 2).imported == len(
+    assert import_lines(services.articles, lines, clock(), batch_size=limit + 2).imported == len(
         lines
     )
     with services.database.read() as session:
         due = {scope.scope_key for scope in FeedStateRepository(session).due(clock())}
     assert "archive/0" in due and "archive/1" not in due
     services.renderer.render_due_feeds(clock())
-    page = services.publisher.feed_snapshot(FeedScope("archive", "0"), FeedFormat.JSON).body
+    page = services.feeds.feed_snapshot(FeedScope("archive", "0"), FeedFormat.JSON).body
     titles = [item["title"] for item in json.loads(page)["items"]]
     assert titles == [f"Dia {n}" for n in range(2, limit + 2)]  # the oldest, newest first
 
@@ -525,12 +525,12 @@ def test_a_writer_that_takes_a_slug_during_the_import_only_costs_a_retry(
     def take_the_slug(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if statement.startswith("INSERT INTO articles") and not raced:
             raced.append(statement)
-            rival.publisher.create_article(article_input(title="x", slug="disputado"), clock())
+            rival.articles.create_article(article_input(title="x", slug="disputado"), clock())
 
     event.listen(services.database.engine, "before_cursor_execute", take_the_slug)
     try:
         report = import_lines(
-            services.publisher, [line(slug="livre"), line(slug="disputado")], clock()
+            services.articles, [line(slug="livre"), line(slug="disputado")], clock()
         )
     finally:
         event.remove(services.database.engine, "before_cursor_execute", take_the_slug)
@@ -547,8 +547,8 @@ def test_worker_processes_give_the_same_result(sqlite_url: str, clock: FakeClock
     for jobs in (1, 2):
         services = services_for(sqlite_url.replace(".db", f"-{jobs}.db"), clock)
         upgrade_database(services.database)
-        report = import_lines(services.publisher, lines, clock(), batch_size=2, jobs=jobs)
-        page = services.publisher.list_articles(clock(), None, 1, 20).articles
+        report = import_lines(services.articles, lines, clock(), batch_size=2, jobs=jobs)
+        page = services.articles.list_articles(clock(), None, 1, 20).articles
         results.append((report.imported, report.skipped, [replace(a, id="") for a in page]))
         services.database.dispose()
     assert results[0] == results[1]

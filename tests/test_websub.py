@@ -10,7 +10,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -302,7 +301,7 @@ def test_a_hub_that_has_not_answered_never_blocks_publishing(
     """Publishing writes to the outbox while a delivery pass waits on a hub: it must not wait
     for that pass (no lock is held across the POST). The hub holds its answer until the
     enqueue is done, so the order is certain however busy the machine."""
-    patient = replace(services.settings, websub_timeout_seconds=60.0)
+    patient = services.settings.model_copy(update={"websub_timeout_seconds": 60.0})
     enqueue(services, [TOPIC], clock)
     reports: list[DeliveryReport] = []
     hub.hold()
@@ -329,7 +328,7 @@ def test_hubs_are_notified_in_parallel(
 ) -> None:
     """Each hub gets its notification while the other has not answered yet: one at a time,
     the second request would wait for the first answer, which is held until both arrive."""
-    patient = replace(services.settings, websub_timeout_seconds=60.0)
+    patient = services.settings.model_copy(update={"websub_timeout_seconds": 60.0})
     reports: list[DeliveryReport] = []
     with HubStandIn() as other, hub_client(patient) as client:
         enqueue(services, [TOPIC], clock, hubs=[hub.url, other.url])
@@ -488,14 +487,15 @@ def test_the_delivery_job_runs_every_two_seconds_when_hubs_are_configured(
 def test_a_changed_render_notifies_every_hub_of_each_changed_feed(
     services: Services, clock: FakeClock, hub: HubStandIn, http: httpx.Client
 ) -> None:
-    publisher = services.publisher
+    articles = services.articles
+    feeds = services.feeds
     renderer = services.renderer
-    publisher.create_article(article_input(published_at=clock()), clock())
+    articles.create_article(article_input(published_at=clock()), clock())
     renderer.render_due_feeds(clock())
     topics = {row.topic_url for row in pending(services)}
     assert {f"{BASE_URL}/feed.{fmt}" for fmt in ("rss", "atom", "json")} <= topics
     assert {row.hub_url for row in pending(services)} == {hub.url}
-    snapshot = publisher.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
+    snapshot = feeds.feed_snapshot(SITE_SCOPE, FeedFormat.ATOM)
     assert hub.url.encode() in snapshot.body  # advertised (WebSub section 4)
 
     deliver(services, http, clock)

@@ -8,13 +8,13 @@ from datetime import timedelta
 from importlib import resources
 from typing import Any
 
+from app.articles import ArticleInput
+from app.articles import Articles
 from app.content import make_slug
 from app.domain import Author
 from app.domain import BodyFormat
 from app.domain import Image
 from app.errors import SlugTaken
-from app.publishing import ArticleInput
-from app.publishing import Publisher
 
 
 def demo_articles() -> list[dict[str, Any]]:
@@ -24,7 +24,7 @@ def demo_articles() -> list[dict[str, Any]]:
     return loaded
 
 
-def load_demo(publisher: Publisher, now: datetime) -> int:
+def load_demo(articles: Articles, now: datetime) -> int:
     """Store the demo articles that are not there yet; return how many were added.
 
     Publish times are relative to ``now`` (one is a draft, one is scheduled), so the demo
@@ -48,7 +48,7 @@ def load_demo(publisher: Publisher, now: datetime) -> int:
             published_at=None if hours is None else now - timedelta(hours=hours),
         )
         try:
-            publisher.create_article(data, now)
+            articles.create_article(data, now)
         except SlugTaken:
             continue
         added += 1

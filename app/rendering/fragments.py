@@ -25,14 +25,15 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
+from operator import itemgetter
 from typing import Generic
 from typing import TypeVar
 
+from cachetools import LRUCache
 from lxml import etree
 
 from app.domain import FeedFormat
@@ -55,36 +56,27 @@ class SizedLru(Generic[K, V]):
     def __init__(self, max_bytes: int, weigh: Callable[[K, V], int]) -> None:
         self.max_bytes = max_bytes
         self._weigh = weigh
-        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
-        self._bytes = 0
+        # Each value is kept with its weight: cachetools weighs a value alone, ours weigh
+        # the key too. Its caches are not thread-safe (even a read reorders), hence the lock.
+        self._items: LRUCache[K, tuple[V, int]] = LRUCache(max_bytes, getsizeof=itemgetter(1))
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
         with self._lock:
             found = self._items.get(key)
-            if found is None:
-                return None
-            self._items.move_to_end(key)
-            return found[0]
+        return None if found is None else found[0]
 
     def put(self, key: K, value: V) -> None:
         size = self._weigh(key, value)
         if size > self.max_bytes:
-            return
+            return  # it would not fit even alone (cachetools refuses it with an error)
         with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= old[1]
             self._items[key] = (value, size)
-            self._bytes += size
-            while self._bytes > self.max_bytes:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self._bytes -= dropped
 
     @property
     def size_bytes(self) -> int:
         """What the kept values weigh now, as counted against ``max_bytes``."""
-        return self._bytes
+        return int(self._items.currsize)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ The ORM path (:class:`~app.storage.articles.ArticleRepository`) flushes one arti
 its child rows at a time; an import of 100,000 articles needs SQLAlchemy Core
 ``executemany`` instead (``INSERT ... RETURNING pk`` for the articles, plain inserts for
 their authors, terms and former slugs). The rows written here are the rows the ORM path
-writes for the same :class:`~app.domain.Article`; the transfer round-trip tests hold the
-two paths to that.
+writes for the same :class:`~app.domain.Article` (both take them from
+:mod:`app.storage.article_rows`); the transfer round-trip tests hold the two paths to that.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 from typing import TypeVar
 
@@ -28,10 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.domain import Article
-from app.domain import term_slug
 from app.errors import BroadsheetError
-from app.storage.articles import CATEGORY
-from app.storage.articles import TAG
+from app.storage.article_rows import article_columns
+from app.storage.article_rows import author_values
+from app.storage.article_rows import term_values
 from app.storage.tables import ArticleAuthorRow
 from app.storage.tables import ArticleRow
 from app.storage.tables import ArticleSlugRow
@@ -106,100 +105,58 @@ class BulkArticleWriter:
         if not items:
             return
         try:
-            # Core, not ORM, statements: the ORM's bulk mode costs more than the inserts.
-            # Rows come back matched by id, not by position: asking SQLAlchemy to keep the
-            # order (sort_by_parameter_order) makes it insert one row per statement on SQLite.
-            articles = _table(ArticleRow)
-            result = self.session.execute(
-                insert(articles).returning(articles.c.public_id, articles.c.pk),
-                [_article_values(item.article) for item in items],
-            )
-            pk_of: dict[str, int] = {public_id: pk for public_id, pk in result}
-            pks = [pk_of[item.article.id] for item in items]
-            authors: list[dict[str, Any]] = []
-            terms: list[dict[str, Any]] = []
-            slugs: list[dict[str, Any]] = []
-            for pk, item in zip(pks, items, strict=True):
-                article = item.article
-                authors.extend(
-                    {
-                        "article_pk": pk,
-                        "position": index,
-                        "name": author.name,
-                        "email": author.email,
-                        "url": author.url,
-                        "slug": _term_slug(author.name),
-                    }
-                    for index, author in enumerate(article.authors)
-                )
-                for kind, names in ((CATEGORY, article.categories), (TAG, article.tags)):
-                    terms.extend(
-                        {
-                            "article_pk": pk,
-                            "kind": kind,
-                            "position": index,
-                            "name": name,
-                            "slug": _term_slug(name),
-                        }
-                        for index, name in enumerate(names)
-                    )
-                slugs.extend(
-                    {
-                        "slug": slug,
-                        "article_pk": pk,
-                        "retired_at": retired_at + timedelta(microseconds=index),
-                    }
-                    for index, slug in enumerate(item.former_slugs)
-                )
-            for table, rows in (
-                (ArticleAuthorRow, authors),
-                (ArticleTermRow, terms),
-                (ArticleSlugRow, slugs),
-            ):
-                if rows:
-                    self.session.execute(insert(_table(table)), rows)
+            pks = self._insert_articles(items)
+            self._insert_children(pks, items, retired_at)
         except IntegrityError as error:
             raise ConcurrentWrite(str(error.orig)) from error
 
+    def _insert_articles(self, items: Sequence[NewArticle]) -> list[int]:
+        """One ``articles`` row per item; their primary keys, in the order of ``items``."""
+        # Core, not ORM, statements: the ORM's bulk mode costs more than the inserts.
+        # Rows come back matched by id, not by position: asking SQLAlchemy to keep the
+        # order (sort_by_parameter_order) makes it insert one row per statement on SQLite.
+        articles = _table(ArticleRow)
+        result = self.session.execute(
+            insert(articles).returning(articles.c.public_id, articles.c.pk),
+            [
+                {"public_id": item.article.id, **article_columns(item.article), "deleted_at": None}
+                for item in items
+            ],
+        )
+        pk_of: dict[str, int] = {public_id: pk for public_id, pk in result}
+        return [pk_of[item.article.id] for item in items]
 
-def _article_values(article: Article) -> dict[str, Any]:
-    image = article.image
-    return {
-        "public_id": article.id,
-        "slug": article.slug,
-        "title": article.title,
-        "summary": article.summary,
-        "body": article.body,
-        "body_format": article.body_format.value,
-        "body_html": article.body_html,
-        "excerpt": article.excerpt,
-        "language": article.language,
-        "image_url": image.url if image else None,
-        "image_type": image.type if image else None,
-        "image_length": image.length if image else None,
-        "image_width": image.width if image else None,
-        "image_height": image.height if image else None,
-        "image_caption": image.caption if image else None,
-        "image_credit": image.credit if image else None,
-        "published_at": article.published_at,
-        "created_at": article.created_at,
-        "updated_at": article.updated_at,
-        "deleted_at": None,
-        "revision": article.revision,
-    }
+    def _insert_children(
+        self, pks: list[int], items: Sequence[NewArticle], retired_at: datetime
+    ) -> None:
+        """The author, term and former slug rows of the articles stored as ``pks``."""
+        authors: list[dict[str, Any]] = []
+        terms: list[dict[str, Any]] = []
+        slugs: list[dict[str, Any]] = []
+        for pk, item in zip(pks, items, strict=True):
+            authors.extend({"article_pk": pk, **values} for values in author_values(item.article))
+            terms.extend({"article_pk": pk, **values} for values in term_values(item.article))
+            slugs.extend(
+                {
+                    "slug": slug,
+                    "article_pk": pk,
+                    "retired_at": retired_at + timedelta(microseconds=index),
+                }
+                for index, slug in enumerate(item.former_slugs)
+            )
+        for table, rows in (
+            (ArticleAuthorRow, authors),
+            (ArticleTermRow, terms),
+            (ArticleSlugRow, slugs),
+        ):
+            if rows:
+                self.session.execute(insert(_table(table)), rows)
 
 
 def _table(row_class: type[Base]) -> Table:
     table = row_class.__table__
     assert isinstance(table, Table)
     return table
-
-
-@lru_cache(maxsize=8192)
-def _term_slug(name: str) -> str:
-    # Names repeat across an import (a few hundred categories, tags and authors), and one
-    # term_slug call costs ~0.3 ms (python-slugify tries to import unidecode every time).
-    return term_slug(name)
 
 
 def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:

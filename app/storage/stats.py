@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import UTC
 from datetime import datetime
 
+from sqlalchemy import Row
 from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
@@ -109,7 +111,25 @@ class StatsRepository:
         A family's subscribers are the sum of the latest counts of its reporters that
         polled from ``since_day`` on (a reporter that stopped polling stops counting).
         """
-        totals = self.session.execute(
+        totals = self._feed_totals(since_day)
+        since = datetime.fromisoformat(since_day).replace(tzinfo=UTC)
+        clients = self._client_families(since_day, self._subscribers(since))
+        return [
+            FeedPolls(
+                feed_key=key,
+                requests=int(requests or 0),
+                not_modified=int(not_modified or 0),
+                throttled=int(throttled or 0),
+                bytes_sent=int(bytes_sent or 0),
+                clients=tuple(clients.get(key, [])),
+            )
+            for key, requests, not_modified, throttled, bytes_sent in totals
+        ]
+
+    def _feed_totals(self, since_day: str) -> Sequence[Row[str, int, int, int, int]]:
+        """Per feed, by key: requests, not modified, throttled and bytes sent (sums, or
+        ``None``) from ``since_day`` on."""
+        return self.session.execute(
             select(
                 FeedStatsRow.feed_key,
                 func.sum(FeedStatsRow.requests),
@@ -121,8 +141,11 @@ class StatsRepository:
             .group_by(FeedStatsRow.feed_key)
             .order_by(FeedStatsRow.feed_key)
         ).all()
-        since = datetime.fromisoformat(since_day).replace(tzinfo=UTC)
-        subscribers: dict[tuple[str, str], int] = {
+
+    def _subscribers(self, since: datetime) -> dict[tuple[str, str], int]:
+        """By feed and client family: the subscribers its reporters seen from ``since`` on
+        last reported, summed."""
+        return {
             (key, family): int(total)
             for key, family, total in self.session.execute(
                 select(
@@ -134,7 +157,13 @@ class StatsRepository:
                 .group_by(SubscriberReportRow.feed_key, SubscriberReportRow.family)
             )
         }
-        clients: dict[str, list[tuple[str, int, int | None, datetime]]] = {}
+
+    def _client_families(
+        self, since_day: str, subscribers: dict[tuple[str, str], int]
+    ) -> dict[str, list[ClientCount]]:
+        """By feed: its client families from ``since_day`` on, most requests first, each
+        with its ``subscribers`` (``None`` if none reported)."""
+        clients: dict[str, list[ClientCount]] = {}
         requests = func.sum(FeedClientRow.requests)
         rows = self.session.execute(
             select(
@@ -149,18 +178,7 @@ class StatsRepository:
         )
         for key, family, count, last_seen in rows:
             reported = subscribers.get((key, family))
-            clients.setdefault(key, []).append((family, int(count), reported, last_seen))
-        return [
-            FeedPolls(
-                feed_key=key,
-                requests=int(requests or 0),
-                not_modified=int(not_modified or 0),
-                throttled=int(throttled or 0),
-                bytes_sent=int(bytes_sent or 0),
-                clients=tuple(
-                    ClientCount(key, family, count, subscribers, seen)
-                    for family, count, subscribers, seen in clients.get(key, [])
-                ),
+            clients.setdefault(key, []).append(
+                ClientCount(key, family, int(count), reported, last_seen)
             )
-            for key, requests, not_modified, throttled, bytes_sent in totals
-        ]
+        return clients

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel import UnknownLocaleError
+from babel.dates import format_date
+from babel.dates import format_time
 from flask import Flask
 from flask import current_app
 
@@ -21,6 +27,7 @@ from app.web.stalepages import StalePages
 def register_web(app: Flask, services: Services) -> None:
     """Attach services, blueprints, error handlers and template helpers to ``app``."""
     from app.web import api
+    from app.web import apidocs
     from app.web import errors
     from app.web import feeds
     from app.web import health
@@ -31,13 +38,13 @@ def register_web(app: Flask, services: Services) -> None:
     app.extensions["broadsheet"] = services
     settings = services.settings
     counters = Polling(
-        recorder=PollRecorder(services.publisher.record_polls, settings.stats_flush_seconds),
+        recorder=PollRecorder(services.feeds.record_polls, settings.stats_flush_seconds),
         limiter=PollLimiter(settings.polite_min_interval_seconds)
         if settings.polite_enabled
         else None,
     )
     cache = FeedCache(
-        services.publisher, settings.server_feed_cache_bytes, settings.server_feed_refresh_seconds
+        services.feeds, settings.server_feed_cache_bytes, settings.server_feed_refresh_seconds
     )
     app.extensions["broadsheet_polls"] = counters
     app.extensions["broadsheet_feeds"] = cache
@@ -52,13 +59,11 @@ def register_web(app: Flask, services: Services) -> None:
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(openapi.blueprint)  # public: outside the API's authentication
+    app.register_blueprint(apidocs.blueprint)  # public, as the document is
     app.register_blueprint(health.blueprint)
     errors.register_error_handlers(app)
     # Last: the outermost WSGI layer, so that its headers reach feeds answered before Flask.
     security.install_security(app, settings, services.clock)
-
-    def localdate(value: datetime) -> str:
-        return format_local_date(value, services)
 
     def isodate(value: datetime) -> str:
         return value.isoformat()
@@ -70,25 +75,38 @@ def register_web(app: Flask, services: Services) -> None:
         """The listing page of the category, tag or author ``name``."""
         return f"{settings.base_url}/{kind}/{term_slug(name)}"
 
+    localdate = partial(
+        format_local_date, zone=settings.timezone, locale=date_locale(settings.site_language)
+    )
     app.add_template_filter(localdate, "localdate")
     app.add_template_filter(isodate, "isodate")
     app.add_template_global(permalink, "permalink")
     app.add_template_global(scope_url, "scope_url")
 
 
-_MONTHS_PT = (
-    "janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro",
-    "outubro", "novembro", "dezembro",
-)  # fmt: skip
+def date_locale(language: str) -> Locale:
+    """The locale (Babel's CLDR data) of dates on pages in ``language``, a BCP 47 tag.
+
+    The tag's own (pt-BR), else its language's (pt for pt-BR-x-house), else English.
+    """
+    for tag in (language, language.split("-")[0]):
+        try:
+            return Locale.parse(tag, sep="-")
+        except (ValueError, UnknownLocaleError):
+            continue
+    return Locale("en")
 
 
-def format_local_date(value: datetime, services: Services) -> str:
-    """A date for people, in the site's zone and language: "28 de novembro de 2026, 10:46"."""
-    local = value.astimezone(services.settings.timezone)
-    if services.settings.site_language.lower().startswith("pt"):
-        month = _MONTHS_PT[local.month - 1]
-        return f"{local.day} de {month} de {local.year}, {local:%H:%M}"
-    return f"{local:%B} {local.day}, {local.year}, {local:%H:%M}"
+def format_local_date(value: datetime, zone: ZoneInfo, locale: Locale) -> str:
+    """A date for people, in the site's zone and language: "28 de novembro de 2026, 10:46".
+
+    The locale's long date and short time (24-hour or not, as the language writes it). A comma
+    joins them, as pages always have: CLDR's pattern for Brazilian Portuguese is a bare space.
+    """
+    local = value.astimezone(zone)
+    return (
+        f"{format_date(local, 'long', locale=locale)}, {format_time(local, 'short', locale=locale)}"
+    )
 
 
 @dataclass(frozen=True)

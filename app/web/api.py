@@ -2,7 +2,7 @@
 
 Request bodies are validated by the pydantic models of :mod:`app.inputs` (strict types,
 unknown fields refused, the field rules every way in shares) and turned into
-:class:`~app.publishing.ArticleInput`; the use cases do the rest.
+:class:`~app.articles.ArticleInput`; the use cases do the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from flask import url_for
 from pydantic import BaseModel
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.articles import ArticleInput
 from app.domain import Article
 from app.domain import ArticleStatus
 from app.domain import permalink_url
@@ -28,25 +29,16 @@ from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PreconditionRequired
 from app.errors import UnsupportedMediaType
+from app.inputs import ARTICLE_FIELDS
+from app.inputs import CLEARABLE_FIELDS
 from app.inputs import INVALID_ARTICLE
-from app.inputs import UTF8_BOM
+from app.inputs import ArticleChanges
 from app.inputs import ArticleCreate
-from app.inputs import Authors
-from app.inputs import Categories
-from app.inputs import Format
-from app.inputs import ImageModel
-from app.inputs import Instant
-from app.inputs import Language
-from app.inputs import SlugText
-from app.inputs import Strict
-from app.inputs import Summary
-from app.inputs import Tags
-from app.inputs import Title
 from app.inputs import domain_values
 from app.inputs import editable_fields
 from app.inputs import instant_text
-from app.inputs import parse_json
-from app.publishing import ArticleInput
+from app.json_input import UTF8_BOM
+from app.json_input import parse_json
 from app.settings import Settings
 from app.web import services
 
@@ -55,20 +47,9 @@ _Model = TypeVar("_Model", bound=BaseModel)
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-class ArticlePatch(Strict):
+class ArticlePatch(ArticleChanges):
     """A JSON merge patch (RFC 7396): only the fields present change; null clears."""
 
-    title: Title | None = None
-    slug: SlugText | None = None
-    summary: Summary | None = None
-    body: str | None = None
-    body_format: Format | None = None
-    authors: Authors | None = None
-    categories: Categories | None = None
-    tags: Tags | None = None
-    language: Language | None = None
-    image: ImageModel | None = None
-    published_at: Instant | None = None
     significant: bool = False
     """Not stored: true marks an editorial update, which moves ``updated_at``."""
 
@@ -89,7 +70,15 @@ def max_request_bytes(settings: Settings) -> int:
     return settings.api_max_body_bytes + REQUEST_OVERHEAD_BYTES
 
 
-_NOT_NULLABLE = ("title", "slug", "body", "body_format", "authors", "categories", "tags")
+# Query bounds, which the OpenAPI document states as well.
+MAX_PAGE = 1_000_000
+STATS_DAYS = 30
+"""Days of poll statistics when ``?days=`` is absent."""
+MAX_STATS_DAYS = 3660
+
+
+# The fields a patch or a replacement may not set to null (the model reads null as absent).
+_NOT_NULLABLE = tuple(name for name in ARTICLE_FIELDS if name not in CLEARABLE_FIELDS)
 
 
 @blueprint.before_request
@@ -115,7 +104,7 @@ def create_article() -> tuple[Response, int, dict[str, str]]:
     """Create an article; 201 with its representation, Location and ETag."""
     model = _parse(ArticleCreate)
     found = services()
-    article = found.publisher.create_article(_to_input(model), found.clock())
+    article = found.articles.create_article(_to_input(model), found.clock())
     log.info("api write=create article=%s token=%s", article.id, g.token_name)
     headers = {
         "Location": found.settings.base_url + url_for("api.get_article", article_id=article.id),
@@ -137,11 +126,11 @@ def list_articles() -> Response:
             status = ArticleStatus(status_arg)
         except ValueError:
             errors.append(FieldError("status", "must be draft, scheduled or published"))
-    page = _int_arg("page", 1, 1, 1_000_000, errors)
+    page = _int_arg("page", 1, 1, MAX_PAGE, errors)
     per_page = _int_arg("per_page", settings.api_page_size, 1, settings.api_max_page_size, errors)
     if errors:
         raise InvalidInput(errors, "The query is invalid.")
-    listing = found.publisher.list_articles(found.clock(), status, page, per_page)
+    listing = found.articles.list_articles(found.clock(), status, page, per_page)
     response = jsonify(
         items=[_represent(article) for article in listing.articles],
         page=listing.page,
@@ -164,7 +153,7 @@ def list_articles() -> Response:
 @blueprint.get("/articles/<path:article_id>")
 def get_article(article_id: str) -> Response:
     """One article, whatever its status, with its ETag for a later If-Match."""
-    article = services().publisher.get_article(article_id)
+    article = services().articles.get_article(article_id)
     response = jsonify(_represent(article))
     response.set_etag(article.etag)
     return response
@@ -182,7 +171,7 @@ def patch_article(article_id: str) -> Response:
 def put_article(article_id: str) -> Response:
     """Replace the article's fields (its id never changes); needs If-Match."""
     model = _parse(ArticleReplace)
-    names = set(ArticleCreate.model_fields)
+    names = set(ARTICLE_FIELDS)
     if "slug" not in model.model_fields_set:
         # No slug sent: the permalink stays (checked before _changes, which refuses a null).
         names.discard("slug")
@@ -194,7 +183,7 @@ def put_article(article_id: str) -> Response:
 def delete_article(article_id: str) -> tuple[str, int]:
     """Delete an article: it leaves the feeds, its page answers 410. If-Match is optional."""
     found = services()
-    found.publisher.delete_article(article_id, _if_match(required=False), found.clock())
+    found.articles.delete_article(article_id, _if_match(required=False), found.clock())
     log.info("api write=delete article=%s token=%s", article_id, g.token_name)
     return "", 204
 
@@ -203,11 +192,11 @@ def delete_article(article_id: str) -> tuple[str, int]:
 def poll_stats() -> Response:
     """Who polls each feed over the last ``?days=`` UTC days (default 30)."""
     errors: list[FieldError] = []
-    days = _int_arg("days", 30, 1, 3660, errors)
+    days = _int_arg("days", STATS_DAYS, 1, MAX_STATS_DAYS, errors)
     if errors:
         raise InvalidInput(errors, "The query is invalid.")
     found = services()
-    feeds = found.publisher.poll_stats(found.clock(), days)
+    feeds = found.feeds.poll_stats(found.clock(), days)
     return jsonify(
         days=days,
         feeds=[
@@ -239,7 +228,7 @@ def _update(
 ) -> Response:
     found = services()
     if_match = _if_match(required=True)
-    article = found.publisher.update_article(
+    article = found.articles.update_article(
         article_id,
         changes,
         if_match,

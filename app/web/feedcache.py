@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
+
+from cachetools import Cache
+from cachetools import LRUCache
 
 from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.domain import feed_key
 from app.errors import StorageUnavailable
-from app.publishing import Publisher
+from app.feeds import StoredFeeds
 from app.web.caching import PreparedFeed
 from app.web.caching import prepare_feed
 
@@ -30,17 +32,21 @@ log = logging.getLogger(__name__)
 class FeedCache:
     """A byte-bounded LRU of prepared feeds, kept in step with the stored snapshots."""
 
-    def __init__(self, publisher: Publisher, max_bytes: int, refresh_seconds: float) -> None:
-        self._publisher = publisher
-        self._max_bytes = max_bytes
+    def __init__(self, feeds: StoredFeeds, max_bytes: int, refresh_seconds: float) -> None:
+        self._feeds = feeds
         self._refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
         # One refresh at a time: readers that ask for one while another runs wait for it,
         # then find the generation unchanged (one cheap read) instead of each re-reading
         # every ETag and the changed feeds.
         self._refreshing = threading.Lock()
-        self._entries: OrderedDict[str, PreparedFeed] = OrderedDict()
-        self._bytes = 0
+        # Least recently served go first. A feed over the whole budget weighs the budget:
+        # it is kept alone rather than not at all (cachetools refuses what weighs more), so
+        # that it too is served from memory and through an outage. Not thread-safe on its
+        # own (even a read reorders): every use holds the lock.
+        self._entries: LRUCache[str, PreparedFeed] = LRUCache(
+            max_bytes, getsizeof=lambda prepared: min(prepared.size, max_bytes)
+        )
         self._generation: int | None = None
         self._refresher: threading.Thread | None = None
         self._closed = threading.Event()
@@ -57,10 +63,9 @@ class FeedCache:
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
-                self._entries.move_to_end(key)
                 return entry
             seen = self._generation
-        snapshot = self._publisher.feed_snapshot(scope, fmt)
+        snapshot = self._feeds.feed_snapshot(scope, fmt)
         prepared = prepare_feed(snapshot, scope, fmt)
         self._store(key, prepared, seen)
         return prepared
@@ -75,21 +80,21 @@ class FeedCache:
             self._refresh()
 
     def _refresh(self) -> None:
-        generation = self._publisher.snapshot_generation()
+        generation = self._feeds.snapshot_generation()
         if generation == self._generation:
             return
-        versions = self._publisher.snapshot_versions()
+        versions = self._feeds.snapshot_versions()
         with self._lock:
-            changed = {
-                key: entry
-                for key, entry in self._entries.items()
-                if versions.get(key) != (entry.snapshot.etag, entry.snapshot.fresh_until)
-            }
+            changed: dict[str, PreparedFeed] = {}
+            for key in self._entries:
+                entry = _peek(self._entries, key)
+                if versions.get(key) != (entry.snapshot.etag, entry.snapshot.fresh_until):
+                    changed[key] = entry
             # From here a request that read a snapshot before this refresh does not keep it
             # (see _store): this refresh cannot update what it has not seen.
             self._generation = generation
         try:
-            snapshots = self._publisher.feed_snapshots(key for key in changed if key in versions)
+            snapshots = self._feeds.feed_snapshots(key for key in changed if key in versions)
         except Exception:
             with self._lock:
                 self._generation = None  # not brought up to date: the next refresh redoes it
@@ -107,31 +112,17 @@ class FeedCache:
                 # A refresh ran while the snapshot was read: it could not drop what was not
                 # here yet, so these bytes may already be stale. Served once, not kept.
                 return
-            previous = self._entries.pop(key, None)
-            if previous is not None:
-                self._bytes -= previous.size
             self._entries[key] = prepared
-            self._bytes += prepared.size
-            self._evict_over_budget()
 
     def _replace(self, key: str, held: PreparedFeed, new: PreparedFeed | None) -> None:
         """Put ``new`` (or nothing) in place of ``held``, unless it left the cache meanwhile."""
         with self._lock:
-            if self._entries.get(key) is not held:
+            if key not in self._entries or _peek(self._entries, key) is not held:
                 return  # evicted (it comes back when asked for) or loaded afresh
             if new is None:
                 del self._entries[key]
-                self._bytes -= held.size
             else:
-                self._entries[key] = new  # keeps its place in the LRU order
-                self._bytes += new.size - held.size
-                self._evict_over_budget()
-
-    def _evict_over_budget(self) -> None:
-        """Drop the least recently served feeds while over the byte budget (lock held)."""
-        while self._bytes > self._max_bytes and len(self._entries) > 1:
-            _, evicted = self._entries.popitem(last=False)
-            self._bytes -= evicted.size
+                self._entries[key] = new  # storing marks it used, as a read does
 
     def close(self) -> None:
         """Stop the background refresher (it ends within one refresh), so that nothing uses
@@ -168,6 +159,16 @@ class FeedCache:
             pass  # the database logs the outage once; meanwhile the cache serves what it has
         except Exception:
             log.exception("feed cache refresh failed")
+
+
+def _peek(entries: LRUCache[str, PreparedFeed], key: str) -> PreparedFeed:
+    """``entries[key]`` without marking it as served: ``LRUCache`` marks every read, and a
+    refresh that reads them all would lose the order of use. The caller holds the lock.
+
+    Raises:
+        KeyError: ``key`` is not cached.
+    """
+    return Cache.__getitem__(entries, key)
 
 
 def _format_of(key: str) -> FeedFormat:

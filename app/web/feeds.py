@@ -2,10 +2,11 @@
 
 Two doors, one answer. :class:`FeedFastPath` sits in front of Flask and serves the common
 requests (GET or HEAD of a known feed, by a feed reader) straight from the process's
-:class:`~app.web.feedcache.FeedCache`, with no routing, no request object and no
-database. Everything else (politeness checks on unconditional requests, unknown paths,
-feeds not rendered yet, moved or retired feeds) goes through the Flask view below. Both
-answer with :func:`~app.web.caching.answer_feed`.
+:class:`~app.web.feedcache.FeedCache`, with no request object and no database; it
+remembers the feed each path names. Everything else (politeness checks on unconditional
+requests, unknown paths, feeds not rendered yet, moved or retired feeds) goes through the
+Flask views below. Both answer with :func:`~app.web.caching.answer_feed`, and both route
+by one table, :data:`FEED_ROUTES`: adding a feed URL is one line there.
 
 A browser that opens an RSS or Atom feed (it asks for ``text/html`` before anything a feed
 could be) gets the same bytes as ``application/xml``, which browsers display through the
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import math
-import re
+from collections.abc import Callable
 from collections.abc import Iterable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -27,8 +29,11 @@ from flask import current_app
 from flask import redirect
 from flask import request
 from werkzeug.exceptions import Gone
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.http import parse_date
+from werkzeug.routing import Map
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.documents import feed_max_age
@@ -58,23 +63,19 @@ log = logging.getLogger(__name__)
 
 blueprint = Blueprint("feeds", __name__)
 
-FEED_PATH = re.compile(r"^(?:/(category|tag|author|archive)/([^/]+))?/feed\.(rss|atom|json)$")
 _REASONS = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
-@blueprint.get("/feed.<fmt>")
 def site_feed(fmt: str) -> Response:
     """The site's feed in one of the three formats."""
     return _serve(SITE_SCOPE, fmt)
 
 
-@blueprint.get("/<any(category, tag, author):kind>/<value>/feed.<fmt>")
 def scoped_feed(kind: str, value: str, fmt: str) -> Response:
     """The feed of one category, tag or author."""
     return _serve(FeedScope(kind, value), fmt)
 
 
-@blueprint.get("/archive/<value>/feed.<fmt>")
 def archive_feed(value: str, fmt: str) -> BaseResponse:
     """An archive page (RFC 5005): ``/archive/0/feed.atom`` holds the first articles
     published. The archive of a period, as earlier versions made them (``2026-08``), answers
@@ -87,9 +88,65 @@ def archive_feed(value: str, fmt: str) -> BaseResponse:
     except ValueError:
         raise FeedNotFound(request.path) from None
     found = services()
-    target = found.publisher.archive_for_period(value, found.clock())
+    target = found.feeds.archive_for_period(value, found.clock())
     code = 301 if target.kind == ARCHIVE else 302
     return redirect(found.settings.base_url + feed_path(target, feed_format), code=code)
+
+
+FEED_FILE = "/feed.<fmt>"
+"""How every feed URL ends: the Werkzeug rule of the format's file, e.g. ``/feed.atom``."""
+
+
+@dataclass(frozen=True)
+class FeedRoute:
+    """One shape of feed URL: the Werkzeug rule of what comes before :data:`FEED_FILE`
+    (``<value>`` is the scope's value), the scope kind it serves (None: the rule's
+    ``<kind>`` names it), and the view that answers it in Flask."""
+
+    scope_rule: str
+    kind: str | None
+    view: Callable[..., BaseResponse]
+
+    @property
+    def rule(self) -> str:
+        """The whole Werkzeug rule."""
+        return self.scope_rule + FEED_FILE
+
+
+FEED_ROUTES = (
+    FeedRoute("", SITE_SCOPE.kind, site_feed),
+    FeedRoute("/<any(category, tag, author):kind>/<value>", None, scoped_feed),
+    FeedRoute("/archive/<value>", ARCHIVE, archive_feed),
+)
+"""Every feed URL: Flask's url rules and the fast path's matcher are both made from it."""
+
+for _route in FEED_ROUTES:
+    blueprint.add_url_rule(_route.rule, view_func=_route.view, methods=["GET"])
+
+
+class FeedPaths:
+    """Which feed a path names, matched by Werkzeug on the rules of :data:`FEED_ROUTES`
+    alone (no request object, no other route), as Flask would route it."""
+
+    def __init__(self) -> None:
+        rules = [Rule(route.rule, endpoint=route) for route in FEED_ROUTES]
+        self._urls = Map(rules).bind("localhost")
+        self._files = tuple(FEED_FILE.replace("<fmt>", fmt.value) for fmt in FeedFormat)
+
+    def match(self, path: str) -> tuple[FeedScope, FeedFormat] | None:
+        """The scope and format ``path`` names; None for any other path, for a format we
+        do not serve, and for a path with an empty segment (``//feed.rss``), which Flask
+        redirects or reads as another path: the application answers those."""
+        if not path.endswith(self._files) or "//" in path:
+            # Most paths (pages, the API) name no feed: a suffix test tells at a tenth of
+            # a microsecond, where a Werkzeug match that fails costs some twenty.
+            return None
+        try:
+            route, arguments = self._urls.match(path)
+        except HTTPException:
+            return None
+        kind = route.kind or arguments["kind"]
+        return FeedScope(kind, arguments.get("value", "")), FeedFormat(arguments["fmt"])
 
 
 @blueprint.before_app_request
@@ -188,6 +245,7 @@ class FeedFastPath:
         self._cache = cache
         self._counters = counters
         self._special = set(found.settings.moved_feeds) | set(found.settings.retired_feeds)
+        self._paths = FeedPaths()
         self._routes: dict[str, tuple[FeedScope, FeedFormat, tuple[str, ...]] | None] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -243,12 +301,10 @@ class FeedFastPath:
             return self._routes[path]
         except KeyError:
             pass
-        match = FEED_PATH.match(path)
+        feed = self._paths.match(path)
         route = None
-        if match is not None:
-            kind, value, fmt = match.groups()
-            scope = FeedScope(kind, value) if kind else SITE_SCOPE
-            route = (scope, FeedFormat(fmt), feed_links(self._services, path))
+        if feed is not None:
+            route = (*feed, feed_links(self._services, path))
         if len(self._routes) < 100_000:
             self._routes[path] = route
         return route

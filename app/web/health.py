@@ -20,7 +20,7 @@ def healthz() -> Response:
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
     """Ready when the database answers and its schema is current; 503 otherwise."""
-    reason = services().publisher.readiness()
+    reason = services().operations.readiness()
     if reason is not None:
         return jsonify(status="unavailable", reason=reason), 503
     return jsonify(status="ready"), 200

@@ -71,7 +71,7 @@ def home() -> Response:
     """The front page: the latest public articles, newest first."""
     found = services()
     settings = found.settings
-    articles = found.publisher.latest_public(found.clock(), settings.feed_item_limit)
+    articles = found.articles.latest_public(found.clock(), settings.feed_item_limit)
     og = _og("website", settings.site_title, settings.site_description, settings.base_url + "/")
     return _page(
         "home.html",
@@ -88,7 +88,7 @@ def scope_page(kind: str, value: str) -> Response:
     found = services()
     settings = found.settings
     scope = FeedScope(kind, value)
-    articles = found.publisher.latest_public(found.clock(), settings.feed_item_limit, scope)
+    articles = found.articles.latest_public(found.clock(), settings.feed_item_limit, scope)
     if not articles:
         raise FeedNotFound(request.path)
     label = scope_label(scope, articles)
@@ -109,7 +109,7 @@ def scope_page(kind: str, value: str) -> Response:
 def article_page(slug: str) -> Response:
     """An article's permalink page; 404 before it is public, 410 after it is deleted."""
     found = services()
-    article = found.publisher.public_article(slug, found.clock())
+    article = found.articles.public_article(slug, found.clock())
     url = permalink_url(found.settings.base_url, article.slug)
     og = _og("article", article.title, article.excerpt, url, article)
     return _page("article.html", canonical_url=url, og=og, article=article)

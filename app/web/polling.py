@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+
+from cachetools import FIFOCache
 
 from app.domain import ClientCount
 from app.domain import PollCount
@@ -297,9 +298,11 @@ class PollLimiter:
 
     def __init__(self, min_interval_seconds: float, capacity: int = 100_000) -> None:
         self._interval = min_interval_seconds
-        self._capacity = capacity
+        # (client, feed) -> the time and ETag of its last unconditional fetch let through.
+        # First in, first out, where a fetch stored again goes last: the clients that
+        # fetched longest ago are forgotten first. Not thread-safe on its own: the lock.
+        self._last: FIFOCache[tuple[str, str], tuple[datetime, str]] = FIFOCache(capacity)
         self._lock = threading.Lock()
-        self._last: OrderedDict[tuple[str, str], tuple[datetime, str]] = OrderedDict()
 
     def wait_seconds(self, client: str, feed_key: str, etag: str, now: datetime) -> float:
         """0 when the fetch of the feed whose current bytes have ``etag`` is allowed (and
@@ -313,7 +316,4 @@ class PollLimiter:
                 if last_etag == etag and 0 <= waited < self._interval:
                     return self._interval - waited
             self._last[key] = (now, etag)
-            self._last.move_to_end(key)
-            while len(self._last) > self._capacity:
-                self._last.popitem(last=False)
         return 0.0

@@ -48,7 +48,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections import OrderedDict
 from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -59,6 +58,7 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from cachetools import FIFOCache
 from flask import Flask
 from flask import current_app
 from flask import request
@@ -187,8 +187,9 @@ class FailureLimiter:
     def __init__(self, max_failures: int, window: timedelta, max_keys: int = 10_000) -> None:
         self.max_failures = max_failures
         self.window = window
-        self._max_keys = max_keys
-        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
+        # First in, first out, where a key that fails again goes last: the keys that failed
+        # longest ago are forgotten first. Not thread-safe on its own: the lock.
+        self._failures: FIFOCache[str, deque[datetime]] = FIFOCache(max_keys)
         self._lock = threading.Lock()
 
     def retry_after(self, key: str, now: datetime) -> int:
@@ -208,12 +209,12 @@ class FailureLimiter:
     def record_failure(self, key: str, now: datetime) -> None:
         """Count one failure of ``key`` at ``now``."""
         with self._lock:
-            times = self._failures.setdefault(key, deque(maxlen=self.max_failures))
-            self._failures.move_to_end(key)
+            times = self._failures.get(key)
+            if times is None:
+                times = deque(maxlen=self.max_failures)
             self._forget_old(times, now)
             times.append(now)
-            while len(self._failures) > self._max_keys:
-                self._failures.popitem(last=False)
+            self._failures[key] = times  # stored again: it goes last
 
     def _forget_old(self, times: deque[datetime], now: datetime) -> None:
         while times and times[0] <= now - self.window:

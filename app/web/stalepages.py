@@ -10,38 +10,31 @@ answers.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+
+from cachetools import FIFOCache
 
 
 class StalePages:
     """A byte-bounded map of page path to the HTML last served for it with 200."""
 
     def __init__(self, max_bytes: int) -> None:
-        self._max_bytes = max_bytes
+        # First in, first out, where storing a page again puts it last: the least recently
+        # rendered go first, and a recall (only during an outage) changes nothing. The
+        # cache is not thread-safe, hence the lock.
+        self._pages: FIFOCache[str, bytes] = FIFOCache(max_bytes, getsizeof=len)
         self._lock = threading.Lock()
-        self._pages: OrderedDict[str, bytes] = OrderedDict()
-        self._bytes = 0
 
     def remember(self, path: str, html: bytes) -> None:
         """Keep ``html`` as the last good rendering of ``path``."""
-        if len(html) > self._max_bytes:
-            return
+        if len(html) > self._pages.maxsize:
+            return  # it would not fit even alone (cachetools refuses it with an error)
         with self._lock:
-            previous = self._pages.pop(path, None)
-            if previous is not None:
-                self._bytes -= len(previous)
             self._pages[path] = html
-            self._bytes += len(html)
-            while self._bytes > self._max_bytes:
-                _, evicted = self._pages.popitem(last=False)
-                self._bytes -= len(evicted)
 
     def forget(self, path: str) -> None:
         """Drop ``path`` (it is gone, or no longer public)."""
         with self._lock:
-            previous = self._pages.pop(path, None)
-            if previous is not None:
-                self._bytes -= len(previous)
+            self._pages.pop(path, None)
 
     def recall(self, path: str) -> bytes | None:
         """The last good rendering of ``path``, if this process has one."""

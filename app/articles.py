@@ -1,9 +1,8 @@
-"""The article use cases (create, edit, delete, read), and the reads of stored feeds,
-independent of HTTP, CLI or scheduler.
+"""The article use cases (create, edit, delete, read), independent of HTTP, CLI or scheduler.
 
-Web views and CLI commands call a :class:`Publisher`; it talks to storage and raises only
-domain errors. ``now`` always comes from the caller. Feeds are rendered by
-:mod:`app.renderer`, tokens checked by :mod:`app.access`.
+Web views, CLI commands and the demo call :class:`Articles`; it raises only domain errors,
+and ``now`` always comes from the caller. Every way in (the API, the CLI, an import) builds
+articles with :func:`build_article`: one set of field rules, one content pipeline.
 """
 
 from __future__ import annotations
@@ -14,10 +13,10 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import fields
 from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
-from datetime import timedelta
 from typing import Any
 
 from app.content import absolute_url
@@ -34,49 +33,35 @@ from app.domain import ArticlePage
 from app.domain import ArticleStatus
 from app.domain import Author
 from app.domain import BodyFormat
-from app.domain import ClientCount
-from app.domain import FeedFormat
-from app.domain import FeedPolls
 from app.domain import FeedScope
-from app.domain import FeedSnapshot
 from app.domain import Image
-from app.domain import PollCount
-from app.domain import SubscriberReport
-from app.domain import feed_key
-from app.domain import feed_path
 from app.domain import mint_article_id
-from app.domain import term_slug
 from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
 from app.errors import EditConflict
-from app.errors import FeedNotFound
 from app.errors import FieldError
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
-from app.errors import StorageUnavailable
+from app.inputs import ARTICLE_FIELDS
 from app.inputs import INVALID_ARTICLE
 from app.inputs import article_errors
 from app.inputs import complete_image
+from app.selection import scope_keys
 from app.settings import Settings
 from app.settings import is_language_tag
 from app.storage.articles import ArticleRepository
-from app.storage.articles import period_bounds
 from app.storage.database import Database
 from app.storage.feeds import FeedStateRepository
-from app.storage.feeds import SnapshotRepository
 from app.storage.fragments import EntryFragmentRepository
-from app.storage.schema import schema_is_current
-from app.storage.schema import upgrade_database
 from app.storage.sequence import Numbered
 from app.storage.sequence import PublicationOrder
-from app.storage.stats import StatsRepository
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ArticleInput:
-    """What a publisher sends for an article; validated by :meth:`Publisher.create_article`."""
+    """What a publisher sends for an article; validated by :func:`build_article`."""
 
     title: str
     body: str
@@ -91,32 +76,19 @@ class ArticleInput:
     published_at: datetime | None = None
 
 
-EDITABLE_FIELDS = frozenset(
-    {
-        "title",
-        "body",
-        "authors",
-        "body_format",
-        "slug",
-        "summary",
-        "categories",
-        "tags",
-        "language",
-        "image",
-        "published_at",
-    }
-)
+#: What an edit may change: every field of the declaration (:class:`app.inputs.ArticleCreate`).
+EDITABLE_FIELDS = frozenset(ARTICLE_FIELDS)
+
+_INPUT_FIELDS = tuple(field.name for field in fields(ArticleInput))
 
 
-class Publisher:
-    """The article use cases and the feed reads over one database."""
+class Articles:
+    """The article use cases over one database: every write marks the feeds it changes."""
 
     def __init__(self, database: Database, settings: Settings) -> None:
         self.db = database
         self.settings = settings
         self._page_size: int | None = None
-
-    # -- articles -------------------------------------------------------------------------
 
     def create_article(self, data: ArticleInput, now: datetime) -> Article:
         """Validate, clean and store a new article; mark its feeds stale.
@@ -132,9 +104,9 @@ class Publisher:
         # readers must not be told it was updated (RFC 4287 section 4.2.15).
         published = data.published_at
         updated_at = published if published is not None and published <= now else now
-        article = self._build_article(
-            data, article_id=mint_article_id(self.settings.id_authority, now), created_at=now,
-            updated_at=updated_at, revision=1,
+        article = build_article(
+            data, self.settings, article_id=mint_article_id(self.settings.id_authority, now),
+            created_at=now, updated_at=updated_at, revision=1,
         )  # fmt: skip
         with self.db.write() as session:
             repo = ArticleRepository(session)
@@ -182,8 +154,9 @@ class Publisher:
             merged = replace(base, **dict(changes))
             if replace_all and "slug" not in changes:
                 merged = replace(merged, slug=current.slug)
-            article = self._build_article(
+            article = build_article(
                 merged,
+                self.settings,
                 article_id=current.id,
                 created_at=current.created_at,
                 updated_at=now if significant else current.updated_at,
@@ -227,7 +200,7 @@ class Publisher:
         completed: what a write to them makes stale."""
         if self._page_size is None:  # fixed once set: read once per process
             self._page_size = order.page_size()
-        keys = _scope_keys(articles, self._page_size)
+        keys = scope_keys(articles, self._page_size)
         if numbered is not None:
             keys.update(f"{ARCHIVE}/{page}" for page in numbered.completed_pages)
         return keys
@@ -276,197 +249,127 @@ class Publisher:
         with self.db.read() as session:
             return ArticleRepository(session).latest_public(scope, now, limit)
 
-    def _build_article(
-        self,
-        data: ArticleInput,
-        *,
-        article_id: str,
-        created_at: datetime,
-        updated_at: datetime,
-        revision: int,
-    ) -> Article:
-        # The field rules every way in shares; then what only the cleaned values show.
-        errors = article_errors(asdict(data))
 
-        def refuse(field: str, message: str) -> None:
-            if all(error.field != field for error in errors):
-                errors.append(FieldError(field, message))
+def build_article(
+    data: ArticleInput,
+    settings: Settings,
+    *,
+    article_id: str,
+    created_at: datetime,
+    updated_at: datetime,
+    revision: int,
+) -> Article:
+    """The article ``data`` makes, checked and cleaned as every way in does (the API's field
+    rules, sanitised HTML, absolute URLs, slug rules), with the given identity and times;
+    nothing is stored.
 
-        base_url = self.settings.base_url
-        title = clean_text(data.title).strip()
-        if not title:
-            refuse("title", "must not be empty")
-        limit = self.settings.api_max_body_bytes
-        if len(clean_text(data.body).encode("utf-8")) > limit:
-            raise PayloadTooLarge(
-                f"The article body is over the limit of {limit} bytes.",
-                [FieldError("body", f"is over the limit of {limit} bytes (in UTF-8)")],
-            )
-        slug = data.slug if data.slug is not None else make_slug(title or "artigo")
-        if not is_valid_slug(slug):
-            refuse("slug", "must be lowercase letters, digits and single hyphens")
-        if not data.authors:
-            refuse("authors", "must name at least one author")
-        authors = tuple(
-            Author(
-                name=clean_text(a.name).strip(),
-                email=clean_text(a.email).strip() if a.email else None,
-                url=absolute_url(clean_text(a.url).strip(), base_url) if a.url else None,
-            )
-            for a in data.authors
-        )
-        for index, author in enumerate(authors):
-            if not author.name:
-                refuse(f"authors.{index}.name", "must not be empty")
-        categories = _clean_terms(data.categories, "categories", refuse)
-        tags = _clean_terms(data.tags, "tags", refuse)
-        language = (data.language or self.settings.site_language).strip()
-        if not is_language_tag(language):
-            refuse("language", "must be a language tag such as pt-BR or en")
-        if errors:
-            raise InvalidInput(errors, INVALID_ARTICLE)
-        body_format = BodyFormat(data.body_format)
-        body = clean_text(data.body)
-        body_html = render_body(body, body_format, base_url)
-        summary = clean_text(data.summary).strip()
+    Raises:
+        InvalidInput: a field is invalid (every bad field is named).
+        PayloadTooLarge: the body is over ``api_max_body_bytes``.
+    """
+    checked = _checked_fields(data, settings)
+    base_url = settings.base_url
+    body_format = BodyFormat(data.body_format)
+    body = clean_text(data.body)
+    body_html = render_body(body, body_format, base_url)
+    summary = clean_text(data.summary).strip()
+    return Article(
+        id=article_id,
+        slug=checked.slug,
+        title=checked.title,
+        summary=summary,
+        body=body,
+        body_format=body_format,
+        body_html=body_html,
+        excerpt=make_excerpt(summary, body_html),
+        authors=checked.authors,
+        categories=checked.categories,
+        tags=checked.tags,
+        language=checked.language,
         # Every lead image becomes an enclosure: it needs a type and a length.
-        image = _clean_image(complete_image(data.image) if data.image else None, base_url)
-        return Article(
-            id=article_id,
-            slug=slug,
-            title=title,
-            summary=summary,
-            body=body,
-            body_format=body_format,
-            body_html=body_html,
-            excerpt=make_excerpt(summary, body_html),
-            authors=authors,
-            categories=categories,
-            tags=tags,
-            language=language,
-            image=image,
-            # Stored and compared in UTC: an archive month is a UTC month.
-            published_at=data.published_at.astimezone(UTC) if data.published_at else None,
-            created_at=created_at,
-            updated_at=updated_at,
-            revision=revision,
+        image=_clean_image(complete_image(data.image) if data.image else None, base_url),
+        # Stored and compared in UTC: an archive month is a UTC month.
+        published_at=data.published_at.astimezone(UTC) if data.published_at else None,
+        created_at=created_at,
+        updated_at=updated_at,
+        revision=revision,
+    )
+
+
+@dataclass(frozen=True)
+class _CheckedFields:
+    """The fields whose rules need their cleaned values, cleaned and found valid."""
+
+    title: str
+    slug: str
+    authors: tuple[Author, ...]
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    language: str
+
+
+def _checked_fields(data: ArticleInput, settings: Settings) -> _CheckedFields:
+    """The field rules every way in shares; then what only the cleaned values show. A body
+    over the limit is refused at once; every other bad field is named together.
+
+    Raises:
+        InvalidInput, PayloadTooLarge.
+    """
+    errors = article_errors(asdict(data))
+
+    def refuse(field: str, message: str) -> None:
+        if all(error.field != field for error in errors):
+            errors.append(FieldError(field, message))
+
+    title = clean_text(data.title).strip()
+    if not title:
+        refuse("title", "must not be empty")
+    _check_body_size(data.body, settings.api_max_body_bytes)
+    slug = data.slug if data.slug is not None else make_slug(title or "artigo")
+    if not is_valid_slug(slug):
+        refuse("slug", "must be lowercase letters, digits and single hyphens")
+    authors = _clean_authors(data.authors, settings.base_url, refuse)
+    categories = _clean_terms(data.categories, "categories", refuse)
+    tags = _clean_terms(data.tags, "tags", refuse)
+    language = (data.language or settings.site_language).strip()
+    if not is_language_tag(language):
+        refuse("language", "must be a language tag such as pt-BR or en")
+    if errors:
+        raise InvalidInput(errors, INVALID_ARTICLE)
+    return _CheckedFields(title, slug, authors, categories, tags, language)
+
+
+def _check_body_size(body: str, limit: int) -> None:
+    """Raises PayloadTooLarge if the cleaned body is over ``limit`` bytes in UTF-8."""
+    if len(clean_text(body).encode("utf-8")) > limit:
+        raise PayloadTooLarge(
+            f"The article body is over the limit of {limit} bytes.",
+            [FieldError("body", f"is over the limit of {limit} bytes (in UTF-8)")],
         )
 
-    # -- poll statistics ------------------------------------------------------------------
 
-    def record_polls(
-        self,
-        polls: list[PollCount],
-        clients: list[ClientCount],
-        reports: list[SubscriberReport],
-    ) -> None:
-        """Add counted feed requests and subscriber reports to the stored statistics."""
-        with self.db.write() as session:
-            repo = StatsRepository(session)
-            repo.add_polls(polls)
-            repo.add_clients(clients)
-            repo.add_subscriber_reports(reports)
-
-    def poll_stats(self, now: datetime, days: int = 30) -> list[FeedPolls]:
-        """Per feed, how it was polled over the last ``days`` UTC days."""
-        since = f"{now - timedelta(days=days - 1):%Y-%m-%d}"
-        with self.db.read() as session:
-            return StatsRepository(session).feed_polls(since)
-
-    # -- operations ----------------------------------------------------------------------
-
-    def readiness(self) -> str | None:
-        """Why the service is not ready to take writes, or ``None`` when it is."""
-        try:
-            self.db.ping()
-            if not schema_is_current(self.db):
-                return "schema not migrated"
-        except StorageUnavailable:
-            return "database unreachable"
-        return None
-
-    def migrate(self) -> None:
-        """Bring the database schema to the newest migration."""
-        upgrade_database(self.db)
-
-    # -- feeds ----------------------------------------------------------------------------
-
-    def feed_snapshot(self, scope: FeedScope, fmt: FeedFormat) -> FeedSnapshot:
-        """The stored document of a feed, ready to serve.
-
-        Raises:
-            FeedNotFound: the feed has not been rendered (or its scope is empty).
-        """
-        with self.db.read() as session:
-            snapshot = SnapshotRepository(session).get(feed_key(scope, fmt))
-        if snapshot is None:
-            raise FeedNotFound(feed_path(scope, fmt))
-        return snapshot
-
-    def feed_snapshots(self, keys: Iterable[str]) -> dict[str, FeedSnapshot]:
-        """The stored documents under these feed keys, by key (missing ones are absent)."""
-        with self.db.read() as session:
-            return SnapshotRepository(session).get_many(keys)
-
-    def snapshot_generation(self) -> int:
-        """A number that changes whenever any feed's bytes change (one cheap read)."""
-        with self.db.read() as session:
-            return SnapshotRepository(session).generation()
-
-    def snapshot_versions(self) -> dict[str, tuple[str, datetime | None]]:
-        """The ETag and fresh-until of every stored feed document, by feed key (bodies are
-        not read): what a cache of snapshots compares to learn which it must read again."""
-        with self.db.read() as session:
-            return SnapshotRepository(session).versions()
-
-    def archive_for_period(self, period: str, now: datetime) -> FeedScope:
-        """Where the archive of a period (``2026-08``, ``2026-08-14``, ``2026-08-14T09``:
-        the archives of earlier versions) went: the archive page that holds the period's
-        newest article, or the site feed while that page is not complete.
-
-        Raises:
-            FeedNotFound: ``period`` is not a period, or no public article is in it.
-        """
-        bounds = period_bounds(period)
-        with self.db.read() as session:
-            sequence = None
-            if bounds is not None:
-                sequence = ArticleRepository(session).newest_sequence_between(*bounds, now)
-            complete, page_size = PublicationOrder(session).complete_pages()
-        if sequence is None:
-            raise FeedNotFound(f"/{ARCHIVE}/{period}")
-        page = sequence // page_size
-        return FeedScope(ARCHIVE, str(page)) if page < complete else SITE_SCOPE
-
-
-def _scope_keys(articles: Iterable[Article], page_size: int | None) -> set[str]:
-    """The site, and each article's categories, tags, authors and archive page (if it is
-    numbered: a page that is not complete yet has no document, and its render does
-    nothing)."""
-    keys = {SITE_SCOPE.key}
-    for article in articles:
-        if article.sequence is not None and page_size:
-            keys.add(f"{ARCHIVE}/{article.sequence // page_size}")
-        keys.update(f"category/{term_slug(name)}" for name in article.categories)
-        keys.update(f"tag/{term_slug(name)}" for name in article.tags)
-        keys.update(f"author/{term_slug(author.name)}" for author in article.authors)
-    return keys
+def _clean_authors(
+    authors: Iterable[Author], base_url: str, refuse: Callable[[str, str], None]
+) -> tuple[Author, ...]:
+    cleaned = tuple(
+        Author(
+            name=clean_text(a.name).strip(),
+            email=clean_text(a.email).strip() if a.email else None,
+            url=absolute_url(clean_text(a.url).strip(), base_url) if a.url else None,
+        )
+        for a in authors
+    )
+    if not cleaned:
+        refuse("authors", "must name at least one author")
+    for index, author in enumerate(cleaned):
+        if not author.name:
+            refuse(f"authors.{index}.name", "must not be empty")
+    return cleaned
 
 
 def _input_of(article: Article) -> ArticleInput:
-    return ArticleInput(
-        title=article.title,
-        body=article.body,
-        authors=article.authors,
-        body_format=article.body_format,
-        slug=article.slug,
-        summary=article.summary,
-        categories=article.categories,
-        tags=article.tags,
-        language=article.language,
-        image=article.image,
-        published_at=article.published_at,
-    )
+    """What a publisher would send to make ``article`` as it is."""
+    return ArticleInput(**{name: getattr(article, name) for name in _INPUT_FIELDS})
 
 
 def _clean_terms(

@@ -1,0 +1,114 @@
+"""Which articles each feed's documents hold, where they sit among the archives (RFC 5005),
+the order the due feeds render in, and which feeds a write to an article changes: what ties
+articles to feeds, apart from any I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.documents import History
+from app.domain import ARCHIVE
+from app.domain import SITE_SCOPE
+from app.domain import Article
+from app.domain import ArticleVersion
+from app.domain import FeedScope
+from app.domain import term_slug
+from app.storage.articles import ArticleRepository
+from app.storage.feeds import DueScope
+from app.storage.sequence import PublicationOrder
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The article versions a scope's documents hold, where they sit among the archives
+    (RFC 5005), and when the next scheduled article changes them by itself."""
+
+    versions: tuple[ArticleVersion, ...]
+    history: History
+    next_change: datetime | None
+    has_document: bool = True
+
+
+def select_versions(
+    order: PublicationOrder,
+    articles: ArticleRepository,
+    scope: FeedScope,
+    now: datetime,
+    item_limit: int,
+) -> Selection:
+    """Which articles a scope's documents hold at ``now`` (``item_limit`` in a
+    subscription feed, or more in the site feed), and its place among the archives; read
+    in the caller's transaction."""
+    complete, page_size = order.complete_pages()
+    if scope.kind == ARCHIVE:
+        # RFC 5005 section 4: an archive's entries do not change, so a page exists
+        # once it is complete; only edits and deletions of its own articles
+        # change it. It links to the page before it, not to the one after (a link
+        # that would change its bytes when that page completes).
+        page = page_number(scope.value)
+        history = History(older=str(page - 1) if page else None, newer=None)
+        if page is None or page >= complete:
+            return Selection((), history, None, has_document=False)
+        first = page * page_size
+        return Selection(articles.page_versions(first, first + page_size), history, None)
+    limit = item_limit
+    if scope == SITE_SCOPE:
+        # Every article after the newest complete page stays in the subscription
+        # feed, or an archive walk would miss it (fewer than a page, unless item_limit
+        # was lowered after the first number).
+        limit = max(limit, articles.public_count_from(complete * page_size))
+    versions = articles.public_versions(scope, limit)
+    older = str(complete - 1) if complete and scope == SITE_SCOPE else None
+    return Selection(
+        versions,
+        History(older=older, newer=None),
+        articles.next_publication(scope, now),
+        has_document=bool(versions) or scope == SITE_SCOPE,
+    )
+
+
+def page_number(value: str) -> int | None:
+    """The archive page a URL or scope key names (``0``, ``1``...), or ``None``."""
+    if not value.isascii() or not value.isdigit() or (value != "0" and value.startswith("0")):
+        return None
+    return int(value)
+
+
+def render_priority(due: DueScope, complete_pages: int) -> tuple[bool, bool, bool, bool, int, str]:
+    """The sort key of due feeds: feeds with news (writes, scheduled articles now public)
+    before a rebuild's; within each, the site feed first, then the other subscription feeds,
+    archives (the largest and least read documents) last, the newest page first. One
+    exception: the newest complete archive page goes first when it has news, because when
+    a write completes a page the site feed's ``prev-archive`` link (RFC 5005) starts to
+    point at it, and a reader who follows it must find it. Only that page: an import that
+    completes a thousand pages must not hold the subscription feeds back behind them."""
+    scope = FeedScope.from_key(due.scope_key)
+    archive = scope.kind == ARCHIVE
+    page = page_number(scope.value) if archive else None
+    linked_page = due.written and page is not None and page == complete_pages - 1
+    newest_first = -(page or 0)
+    return (
+        not due.written,
+        not linked_page,
+        archive,
+        scope != SITE_SCOPE,
+        newest_first,
+        due.scope_key,
+    )
+
+
+def scope_keys(articles: Iterable[Article], page_size: int | None) -> set[str]:
+    """The feed scopes a write to these articles makes stale: the site, and each article's
+    categories, tags, authors and archive page (if it is numbered and ``page_size`` is
+    given: a page that is not complete yet has no document, and its render does nothing)."""
+    keys = {SITE_SCOPE.key}
+    for article in articles:
+        if article.sequence is not None and page_size:
+            keys.add(f"{ARCHIVE}/{article.sequence // page_size}")
+        keys.update(f"category/{term_slug(name)}" for name in article.categories)
+        keys.update(f"tag/{term_slug(name)}" for name in article.tags)
+        keys.update(f"author/{term_slug(author.name)}" for author in article.authors)
+    return keys
