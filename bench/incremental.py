@@ -1,192 +1,118 @@
-"""Target 3, incremental work: write one article through the API, then time the render pass
-that follows it, in this process, through the service's own use case (what one scheduler
-tick does). Prints one JSON line per write, as soon as it is measured.
+"""Target 3, one write: an article written through the API re-renders its own feeds, and
+only those, quickly.
 
-Run by bench.run with the service's environment (BROADSHEET_*), the web role up and no
-scheduler running, so that the pass renders exactly what the write made stale:
-``python -m bench.incremental --base-url URL --token T --corpus FILE --skip N --count K``.
+How: ``bench/incremental_pass.py`` runs in a process of its own with the service's
+environment (no scheduler running): it POSTs each article, then times the render passes
+that follow through the service's own use case, and prints one JSON line a write (with
+progress lines while a pass runs, so a pass stopped half-way still tells which feeds were
+done). Goal: at most 100 ms a write, rendering its own feeds and no other.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import statistics
+import subprocess
 import sys
-import threading
-import time
-from datetime import UTC
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-import httpx
+from bench.procs import REPO
+from bench.procs import BenchError
+from bench.procs import Child
+from bench.results import TargetTable
+from bench.site import Profile
+from bench.site import Report
+from bench.site import Site
 
-from bench.service import api_article
-from bench.service import read_lines
-
-FORMATS = ("rss", "atom", "json")
+INCREMENTAL_TARGET_MS = 100.0
+NAME = "3 one write re-renders only its feeds"
 
 
-def expected_scopes(article: dict[str, Any], page: int | None = None) -> set[str]:
-    """The feeds an article belongs to: the site feed, its categories, tags and authors
-    (scope keys as the service names them), and archive page ``page`` if given. A new
-    article is on no complete page: it is numbered on the page being filled, which has
-    a document only once its number (or a later one) completes it."""
-    from app.domain import term_slug
-
-    keys = {"site"}
-    if page is not None:
-        keys.add(f"archive/{page}")
-    keys.update(f"category/{term_slug(name)}" for name in article["categories"])
-    keys.update(f"tag/{term_slug(name)}" for name in article["tags"])
-    keys.update(f"author/{term_slug(author['name'])}" for author in article["authors"])
-    return keys
-
-
-def archive_page(engine: Any, article_id: str) -> tuple[int, bool] | None:
-    """The archive page an article is numbered on (its publication sequence number over
-    the page size), and whether that page is complete (the publication counter has
-    passed its end), read through a SQLAlchemy ``engine``; ``None`` if the article has no
-    number (it is not public)."""
-    from sqlalchemy import text
-
-    query = text(
-        "SELECT a.sequence, c.next_sequence, c.page_size FROM articles a "
-        "JOIN publication_counter c ON c.id = 1 WHERE a.public_id = :id"
+def incremental(site: Site) -> None:
+    """Run the writes in their process within the budget, and read what it printed."""
+    profile = site.profile
+    first = site.extra_cursor
+    site.extra_cursor += profile.incremental_writes
+    argv = [sys.executable, "-m", "bench.incremental_pass"]
+    argv += ["--base-url", site.service.base_url, "--token", site.token]
+    argv += ["--corpus", str(site.corpus_path), "--skip", str(first)]
+    argv += ["--count", str(profile.incremental_writes)]
+    argv += ["--budget", str(profile.incremental_budget)]
+    child = Child(
+        "bench.incremental_pass", argv, site.root / "incremental.log", site.service.env, REPO
     )
-    with engine.connect() as connection:
-        row = connection.execute(query, {"id": article_id}).first()
-    if row is None or row[0] is None:
-        return None
-    sequence, next_sequence, page_size = (int(value) for value in row)
-    page = sequence // page_size
-    return page, page < next_sequence // page_size
+    stopped = False
+    try:
+        child.process.wait(timeout=profile.incremental_budget + 20)
+    except subprocess.TimeoutExpired:
+        stopped = True
+    child.stop()
+    read_samples(site, child.log_path.read_text(errors="replace"))
+    if stopped:
+        site.report.incremental_stopped = profile.incremental_budget + 20
+        site.report.notes.append(
+            f"the incremental measurement was stopped after "
+            f"{profile.incremental_budget + 20:.0f} s, in the middle of a render pass"
+        )
+    if not site.report.incremental and not stopped:
+        raise BenchError(f"no incremental sample:\n{child.tail()}")
 
 
-class SnapshotWatcher(threading.Thread):
-    """Watches the stored feeds of some scopes (their ETags, never their bodies) and prints
-    when each scope has new bytes in all three formats, so that a render pass stopped
-    half-way still tells which of its feeds were done, and when."""
-
-    def __init__(self, database_url: str, scopes: set[str]) -> None:
-        super().__init__(daemon=True)
-        from sqlalchemy import create_engine
-
-        self.engine = create_engine(database_url)
-        self.keys = {f"{scope}:{fmt}": scope for scope in scopes for fmt in FORMATS}
-        self.initial = self._etags()
-        self.done: dict[str, float] = {}
-        self.started = time.perf_counter()
-        self.stopping = threading.Event()
-
-    def _etags(self) -> dict[str, str]:
-        from sqlalchemy import bindparam
-        from sqlalchemy import text
-
-        query = text("SELECT feed_key, etag FROM feed_snapshots WHERE feed_key IN :keys")
-        query = query.bindparams(bindparam("keys", expanding=True))
-        with self.engine.connect() as connection:
-            rows = connection.execute(query, {"keys": list(self.keys)})
-            return {str(key): str(etag) for key, etag in rows}
-
-    def run(self) -> None:
-        changed: set[str] = set()
-        while not self.stopping.wait(0.02):
-            for key, etag in self._etags().items():
-                if key not in changed and etag != self.initial.get(key):
-                    changed.add(key)
-                    scope = self.keys[key]
-                    formats = {k for k, s in self.keys.items() if s == scope}
-                    if formats <= changed and scope not in self.done:
-                        elapsed = (time.perf_counter() - self.started) * 1000
-                        self.done[scope] = elapsed
-                        print(json.dumps({"progress": scope, "ms": round(elapsed)}), flush=True)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=5)
-        self.engine.dispose()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--token", required=True)
-    parser.add_argument("--corpus", type=Path, required=True)
-    parser.add_argument("--skip", type=int, default=0)
-    parser.add_argument("--count", type=int, default=5)
-    parser.add_argument("--budget", type=float, default=60.0)
-    args = parser.parse_args()
-
-    from app.services import build_services
-    from app.storage.feeds import FeedStateRepository
-
-    services = build_services()
-    deadline = time.monotonic() + args.budget
-    headers = {"Authorization": f"Bearer {args.token}"}
-    with httpx.Client(base_url=args.base_url, headers=headers, timeout=60) as client:
-        lines = list(read_lines(args.corpus, args.count, skip=args.skip))
-        # A running scheduler has rendered these feeds before and keeps their entries: so
-        # does this process, untimed, before the first write. Whatever else was stale is
-        # not this benchmark's business either.
-        warm = set().union(*(expected_scopes(api_article(line)) for line in lines))
-        with services.database.write() as session:
-            FeedStateRepository(session).mark_dirty(warm)
-        services.renderer.render_due_feeds(services.clock())
-        for line in lines:
-            if time.monotonic() > deadline:
-                break
-            body = api_article(line) | {"published_at": datetime.now(UTC).isoformat()}
-            response = client.post("/api/v1/articles", json=body)
-            if response.status_code != 201:
-                print(json.dumps({"error": f"{response.status_code} {response.text[:300]}"}))
-                sys.exit(1)
-            created = response.json()
-            # The write marks the archive page the article is numbered on: a no-op render
-            # while that page is being filled, the page's document if the article
-            # completed it (then watched too).
-            found = archive_page(services.database.engine, created["id"])
-            expected = expected_scopes(created, found[0] if found else None)
-            watched = expected_scopes(created, found[0] if found and found[1] else None)
-            print(json.dumps({"expecting": sorted(watched)}), flush=True)
-            watcher = SnapshotWatcher(services.settings.database_url, watched)
-            watcher.start()
-            rendered: set[str] = set()
-            changed = 0
-            failed: list[str] = []
-            passes = 0
-            elapsed_ms = 0.0
-            # "In total": render passes until every feed of the article is rendered (one,
-            # unless a pass leaves some for later), at most 5 and within the budget.
-            while passes < 5 and not expected <= rendered:
-                started = time.perf_counter()
-                report = services.renderer.render_due_feeds(services.clock())
-                elapsed_ms += (time.perf_counter() - started) * 1000
-                passes += 1
-                rendered |= set(report.scopes)
-                changed += len(report.changed)
-                failed += list(report.failed)
-                if time.monotonic() > deadline:
-                    break
-            watcher.stop()
-            print(
-                json.dumps(
-                    {
-                        "ms": round(elapsed_ms, 1),
-                        "passes": passes,
-                        "scopes": len(rendered),
-                        "expected": len(expected),
-                        "extra": sorted(rendered - expected),
-                        "missing": sorted(expected - rendered),
-                        "changed": changed,
-                        "failed": failed,
-                        "scope_ms": {k: round(v) for k, v in sorted(watcher.done.items())},
-                    }
-                ),
-                flush=True,
+def read_samples(site: Site, output: str) -> None:
+    """The samples of the writes measured, and for a write whose render was stopped,
+    which of its feeds were done, and when."""
+    expecting: list[str] = []
+    progress: dict[str, float] = {}
+    for line in output.splitlines():
+        if not line.startswith("{"):
+            continue
+        sample = json.loads(line)
+        if "error" in sample:
+            raise BenchError(sample["error"])
+        if "expecting" in sample:
+            expecting, progress = sample["expecting"], {}
+        elif "progress" in sample:
+            progress[sample["progress"]] = sample["ms"]
+        else:
+            site.report.incremental.append(sample)
+            expecting, progress = [], {}
+            site.log(
+                f"one write: {sample['ms']:.0f} ms in {sample.get('passes', 1)} pass(es), "
+                f"{sample['scopes']} scopes rendered (its own: {sample['expected']}; "
+                f"extra: {len(sample['extra'])}; missing: {len(sample['missing'])})"
             )
-    services.database.dispose()
+    if expecting:
+        not_done = sorted(set(expecting) - set(progress))
+        site.report.incremental_partial = {"done": progress, "not_done": not_done}
+        site.log(f"stopped write: done {progress}, not done {not_done}")
 
 
-if __name__ == "__main__":
-    main()
+def rows(report: Report, _profile: Profile, table: TargetTable) -> None:
+    if report.incremental:
+        samples = report.incremental
+        worst = max(sample["ms"] for sample in samples)
+        only_own = all(not sample["extra"] and not sample["missing"] for sample in samples)
+        scopes = statistics.median(sample["scopes"] for sample in samples)
+        table.target(
+            NAME,
+            f"max {worst:,.0f} ms (n={len(samples)}, {scopes:.0f} scopes, "
+            f"{'only its own' if only_own else 'NOT only its own'})",
+            "<= 100 ms",
+            worst <= INCREMENTAL_TARGET_MS and only_own,
+        )
+    elif report.incremental_stopped is not None:
+        partial = report.incremental_partial
+        done = partial.get("done", {})
+        waiting = partial.get("not_done", [])
+        detail = (
+            f"{len(done)} feeds done by {max(done.values(), default=0):,.0f} ms" if done else ""
+        )
+        if waiting:
+            detail += f"; not {', '.join(waiting)[:40]}"
+        table.target(
+            NAME,
+            f"> {report.incremental_stopped:.0f} s (stopped){'; ' + detail if detail else ''}",
+            "<= 100 ms",
+            False,
+        )
+    else:
+        table.target(NAME, "not measured", "<= 100 ms", None)

@@ -1,4 +1,5 @@
-"""wrk runs and their parsed results (requests/s, latency percentiles, errors)."""
+"""HTTP load and single requests: wrk runs and their parsed results (requests/s, latency
+percentiles, errors), every path fetched once over a few connections, and one GET."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import re
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.procs import BenchError
 from bench.procs import tool_path
+from bench.results import nearest_rank
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _SIZES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
@@ -89,7 +92,6 @@ def run_wrk(
     connections: int = 64,
     threads: int = 2,
     headers: Sequence[str] = (),
-    script: Path | None = None,
     timeout_s: float = 2.0,
 ) -> WrkResult:
     """Run wrk against ``url`` for ``seconds`` and parse what it prints."""
@@ -103,8 +105,6 @@ def run_wrk(
     ]
     for header in headers:
         argv += ["-H", header]
-    if script is not None:
-        argv += ["-s", str(script)]
     argv.append(url)
     try:
         done = subprocess.run(
@@ -185,14 +185,31 @@ def fetch_each(
         thread.start()
     for thread in threads:
         thread.join(timeout=budget_s + 60)
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
     return SweepResult(
         paths=len(paths),
         fetched=len(latencies),
         seconds=time.perf_counter() - started,
         not_ok=totals["not_ok"],
-        p99_ms=p99,
-        max_ms=ordered[-1] if ordered else float("nan"),
+        p99_ms=nearest_rank(latencies, 0.99),
+        max_ms=max(latencies, default=float("nan")),
         bytes=totals["bytes"],
     )
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def fetch(url: str, headers: dict[str, str]) -> Fetched:
+    """One GET; the body as sent (gzip is not undone), header names in lower case."""
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            return Fetched(response.status, headers, response.read())
+    except urllib.error.HTTPError as error:
+        headers = {k.lower(): v for k, v in error.headers.items()}
+        return Fetched(error.code, headers, error.read())

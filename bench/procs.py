@@ -1,5 +1,6 @@
 """Child processes for the benchmark: each in its own process group, logged to a file,
-stopped by its group id (never by name), and always stopped when the harness exits."""
+stopped by its group id (never by name), and always stopped when the harness exits
+(:func:`install_cleanup`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
 
+# The repository: where the service's children run, and bench/out/ is.
+REPO = Path(__file__).resolve().parent.parent
 _RUNNING: list[Child] = []
 
 
@@ -144,9 +147,12 @@ def _on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-atexit.register(stop_all)
-signal.signal(signal.SIGTERM, _on_signal)
-signal.signal(signal.SIGHUP, _on_signal)
+def install_cleanup() -> None:
+    """Stop every child when the harness exits, or is told to (SIGTERM, SIGHUP); each
+    entry point calls this once, before it starts anything."""
+    atexit.register(stop_all)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
 
 
 def wait_http(url: str, timeout: float, child: Child | None = None) -> None:
@@ -169,25 +175,6 @@ def wait_http(url: str, timeout: float, child: Child | None = None) -> None:
         time.sleep(0.1)
     tail = child.tail() if child is not None else ""
     raise BenchError(f"{url} did not answer in {timeout:.0f} s ({last})\n{tail}")
-
-
-def rss_kib(pid: int) -> int | None:
-    """Resident memory (VmRSS) of a process in KiB, or None if it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def command_line(pid: int) -> str:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return ""
-    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
 
 
 def ensure_tools(tools: Mapping[str, str]) -> None:

@@ -1,164 +1,126 @@
 """Target 2, publish latency: from the API's 201 to every feed the article belongs to
-serving new bytes that carry it.
+serving it, with the scheduler idle, then during a rebuild of every feed.
 
-For each sample, the feeds the article belongs to (site, its categories, tags and
-authors, in the three formats) are read once for their ETags; the article is POSTed with
-``published_at`` = now; then each feed is polled with ``If-None-Match`` over one keep-alive
-connection until it answers 200 with a body that contains the article's slug. If the
-article's publication number completed an archive page (read from the database after the
-201), that page's three documents are polled too. The sample's latency is the time of the
-last feed to do so. The feed states are read meanwhile, to tell the scheduler's share
-(every feed rendered) from the web's (every feed served).
+How: ``bench/publish_latency.py`` takes the samples (each article POSTed, then its feeds
+polled with ``If-None-Match`` until each serves it). The second series runs after the
+service's own rebuild request (``FeedRenderer.mark_all_feeds_stale``), as after a template
+change; the rest of that rebuild is dropped afterwards so that it does not weigh on the
+API figures. Goal: p95 within 1 s, a sample not seen in time counting as infinitely slow.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
-from dataclasses import field
-from datetime import UTC
-from datetime import datetime
-from typing import Any
+from bench.hot import HOT_PATH
+from bench.loadgen import fetch
+from bench.publish_latency import PublishResult
+from bench.publish_latency import measure_publish
+from bench.results import TargetTable
+from bench.results import seconds
+from bench.site import Profile
+from bench.site import Report
+from bench.site import Site
 
-import httpx
-from sqlalchemy import Engine
-from sqlalchemy import create_engine
-from sqlalchemy import text
-
-from bench.incremental import archive_page
-from bench.incremental import expected_scopes
-from bench.service import api_article
-
-FORMATS = ("rss", "atom", "json")
+PUBLISH_TARGET_S = 1.0
+STALE = "SELECT count(*) FROM feed_states WHERE stale_since IS NOT NULL"
 
 
-def feed_path(scope_key: str, fmt: str) -> str:
-    """The URL path of a feed (the service's own rule)."""
-    from app.domain import FeedFormat
-    from app.domain import FeedScope
-    from app.domain import feed_path as service_feed_path
-
-    return service_feed_path(FeedScope.from_key(scope_key), FeedFormat(fmt))
-
-
-@dataclass
-class PublishResult:
-    """Latencies in seconds (None: not seen within the wait), and how many feeds each."""
-
-    latencies: list[float | None] = field(default_factory=list)
-    feeds: list[int] = field(default_factory=list)
-    slowest: list[str] = field(default_factory=list)
-    rendered: list[float | None] = field(default_factory=list)
-    """Per sample, when the feed states first said that every feed of the article was
-    rendered (the scheduler's share of the latency; the rest is the web's)."""
-    slowest_request_ms: list[float] = field(default_factory=list)
-    """Per sample, the longest single poll (GET) while waiting for the feeds."""
-    longest_round_s: list[float] = field(default_factory=list)
-    """Per sample, the longest round of polls over the feeds not seen yet: a feed is
-    seen at most one round after it serves the article."""
-    error: str = ""
-
-    @property
-    def seen(self) -> list[float]:
-        return sorted(value for value in self.latencies if value is not None)
-
-    def percentile(self, fraction: float) -> float | None:
-        """Nearest-rank percentile over every sample; a sample not seen in time counts as
-        infinitely slow (so p95 of 10 samples with one miss is infinite)."""
-        if not self.latencies:
-            return None
-        ordered = sorted(self.latencies, key=lambda v: float("inf") if v is None else v)
-        rank = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
-        value = ordered[rank]
-        return float("inf") if value is None else value
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.seen) if self.seen else None
-
-
-def measure_publish(
-    base_url: str,
-    token: str,
-    lines: Iterator[dict[str, Any]],
-    samples: int,
-    wait_s: float,
-    budget_s: float,
-    database_url: str,
-) -> PublishResult:
-    result = PublishResult()
-    deadline = time.monotonic() + budget_s
-    auth = {"Authorization": f"Bearer {token}"}
-    with ExitStack() as stack:
-        engine = create_engine(database_url)
-        stack.callback(engine.dispose)
-        client = stack.enter_context(httpx.Client(base_url=base_url, timeout=30))
-        for line in lines:
-            if len(result.latencies) >= samples or time.monotonic() > deadline:
-                break
-            article = api_article(line) | {"published_at": datetime.now(UTC).isoformat()}
-            scopes = expected_scopes(article)
-            paths = [feed_path(scope, fmt) for scope in sorted(scopes) for fmt in FORMATS]
-            etags = {path: client.get(path).headers.get("ETag") for path in paths}
-            response = client.post("/api/v1/articles", json=article, headers=auth)
-            created_at = time.perf_counter()
-            if response.status_code != 201:
-                result.error = f"POST answered {response.status_code}: {response.text[:200]}"
-                break
-            created = response.json()
-            needle = created["slug"].encode()
-            found = archive_page(engine, created["id"])
-            if found is not None and found[1]:
-                # A page this article completed: no document before, so no ETag.
-                completed = f"archive/{found[0]}"
-                paths += [feed_path(completed, fmt) for fmt in FORMATS]
-                etags.update(dict.fromkeys(paths[-len(FORMATS) :]))
-            seen: dict[str, float] = {}
-            rendered: float | None = None
-            slowest_request = longest_round = 0.0
-            give_up = created_at + min(wait_s, max(1.0, deadline - time.monotonic()))
-            while len(seen) < len(paths) and time.perf_counter() < give_up:
-                if rendered is None and not _unrendered(engine, scopes):
-                    rendered = time.perf_counter() - created_at
-                round_started = time.perf_counter()
-                for path in paths:
-                    if path in seen:
-                        continue
-                    etag = etags[path]
-                    headers = {"If-None-Match": etag} if etag else {}
-                    asked = time.perf_counter()
-                    answer = client.get(path, headers=headers)
-                    answered = time.perf_counter()
-                    slowest_request = max(slowest_request, answered - asked)
-                    if answer.status_code == 200 and needle in answer.content:
-                        seen[path] = answered - created_at
-                longest_round = max(longest_round, time.perf_counter() - round_started)
-                time.sleep(0.01)
-            result.feeds.append(len(paths))
-            result.rendered.append(rendered)
-            result.slowest_request_ms.append(slowest_request * 1000)
-            result.longest_round_s.append(longest_round)
-            if len(seen) == len(paths):
-                result.latencies.append(max(seen.values()))
-                result.slowest.append(max(seen, key=lambda p: seen[p]))
-            else:
-                result.latencies.append(None)
-                result.slowest.append(next(p for p in paths if p not in seen))
+def samples(site: Site, label: str) -> PublishResult:
+    """Target 2's samples: from the API's 201 to every affected feed serving it."""
+    profile = site.profile
+    result = measure_publish(
+        site.service.base_url,
+        site.token,
+        site.extra_lines(profile.publish_samples),
+        profile.publish_samples,
+        profile.publish_wait,
+        profile.publish_budget,
+        site.service.database_url,
+    )
+    if result.error:
+        site.report.notes.append(f"publish latency ({label}): {result.error}")
+    shown = ", ".join("miss" if v is None else f"{v:.2f}" for v in result.latencies)
+    site.log(f"publish latencies (s), {label}: {shown}")
+    shown = ", ".join("-" if v is None else f"{v:.2f}" for v in result.rendered)
+    site.log(f"  of which rendered (s): {shown}; slowest served: {', '.join(result.slowest)}")
+    rounds = ", ".join(f"{v:.2f}" for v in result.longest_round_s)
+    requests = ", ".join(f"{v:.0f}" for v in result.slowest_request_ms)
+    site.log(f"  longest poll round (s): {rounds}; slowest poll (ms): {requests}")
     return result
 
 
-def _unrendered(engine: Engine, scopes: set[str]) -> int:
-    """How many of these feed scopes have writes no render has covered yet."""
-    keys = sorted(scopes)
-    marks = ", ".join(f":k{index}" for index in range(len(keys)))
-    query = text(
-        f"SELECT count(*) FROM feed_states WHERE scope_key IN ({marks}) "  # noqa: S608
-        "AND dirty_version > rendered_version"
+def publish(site: Site) -> None:
+    """Target 2: from the API's 201 to every affected feed serving the article."""
+    site.report.publish = samples(site, "scheduler idle")
+    # The site feed holds the newest feed.item_limit articles whatever was published:
+    # its size after these writes, next to its size under target 1's load.
+    after = fetch(site.service.base_url + HOT_PATH, {})
+    entries = after.body.count(b"<item>")
+    site.report.feed["after_publish"] = {"entries": entries, "identity_bytes": len(after.body)}
+    site.log(f"{HOT_PATH} after the writes: {entries} entries, {len(after.body):,} bytes")
+
+
+def publish_during_rebuild(site: Site) -> None:
+    """Target 2 while a rebuild of every feed, archive pages included, is under way."""
+    if site.service.scheduler is None:
+        site.report.notes.append("publish during a rebuild: no scheduler running")
+        return
+    from app.services import build_services
+
+    services = build_services(environ=site.service.env)
+    try:
+        services.renderer.mark_all_feeds_stale(services.clock())
+    finally:
+        services.database.dispose()
+    asked = site.count(STALE)
+    site.report.publish_rebuild = samples(site, "during a rebuild")
+    left = site.count(STALE)
+    site.report.rebuild_pending = {"asked": asked, "left": left}
+    site.log(f"rebuild: {asked:,} feeds asked for, {left:,} not rendered yet when measured")
+    site.service.query("UPDATE feed_states SET stale_since = NULL")
+
+
+def rows(report: Report, profile: Profile, table: TargetTable) -> None:
+    pending = report.rebuild_pending
+    for name, publish in (
+        ("2 publish: 201 -> every feed has it (p95)", report.publish),
+        ("2 the same during a full rebuild", report.publish_rebuild),
+    ):
+        if publish is not None and publish.latencies:
+            p95 = publish.percentile(0.95)
+            misses = sum(1 for value in publish.latencies if value is None)
+            during = (
+                f"; {pending.get('left', 0):,}/{pending.get('asked', 0):,} to rebuild"
+                if publish is report.publish_rebuild
+                else ""
+            )
+            table.target(
+                name,
+                f"{seconds(p95)} (n={len(publish.latencies)}, median {seconds(publish.median)}, "
+                f"{misses} missed in {profile.publish_wait:.0f} s, ~{max(publish.feeds)} "
+                f"feeds{during})",
+                "<= 1 s",
+                p95 is not None and p95 <= PUBLISH_TARGET_S,
+            )
+        elif publish is not None and publish.error:
+            table.target(name, publish.error[:64], "<= 1 s", False)
+        else:
+            table.target(name, "not measured", "<= 1 s", None)
+
+
+def site_feed_rows(report: Report, profile: Profile, table: TargetTable) -> None:
+    """The site feed's size after the writes, next to its size under target 1."""
+    feed = report.feed
+    after = feed.get("after_publish")
+    if not after:
+        return
+    before = (
+        f"; {feed['entries']} entries, {feed['identity_bytes']:,} B at target 1"
+        if "entries" in feed
+        else ""
     )
-    with engine.connect() as connection:
-        count = connection.execute(query, {f"k{i}": key for i, key in enumerate(keys)}).scalar()
-    return int(count or 0)
+    table.target(
+        f"  ({HOT_PATH} after the publish writes)",
+        f"{after['entries']} entries, {after['identity_bytes']:,} B{before}",
+        f"{profile.item_limit} entries",
+        None,
+    )

@@ -25,12 +25,12 @@ from typing import Any
 
 import httpx
 
+from bench.procs import REPO
 from bench.procs import BenchError
 from bench.procs import Child
 from bench.procs import free_port
 from bench.procs import wait_http
 
-REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
@@ -71,14 +71,13 @@ class Service:
         env.update(self.settings)
         return env
 
-    def cli(self, *args: str, timeout: float = 600, stdin: Path | None = None) -> str:
+    def cli(self, *args: str, timeout: float = 600) -> str:
         """Run ``broadsheet ARGS`` to completion; its stdout. Raises BenchError if it fails."""
         log = self.root / "cli.log"
         with log.open("ab") as err:
-            source = stdin.open("rb") if stdin is not None else subprocess.DEVNULL
             process = subprocess.Popen(
                 [broadsheet_executable(), *args],
-                stdin=source,
+                stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=err,
                 env=self.env,
@@ -92,9 +91,6 @@ class Service:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.communicate()
                 raise BenchError(f"broadsheet {' '.join(args)}: over {timeout:.0f} s") from error
-            finally:
-                if stdin is not None and hasattr(source, "close"):
-                    source.close()
         out = stdout.decode("utf-8", errors="replace")
         if process.returncode != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
@@ -145,6 +141,21 @@ class Service:
         if self.web is None:
             return []
         return self.web.descendants() or [self.web.pid]
+
+    def query(self, sql: str, **params: object) -> list[tuple[Any, ...]]:
+        """Run one SQL statement on the site's database, committed; its rows, if any."""
+        from sqlalchemy import create_engine
+        from sqlalchemy import text
+
+        # SQLite waits for a writer (the scheduler) up to 30 s rather than failing.
+        sqlite = {"timeout": 30} if self.database_url.startswith("sqlite") else {}
+        engine = create_engine(self.database_url, connect_args=sqlite)
+        try:
+            with engine.begin() as connection:
+                result = connection.execute(text(sql), params)
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
 
     def create_token(self) -> str:
         name = f"bench-{time.monotonic_ns()}"

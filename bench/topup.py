@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from typing import cast
 
-from bench.corpus import DIRTY_SNIPPETS
+from bench.corpus_pools import DIRTY_SNIPPETS
 from bench.service import read_lines
 
 BATCH = 2000
@@ -98,82 +98,87 @@ def top_up(
     """Store corpus lines ``first`` to ``stop`` (0-based); the seconds it took.
     ``item_limit`` is the service's ``feed.item_limit``: the archive page size, if the
     counter has none yet."""
+    from app.storage.database import Database
+    from app.storage.feeds import FeedStateRepository
+
+    started = time.perf_counter()
+    database = Database(database_url)
+    source = _rows(read_lines(corpus, stop - first, skip=first), base_url, authority)
+    now = datetime.now(UTC)
+    try:
+        while batch := list(islice(source, BATCH)):
+            with database.write() as session:
+                scopes = _store_articles(session, batch, now, item_limit)
+                scopes |= _store_names(session, batch)
+                FeedStateRepository(session).mark_dirty(scopes)
+    finally:
+        database.dispose()
+    return time.perf_counter() - started
+
+
+def _store_articles(
+    session: Any, batch: list[tuple[dict[str, Any], dict[str, Any]]], now: datetime, limit: int
+) -> set[str]:
+    """Insert a batch of articles with their keys, and numbers for those public by ``now``;
+    the feed scopes they make stale (the site, and the archive pages they complete)."""
     from sqlalchemy import Table
     from sqlalchemy import func
     from sqlalchemy import insert
     from sqlalchemy import select
 
-    from app.storage.database import Database
-    from app.storage.feeds import FeedStateRepository
     from app.storage.sequence import PublicationOrder
-    from app.storage.tables import ArticleAuthorRow
     from app.storage.tables import ArticleRow
+
+    articles_table = cast(Table, ArticleRow.__table__)
+    scopes = {"site"}
+    # Keys given, not returned: a plain executemany is several times faster.
+    base = session.scalar(select(func.max(articles_table.c.pk))) or 0
+    for offset, (article, _line) in enumerate(batch, start=1):
+        article["pk"] = base + offset
+        article["sequence"] = None
+    public = sorted(
+        (article for article, _line in batch if article["published_at"] <= now),
+        key=lambda article: (article["published_at"], article["pk"]),
+    )
+    if public:
+        start, page_size = PublicationOrder(session).reserve(len(public), limit)
+        for index, article in enumerate(public):
+            article["sequence"] = start + index
+        # The archive pages these numbers complete.
+        pages = range(start // page_size, (start + len(public)) // page_size)
+        scopes.update(f"archive/{page}" for page in pages)
+    session.execute(insert(articles_table), [article for article, _line in batch])
+    return scopes
+
+
+def _store_names(session: Any, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> set[str]:
+    """Insert the authors, categories and tags of a stored batch; their feed scopes."""
+    from sqlalchemy import Table
+    from sqlalchemy import insert
+
+    from app.storage.tables import ArticleAuthorRow
     from app.storage.tables import ArticleTermRow
 
-    started = time.perf_counter()
-    database = Database(database_url)
-    articles_table = cast(Table, ArticleRow.__table__)
-    authors_table = cast(Table, ArticleAuthorRow.__table__)
-    terms_table = cast(Table, ArticleTermRow.__table__)
-    source = _rows(read_lines(corpus, stop - first, skip=first), base_url, authority)
-    now = datetime.now(UTC)
-    try:
-        while batch := list(islice(source, BATCH)):
-            scopes: set[str] = {"site"}
-            with database.write() as session:
-                # Keys given, not returned: a plain executemany is several times faster.
-                base = session.scalar(select(func.max(articles_table.c.pk))) or 0
-                for offset, (article, _line) in enumerate(batch, start=1):
-                    article["pk"] = base + offset
-                public = sorted(
-                    (article for article, _line in batch if article["published_at"] <= now),
-                    key=lambda article: (article["published_at"], article["pk"]),
+    scopes: set[str] = set()
+    authors: list[dict[str, Any]] = []
+    terms: list[dict[str, Any]] = []
+    for article, line in batch:
+        numbered = {"article_pk": article["pk"], "sequence": article["sequence"]}
+        for index, author in enumerate(line["authors"]):
+            slug = _slug(author["name"])
+            scopes.add(f"author/{slug}")
+            authors.append(
+                numbered
+                | {"position": index, "name": author["name"], "slug": slug}
+                | {"email": author.get("email"), "url": author.get("url")}
+            )
+        for kind, key in (("category", "categories"), ("tag", "tags")):
+            for index, name in enumerate(line.get(key, ())):
+                slug = _slug(name)
+                scopes.add(f"{kind}/{slug}")
+                terms.append(
+                    numbered | {"kind": kind, "position": index, "name": name, "slug": slug}
                 )
-                for article, _line in batch:
-                    article["sequence"] = None
-                if public:
-                    start, page_size = PublicationOrder(session).reserve(len(public), item_limit)
-                    for index, article in enumerate(public):
-                        article["sequence"] = start + index
-                    # The archive pages these numbers complete.
-                    pages = range(start // page_size, (start + len(public)) // page_size)
-                    scopes.update(f"archive/{page}" for page in pages)
-                session.execute(insert(articles_table), [article for article, _line in batch])
-                authors: list[dict[str, Any]] = []
-                terms: list[dict[str, Any]] = []
-                for article, line in batch:
-                    pk = article["pk"]
-                    for index, author in enumerate(line["authors"]):
-                        slug = _slug(author["name"])
-                        scopes.add(f"author/{slug}")
-                        authors.append(
-                            {
-                                "article_pk": pk,
-                                "position": index,
-                                "name": author["name"],
-                                "email": author.get("email"),
-                                "url": author.get("url"),
-                                "slug": slug,
-                                "sequence": article["sequence"],
-                            }
-                        )
-                    for kind, key in (("category", "categories"), ("tag", "tags")):
-                        for index, name in enumerate(line.get(key, ())):
-                            slug = _slug(name)
-                            scopes.add(f"{kind}/{slug}")
-                            terms.append(
-                                {
-                                    "article_pk": pk,
-                                    "kind": kind,
-                                    "position": index,
-                                    "name": name,
-                                    "slug": slug,
-                                    "sequence": article["sequence"],
-                                }
-                            )
-                session.execute(insert(authors_table), authors)
-                session.execute(insert(terms_table), terms)
-                FeedStateRepository(session).mark_dirty(scopes)
-    finally:
-        database.dispose()
-    return time.perf_counter() - started
+    session.execute(insert(cast(Table, ArticleAuthorRow.__table__)), authors)
+    session.execute(insert(cast(Table, ArticleTermRow.__table__)), terms)
+    return scopes
