@@ -12,10 +12,9 @@ from app.clock import Clock
 from app.clock import system_clock
 from app.feeds import StoredFeeds
 from app.operations import Operations
-from app.opml import FeedDirectory
 from app.renderer import FeedRenderer
 from app.settings import Settings
-from app.settings_sources import load_settings
+from app.settings import load_settings
 from app.storage.database import Database
 
 
@@ -30,7 +29,6 @@ class Services:
     operations: Operations
     renderer: FeedRenderer
     access: Access
-    directory: FeedDirectory
     clock: Clock
 
 
@@ -54,6 +52,5 @@ def build_services(
         Operations(database),
         FeedRenderer(database, settings),
         Access(database),
-        FeedDirectory(database, settings),
         clock,
     )
