@@ -46,9 +46,9 @@ from app.inputs import ARTICLE_FIELDS
 from app.inputs import INVALID_ARTICLE
 from app.inputs import article_errors
 from app.inputs import complete_image
+from app.language_tags import is_language_tag
 from app.selection import scope_keys
 from app.settings import Settings
-from app.settings import is_language_tag
 from app.storage.articles import ArticleRepository
 from app.storage.database import Database
 from app.storage.feeds import FeedStateRepository
@@ -73,6 +73,7 @@ class ArticleInput:
     tags: tuple[str, ...] = ()
     language: str | None = None
     image: Image | None = None
+    full_text_in_feeds: bool = True
     published_at: datetime | None = None
 
 
@@ -293,6 +294,7 @@ def build_article(
         created_at=created_at,
         updated_at=updated_at,
         revision=revision,
+        full_text_in_feeds=data.full_text_in_feeds,
     )
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app import rendering
+from app.content import absolute_url
 from app.content import extract_images
 from app.content import figure_html
 from app.domain import ARCHIVE
@@ -59,12 +60,6 @@ def build_document(
     section, tag or author as its articles spell it, ``updated`` is the newest entry's
     update time (the epoch for none)."""
     base = settings.base_url
-    title, site_url = settings.site_title, base + "/"
-    if scope.kind == ARCHIVE:
-        title = f"{settings.site_title}: {scope.value}"
-    elif scope != SITE_SCOPE:
-        title = f"{settings.site_title}: {label}"
-        site_url = f"{base}/{scope.kind}/{scope.value}"
     links: dict[str, dict[FeedFormat, str]] = {}
     if history is not None:
         if history.older:
@@ -75,9 +70,9 @@ def build_document(
             links["current"] = feed_urls(base, SITE_SCOPE)
     return FeedDocument(
         id=f"{id_prefix}{scope.key}",
-        title=title,
+        title=feed_title(settings.site_title, scope, label),
         description=settings.site_description,
-        site_url=site_url,
+        site_url=page_url(base, scope),
         home_url=base + "/",
         language=language,
         updated=updated,
@@ -91,12 +86,16 @@ def build_document(
         history_links=links,
         hubs=settings.hubs,
         stylesheet_url=f"{base}{FEED_STYLESHEET_PATH}",
+        icon_url=site_image_url(settings.site_icon, base),
+        favicon_url=site_image_url(settings.site_icon, base),
+        logo_url=site_image_url(settings.site_logo, base),
     )
 
 
 def feed_entry(article: Article, base_url: str) -> FeedEntry:
     """The feed entry of a published article, the same in every feed that lists it, on
-    the site at ``base_url``."""
+    the site at ``base_url``, before a feed profile cuts it (:mod:`app.teasers`); without
+    content for an article that keeps its full text out of feeds."""
     assert article.published_at is not None
     content = article.body_html
     if article.image is not None:
@@ -108,7 +107,8 @@ def feed_entry(article: Article, base_url: str) -> FeedEntry:
         url=permalink_url(base_url, article.slug),
         title=article.title,
         summary=article.excerpt,
-        content_html=content,
+        # Its summary only, whatever the feed's profile, if it keeps its text out of feeds.
+        content_html=content if article.full_text_in_feeds else None,
         authors=article.authors,
         categories=article.categories,
         tags=article.tags,
@@ -116,10 +116,16 @@ def feed_entry(article: Article, base_url: str) -> FeedEntry:
         image=article.image,
         published=article.published_at,
         media=extract_images(article.body_html),
-        # An article scheduled before its publish time was last edited before it went
-        # public; its entry must not look older than its own publication.
-        updated=max(article.updated_at, article.published_at),
+        updated=last_update(article),
     )
+
+
+def last_update(article: Article) -> datetime:
+    """When a public article last changed for its readers (its feed entries' and its
+    page's modified date): an article scheduled before its publish time was last edited
+    before it went public, and must not look older than its own publication."""
+    assert article.published_at is not None
+    return max(article.updated_at, article.published_at)
 
 
 def feed_language(scope: FeedScope, entry_languages: Iterable[str], site_language: str) -> str:
@@ -136,6 +142,28 @@ def refresh_minutes(regenerate_seconds: int) -> int:
     """The RSS ``<ttl>`` (whole minutes) for a feed regenerated every ``regenerate_seconds``:
     rounded up, so that no reader is invited to poll more often than the feed can change."""
     return max(1, math.ceil(regenerate_seconds / 60))
+
+
+def feed_title(site_title: str, scope: FeedScope, label: str) -> str:
+    """A feed's title: the site's, followed by the name of the section, tag or author
+    (``label``) or by the number of the archive page."""
+    if scope == SITE_SCOPE:
+        return site_title
+    return f"{site_title}: {scope.value if scope.kind == ARCHIVE else label}"
+
+
+def page_url(base: str, scope: FeedScope) -> str:
+    """The HTML page a feed stands for: a section's, tag's or author's listing page, or
+    the front page (for the site feed and the archive pages) of the site at ``base``."""
+    if scope == SITE_SCOPE or scope.kind == ARCHIVE:
+        return base + "/"
+    return f"{base}/{scope.kind}/{scope.value}"
+
+
+def site_image_url(setting: str, base: str) -> str | None:
+    """The absolute URL of a site image setting (``site_icon``, ``site_logo``): a path is
+    on the site at ``base``; ``None`` when the setting is empty."""
+    return absolute_url(setting, base) if setting else None
 
 
 def feed_urls(base: str, scope: FeedScope) -> dict[FeedFormat, str]:
@@ -165,10 +193,11 @@ def render_fingerprint(settings: Settings) -> str:
     and every setting that shows in a feed."""
     digest = hashlib.sha256(importlib.metadata.version("broadsheet").encode())
     assert rendering.__file__ is not None
-    # This module and the render passes, which order entries and choose each feed's.
+    # This module and the render passes, which order entries and choose each feed's;
+    # and the profiles' cut of each entry's text.
     here = Path(__file__)
     sources = [*sorted(Path(rendering.__file__).parent.glob("*.py")), here]
-    for path in [*sources, here.with_name("renderer.py")]:
+    for path in [*sources, *(here.with_name(name) for name in ("renderer.py", "teasers.py"))]:
         digest.update(path.read_bytes())
     shown = {name: getattr(settings, name) for name in sorted(_SETTINGS_IN_FEEDS)}
     digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
@@ -186,6 +215,10 @@ _SETTINGS_IN_FEEDS = (
     "feed_item_limit",
     "feed_regenerate_seconds",
     "websub_hubs",
+    "feed_profile",
+    "feed_profiles",
+    "site_icon",
+    "site_logo",
 )
 
 

@@ -6,6 +6,7 @@ Nothing here does I/O. Every datetime is timezone-aware UTC.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,6 +108,9 @@ class Article:
     #: Its place in publication order (archive page ``sequence // page size``); ``None``
     #: until it is public.
     sequence: int | None = None
+    #: False: every feed carries its summary only, whatever the feed's profile (wire copy
+    #: that may not be republished in full).
+    full_text_in_feeds: bool = True
 
     def status(self, now: datetime) -> ArticleStatus:
         """Draft without a publish time, scheduled before it, published from it on."""
@@ -171,6 +175,20 @@ class FeedScope:
 SITE_SCOPE = FeedScope()
 #: The scope kind of archive pages (RFC 5005): ``archive/0``, ``archive/1``...
 ARCHIVE = "archive"
+#: The scope kind of the sitemaps and robots.txt (:mod:`app.sitemaps`): the index, the
+#: news sitemap, the listing pages' sitemaps, robots.txt, and the article sitemaps
+#: ``sitemap/articles-0``, ``sitemap/articles-1``... Their documents are stored under their
+#: paths (``/sitemap.xml``), which no feed key (``scope:format``) can be.
+SITEMAP = "sitemap"
+SITEMAP_INDEX = FeedScope(SITEMAP, "index")
+NEWS_SITEMAP = FeedScope(SITEMAP, "news")
+LISTING_SITEMAPS = FeedScope(SITEMAP, "pages")
+ROBOTS = FeedScope(SITEMAP, "robots")
+#: Article pages per article sitemap: sitemap k lists the articles numbered [k*N, (k+1)*N),
+#: in publication order as archive pages are, so a write to an article changes one of them
+#: (and a new article the newest). Small enough to render in milliseconds, and 50,000 of
+#: them (the most an index may list) hold 50 million articles.
+ARTICLES_PER_SITEMAP = 1000
 
 
 @dataclass(frozen=True)
@@ -309,6 +327,39 @@ def feed_path(scope: FeedScope, fmt: FeedFormat) -> str:
 def feed_key(scope: FeedScope, fmt: FeedFormat) -> str:
     """The key of a stored snapshot: scope key and format, e.g. ``site:rss``."""
     return f"{scope.key}:{fmt.value}"
+
+
+def article_sitemap(sequence: int) -> FeedScope:
+    """The sitemap scope that lists the article numbered ``sequence``."""
+    return FeedScope(SITEMAP, f"articles-{sequence // ARTICLES_PER_SITEMAP}")
+
+
+def sitemap_path(scope: FeedScope, part: int = 0) -> str:
+    """The path of a sitemap scope's document (``part``: which of the listing pages'
+    sitemaps): ``/sitemap.xml`` (the index), ``/robots.txt``, ``/sitemap-pages-0.xml``,
+    ``/sitemap-news.xml``, ``/sitemap-articles-3.xml``."""
+    if scope == SITEMAP_INDEX:
+        return "/sitemap.xml"
+    if scope == ROBOTS:
+        return "/robots.txt"
+    if scope == LISTING_SITEMAPS:
+        return f"/sitemap-pages-{part}.xml"
+    return f"/sitemap-{scope.value}.xml"
+
+
+_SITEMAP_FILE = re.compile(r"/sitemap-(news|pages|articles)(?:-(0|[1-9][0-9]{0,17}))?\.xml")
+
+
+def sitemap_scope(path: str) -> FeedScope | None:
+    """The sitemap scope whose document ``path`` is (:func:`sitemap_path` read back);
+    None for any other path."""
+    if path in ("/sitemap.xml", "/robots.txt"):
+        return SITEMAP_INDEX if path == "/sitemap.xml" else ROBOTS
+    match = _SITEMAP_FILE.fullmatch(path)
+    if match is None or (match[1] == "news") != (match[2] is None):
+        return None
+    scope = FeedScope(SITEMAP, match[1] if match[1] != "articles" else f"articles-{match[2]}")
+    return scope if sitemap_path(scope, int(match[2] or 0)) == path else None
 
 
 def content_etag(body: bytes) -> str:

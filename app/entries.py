@@ -4,8 +4,9 @@ entries of the database (``entry_fragments``, :mod:`app.storage.fragments`).
 
 An entry's bytes depend only on the entry, the format and the document's context (the
 rendering code, the settings that show in feeds, the feed's language: see
-:mod:`app.rendering.fragments`), so bytes rendered for one feed are joined into every
-other feed of that context; a new context (other code or settings) renders them again.
+:mod:`app.rendering.fragments`; and the feed's profile, :mod:`app.profiles`), so bytes
+rendered for one feed are joined into every other feed of that context; a new context
+(other code or settings) renders them again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from app.documents import feed_entry
 from app.documents import render_fingerprint
 from app.domain import ArticleVersion
 from app.domain import FeedFormat
+from app.domain import FeedScope
+from app.profiles import FeedProfile
+from app.profiles import scope_profile
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
 from app.rendering import SizedLru
@@ -25,6 +29,7 @@ from app.settings import Settings
 from app.storage.articles import ArticleRepository
 from app.storage.fragments import EntryBytes
 from app.storage.fragments import EntryFragmentRepository
+from app.teasers import entry_in_profile
 
 FRAGMENT_CONTEXT_DIGITS = 32
 """How much of the render fingerprint names the context of stored entries."""
@@ -57,13 +62,19 @@ class RenderedEntries:
         self._entries: SizedLru[ArticleVersion, FeedEntry] = SizedLru(budget // 4, _entry_weight)
         self._fingerprint: str | None = None
 
-    def context(self, language: str) -> str:
+    def profile(self, scope: FeedScope) -> FeedProfile:
+        """How much of each article's text the feeds of ``scope`` carry."""
+        settings = self.settings
+        return scope_profile(scope.key, settings.feed_profile, settings.feed_profiles)
+
+    def context(self, language: str, profile: FeedProfile) -> str:
         """What an entry's stored bytes were rendered for: this rendering code and the
-        settings that show in feeds (the site's address among them), and the feed's
-        language."""
+        settings that show in feeds (the site's address among them), the feed's language,
+        and its profile unless it is the full one (named as before profiles were)."""
         if self._fingerprint is None:
             self._fingerprint = render_fingerprint(self.settings)
-        return f"{context_prefix(self._fingerprint)}{language}"
+        named = "" if profile.is_full else f"/{profile.name}"
+        return f"{context_prefix(self._fingerprint)}{language}{named}"
 
     def stored(
         self, repo: EntryFragmentRepository, context: str, versions: Sequence[ArticleVersion]
@@ -85,14 +96,16 @@ class RenderedEntries:
     def render(
         self,
         context: str,
+        profile: FeedProfile,
         document: FeedDocument,
         entries: Sequence[tuple[ArticleVersion, FeedEntry]],
     ) -> dict[ArticleVersion, EntryBytes]:
         """These entries rendered in the three formats as they read in ``document`` (of
-        ``context``), and kept for the next renders."""
+        ``context``, whose profile is ``profile``), and kept for the next renders."""
         if not entries:
             return {}
-        with_entries = replace(document, entries=tuple(entry for _, entry in entries))
+        carried = (entry_in_profile(entry, profile, document.language) for _, entry in entries)
+        with_entries = replace(document, entries=tuple(carried))
         rss, atom, json_feed = (render_entries(with_entries, fmt) for fmt in FeedFormat)
         fresh = {
             version: EntryBytes(rss=r, atom=a, json=j)
@@ -123,4 +136,4 @@ def _fragment_weight(key: tuple[str, ArticleVersion], entry: EntryBytes) -> int:
 
 def _entry_weight(version: ArticleVersion, entry: FeedEntry) -> int:
     # Its text, and a rough allowance for the rest of the objects.
-    return len(entry.content_html) + len(entry.summary) + len(entry.title) + 1024
+    return len(entry.content_html or "") + len(entry.summary) + len(entry.title) + 1024

@@ -44,10 +44,19 @@ class StoredFeeds:
         Raises:
             FeedNotFound: the feed has not been rendered (or its scope is empty).
         """
+        return self.snapshot(feed_key(scope, fmt), feed_path(scope, fmt))
+
+    def snapshot(self, key: str, path: str) -> FeedSnapshot:
+        """The stored document under ``key`` (a feed key, or a sitemap's path), served at
+        ``path``.
+
+        Raises:
+            FeedNotFound: no document is stored under ``key``.
+        """
         with self.db.read() as session:
-            snapshot = SnapshotRepository(session).get(feed_key(scope, fmt))
+            snapshot = SnapshotRepository(session).get(key)
         if snapshot is None:
-            raise FeedNotFound(feed_path(scope, fmt))
+            raise FeedNotFound(path)
         return snapshot
 
     def feed_snapshots(self, keys: Iterable[str]) -> dict[str, FeedSnapshot]:

@@ -21,7 +21,7 @@ from pydantic import Field
 from pydantic import PlainValidator
 from pydantic import WithJsonSchema
 
-from app.settings import LANGUAGE_TAG_MAX_LENGTH
+from app.language_tags import LANGUAGE_TAG_MAX_LENGTH
 
 # Every Unicode space (what str.isspace() finds, and the BOM, which JSON Schema counts).
 # Neither a URL nor an e-mail address holds one (RFC 3986 section 2, RFC 5322; JSON Feed

@@ -159,6 +159,11 @@ class ArticleCreate(Strict):
     tags: Tags = []
     language: Language | None = None
     image: ImageModel | None = None
+    full_text_in_feeds: bool = Field(
+        default=True,
+        description="False: every feed carries the article's summary only, never its text, "
+        "whatever the feed's profile (e.g. wire copy that may not be republished in full).",
+    )
     published_at: Instant | None = None
 
 

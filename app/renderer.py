@@ -15,12 +15,18 @@ from datetime import datetime
 from datetime import timedelta
 
 from app.domain import ARCHIVE
+from app.domain import ROBOTS
 from app.domain import SITE_SCOPE
+from app.domain import SITEMAP
 from app.domain import FeedScope
 from app.entries import context_prefix
 from app.errors import StorageUnavailable
+from app.selection import all_sitemap_keys
+from app.selection import is_article_sitemap
+from app.selection import numbered_sitemap_keys
 from app.selection import render_priority
 from app.settings import Settings
+from app.sitemaps import SitemapRenderer
 from app.snapshots import RenderReport
 from app.snapshots import SnapshotRenderer
 from app.storage.database import Database
@@ -30,6 +36,7 @@ from app.storage.feeds import stored_fingerprint
 from app.storage.fragments import EntryFragmentRepository
 from app.storage.sequence import NUMBER_BATCH
 from app.storage.sequence import PublicationOrder
+from app.storage.sitemaps import SitemapReads
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,7 @@ class FeedRenderer:
         self.db = database
         self.settings = settings
         self._snapshots = SnapshotRenderer(database, settings)
+        self._sitemaps = SitemapRenderer(database, settings)
         # Claims taken by a render pass that the database cut short, by scope key, with
         # the lease they hold; released as soon as the database answers again.
         self._abandoned_claims: dict[str, datetime] = {}
@@ -92,12 +100,13 @@ class FeedRenderer:
                 batch[:RENDER_BATCH], now, started, deadline, report
             ):
                 break
-        if report.changed or report.failed:
+        if report.changed or report.failed or report.sitemap_changes:
             log.info(
-                "rendered scopes=%s changed=%s failed=%s",
+                "rendered scopes=%s changed=%s failed=%s sitemaps=%s",
                 report.scopes,
                 report.changed,
                 report.failed,
+                report.sitemap_changes,
             )
         return report
 
@@ -134,8 +143,12 @@ class FeedRenderer:
         return True
 
     def _render_claimed(self, scope_key: str, now: datetime, report: RenderReport) -> None:
+        scope = FeedScope.from_key(scope_key)
         try:
-            self._snapshots.render(FeedScope.from_key(scope_key), now, report)
+            if scope.kind == SITEMAP:
+                self._sitemaps.render(scope, now, report)
+            else:
+                self._snapshots.render(scope, now, report)
         except StorageUnavailable:
             raise
         except Exception:
@@ -152,7 +165,8 @@ class FeedRenderer:
         articles whose time came, the back catalogue of a site that has just been
         migrated), in batches, each in its own short write transaction. Their feeds are
         stale already (a scheduled publication is each feed's ``next_change_at``); a page
-        they complete is marked, with the site feed, whose prev-archive link changes."""
+        they complete is marked, with the site feed, whose prev-archive link changes, and
+        so are the sitemaps that list them."""
         with self.db.read() as session:
             if not PublicationOrder(session).has_due(now):
                 return
@@ -160,7 +174,11 @@ class FeedRenderer:
             with self.db.write() as session:
                 numbered = PublicationOrder(session).number_due(now, self.settings.feed_item_limit)
                 FeedStateRepository(session).mark_dirty(
-                    [SITE_SCOPE.key, *(f"{ARCHIVE}/{page}" for page in numbered.completed_pages)]
+                    [
+                        SITE_SCOPE.key,
+                        *(f"{ARCHIVE}/{page}" for page in numbered.completed_pages),
+                        *numbered_sitemap_keys(numbered),
+                    ]
                 )
             if numbered.count < NUMBER_BATCH:
                 return
@@ -182,7 +200,12 @@ class FeedRenderer:
         feeds, :func:`render_fingerprint`); say if it did. A scheduler that restarts with
         nothing changed renders nothing; after a change, the render passes refresh the
         subscription feeds first and the archive pages after them, and each feed serves
-        its current bytes until its new ones are stored. Feeds with new writes go first."""
+        its current bytes until its new ones are stored. Feeds with new writes go first.
+        robots.txt, which shows a setting no feed does, is asked for if it changed."""
+        if self._sitemaps.robots_outdated():
+            # robots.txt shows a setting no feed does (robots.extra).
+            with self.db.write() as session:
+                FeedStateRepository(session).mark_stale([ROBOTS.key], now)
         with self.db.read() as session:
             stored = stored_fingerprint(session)
         if stored == fingerprint:
@@ -201,12 +224,19 @@ class FeedRenderer:
         ``broadsheet regenerate``, and after upgrades). A rebuild is no write: render
         passes take every feed with unrendered writes before it.
 
-        ``archives=False`` leaves the archives alone: they change only by writes, which
-        mark them, so the periodic safety net need not rebuild the whole back catalogue.
+        ``archives=False`` leaves the archives and the article sitemaps alone: they change
+        only by writes, which mark them, so the periodic safety net need not rebuild the
+        whole back catalogue. Every sitemap is asked for, even one never written to (a site
+        upgraded to a version with sitemaps).
         """
         with self.db.write() as session:
             states = FeedStateRepository(session)
-            keys = set(states.all_keys()) | {SITE_SCOPE.key}
+            sitemaps = all_sitemap_keys(SitemapReads(session).newest_number())
+            keys = set(states.all_keys()) | {SITE_SCOPE.key} | sitemaps
             if not archives:
-                keys = {key for key in keys if not key.startswith(f"{ARCHIVE}/")}
+                keys = {
+                    key
+                    for key in keys
+                    if not key.startswith(f"{ARCHIVE}/") and not is_article_sitemap(key)
+                }
             states.mark_stale(keys, now)

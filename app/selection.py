@@ -11,13 +11,20 @@ from datetime import datetime
 
 from app.documents import History
 from app.domain import ARCHIVE
+from app.domain import ARTICLES_PER_SITEMAP
+from app.domain import LISTING_SITEMAPS
+from app.domain import NEWS_SITEMAP
 from app.domain import SITE_SCOPE
+from app.domain import SITEMAP
+from app.domain import SITEMAP_INDEX
 from app.domain import Article
 from app.domain import ArticleVersion
 from app.domain import FeedScope
+from app.domain import article_sitemap
 from app.domain import term_slug
 from app.storage.articles import ArticleRepository
 from app.storage.feeds import DueScope
+from app.storage.sequence import Numbered
 from app.storage.sequence import PublicationOrder
 
 
@@ -77,14 +84,20 @@ def page_number(value: str) -> int | None:
     return int(value)
 
 
-def render_priority(due: DueScope, complete_pages: int) -> tuple[bool, bool, bool, bool, int, str]:
+def render_priority(
+    due: DueScope, complete_pages: int
+) -> tuple[bool, bool, bool, bool, bool, bool, int, str]:
     """The sort key of due feeds: feeds with news (writes, scheduled articles now public)
     before a rebuild's; within each, the site feed first, then the other subscription feeds,
     archives (the largest and least read documents) last, the newest page first. One
     exception: the newest complete archive page goes first when it has news, because when
     a write completes a page the site feed's ``prev-archive`` link (RFC 5005) starts to
     point at it, and a reader who follows it must find it. Only that page: an import that
-    completes a thousand pages must not hold the subscription feeds back behind them."""
+    completes a thousand pages must not hold the subscription feeds back behind them.
+
+    The sitemaps come after the subscription feeds and before the archives, the index after
+    the other sitemaps: the listing pages' sitemap lists the scopes whose feeds are stored,
+    and the index each sitemap with when it last changed."""
     scope = FeedScope.from_key(due.scope_key)
     archive = scope.kind == ARCHIVE
     page = page_number(scope.value) if archive else None
@@ -94,6 +107,8 @@ def render_priority(due: DueScope, complete_pages: int) -> tuple[bool, bool, boo
         not due.written,
         not linked_page,
         archive,
+        scope.kind == SITEMAP,
+        scope == SITEMAP_INDEX,
         scope != SITE_SCOPE,
         newest_first,
         due.scope_key,
@@ -103,12 +118,53 @@ def render_priority(due: DueScope, complete_pages: int) -> tuple[bool, bool, boo
 def scope_keys(articles: Iterable[Article], page_size: int | None) -> set[str]:
     """The feed scopes a write to these articles makes stale: the site, and each article's
     categories, tags, authors and archive page (if it is numbered and ``page_size`` is
-    given: a page that is not complete yet has no document, and its render does nothing)."""
+    given: a page that is not complete yet has no document, and its render does nothing);
+    and, for an article that is or was public, its sitemap and those every such write
+    changes (:data:`_WRITTEN_SITEMAPS`)."""
     keys = {SITE_SCOPE.key}
     for article in articles:
         if article.sequence is not None and page_size:
             keys.add(f"{ARCHIVE}/{article.sequence // page_size}")
+        if article.sequence is not None:
+            keys.update((article_sitemap(article.sequence).key, *_WRITTEN_SITEMAPS))
         keys.update(f"category/{term_slug(name)}" for name in article.categories)
         keys.update(f"tag/{term_slug(name)}" for name in article.tags)
         keys.update(f"author/{term_slug(author.name)}" for author in article.authors)
     return keys
+
+
+#: The sitemaps a write to a public article changes, besides its own article sitemap: the
+#: news sitemap and the index (the listing pages' changes only when a feed comes or goes,
+#: and that feed's render marks it). Marked with the write, they render after its feeds,
+#: the index last, in the same pass (see :func:`render_priority`).
+_WRITTEN_SITEMAPS = (NEWS_SITEMAP.key, SITEMAP_INDEX.key)
+
+
+def numbered_sitemap_keys(numbered: Numbered) -> set[str]:
+    """The sitemap scopes a numbering changes (articles that became public by their time,
+    or an import): the article sitemaps of the new numbers, and :data:`_WRITTEN_SITEMAPS`."""
+    if not numbered.count:
+        return set()
+    first, last = numbered.first, numbered.first + numbered.count - 1
+    start = first - first % ARTICLES_PER_SITEMAP
+    sitemaps = range(start, last + 1, ARTICLES_PER_SITEMAP)
+    return {*(article_sitemap(number).key for number in sitemaps), *_WRITTEN_SITEMAPS}
+
+
+def all_sitemap_keys(newest_number: int | None) -> set[str]:
+    """Every sitemap scope of a site whose newest public article holds ``newest_number``
+    (a rebuild renders them all: the article sitemaps of a site that has just been
+    upgraded, too), but robots.txt, which a scheduler checks when it starts."""
+    keys = {LISTING_SITEMAPS.key, *_WRITTEN_SITEMAPS}
+    if newest_number is not None:
+        keys.update(
+            article_sitemap(number).key
+            for number in range(0, newest_number + 1, ARTICLES_PER_SITEMAP)
+        )
+    return keys
+
+
+def is_article_sitemap(scope_key: str) -> bool:
+    """Whether ``scope_key`` is an article sitemap's: like an archive page, it changes only
+    by writes, which mark it, so the periodic safety net leaves it alone."""
+    return scope_key.startswith(f"{SITEMAP}/articles-")

@@ -12,9 +12,10 @@ from app.clock import Clock
 from app.clock import system_clock
 from app.feeds import StoredFeeds
 from app.operations import Operations
+from app.opml import FeedDirectory
 from app.renderer import FeedRenderer
 from app.settings import Settings
-from app.settings import load_settings
+from app.settings_sources import load_settings
 from app.storage.database import Database
 
 
@@ -29,6 +30,7 @@ class Services:
     operations: Operations
     renderer: FeedRenderer
     access: Access
+    directory: FeedDirectory
     clock: Clock
 
 
@@ -52,5 +54,6 @@ def build_services(
         Operations(database),
         FeedRenderer(database, settings),
         Access(database),
+        FeedDirectory(database, settings),
         clock,
     )

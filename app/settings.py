@@ -2,75 +2,32 @@
 
 A TOML key ``[section] name`` sets the field ``section_name``; the environment variable
 ``BROADSHEET_SECTION_NAME`` does the same. :class:`Settings` (pydantic-settings) declares each
-field's type and range; a bad value raises :class:`~app.errors.SettingsError` naming it.
+field's type, range and check; :func:`app.settings_sources.load_settings` reads the sources
+and turns a bad value into a :class:`~app.errors.SettingsError` naming it.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import re
-from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
-from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
 from pydantic import Field
-from pydantic import ValidationError
 from pydantic import ValidationInfo
 from pydantic import field_validator
 from pydantic import model_validator
 from pydantic_settings import BaseSettings
 from pydantic_settings import PydanticBaseSettingsSource
 from pydantic_settings import SettingsConfigDict
-from pydantic_settings import TomlConfigSettingsSource
 
-from app.errors import SettingsError
-
-ENV_PREFIX = "BROADSHEET_"
-CONFIG_FILE_VARIABLE = "BROADSHEET_CONFIG"
-DEFAULT_CONFIG_FILE = Path("config/broadsheet.toml")
-#: Settings of earlier versions that no longer do anything, and why: a site that still
-#: sets one starts, with a warning, instead of failing.
-RETIRED_SETTINGS = {
-    "feed_archive_period": "archives are pages of feed.item_limit articles in publication "
-    "order; archive URLs of periods redirect to them",
-}
-
-log = logging.getLogger(__name__)
-
-# RFC 5646 (BCP 47) section 2.1: a language of 2-3 letters and up to three extended language
-# subtags, then script, region, variants, extensions and private use; or private use alone.
-# Left out: languages of 4-8 letters (reserved, none registered) and the deprecated
-# grandfathered irregular tags such as i-klingon. The API document publishes the pattern.
-_PRIMARY = r"[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}"
-_SCRIPT = r"(?:-[A-Za-z]{4})?"
-_REGION = r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
-_VARIANTS = r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
-_EXTENSIONS = r"(?:-[0-9A-WYZa-wyz](?:-[A-Za-z0-9]{2,8})+)*"
-_PRIVATE_USE = r"[Xx](?:-[A-Za-z0-9]{1,8})+"
-#: What :func:`is_language_tag` accepts (a JSON Schema pattern as well as a Python one).
-LANGUAGE_TAG_PATTERN = (
-    f"^(?:{_PRIMARY}{_SCRIPT}{_REGION}{_VARIANTS}{_EXTENSIONS}(?:-{_PRIVATE_USE})?|{_PRIVATE_USE})$"
-)
-_LANGUAGE_TAG = re.compile(LANGUAGE_TAG_PATTERN)
-#: The longest language tag stored (the API's limit, and the site's).
-LANGUAGE_TAG_MAX_LENGTH = 35
-
-
-def is_language_tag(value: str) -> bool:
-    """Whether ``value`` is a well-formed BCP 47 language tag (:data:`LANGUAGE_TAG_PATTERN`).
-
-    Here rather than with the article field rules (:mod:`app.inputs`), which use it too,
-    because the site's language is a setting, and settings sit below the input rules.
-    """
-    return _LANGUAGE_TAG.fullmatch(value) is not None
+from app import profiles
+from app.language_tags import LANGUAGE_TAG_MAX_LENGTH
+from app.language_tags import is_language_tag
 
 
 def _comma_separated(text: str) -> list[str]:
@@ -82,7 +39,16 @@ def _moves(text: str) -> dict[str, str]:
     return {old.strip(): new.strip() for old, _, new in pairs}
 
 
-def _out_of_range(name: str, low: float, high: float, value: Any) -> str:
+def _is_web_url(value: str) -> bool:
+    """Whether ``value`` is an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 address)
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def out_of_range(name: str, low: float, high: float, value: Any) -> str:
     return f"Setting {name} must be between {low} and {high}, got {value}."
 
 
@@ -102,6 +68,8 @@ class Settings(BaseSettings):
     site_timezone: str = "America/Sao_Paulo"
     site_id_authority: str = ""
     site_epoch: str = "2026-01-01T00:00:00Z"
+    site_icon: str = ""
+    site_logo: str = ""
 
     database_url: str = "sqlite:///instance/broadsheet.db"
     database_echo: bool = False
@@ -114,6 +82,8 @@ class Settings(BaseSettings):
     feed_render_cache_bytes: int = Field(64 * 1024 * 1024, ge=0, le=1 << 40)
     feed_moved: str = ""
     feed_retired: str = ""
+    feed_profile: profiles.ProfileName = "full"  # how much text each feed carries
+    feed_profiles: profiles.ScopeProfiles = {}  # by scope key, over feed_profile
 
     polite_enabled: bool = False
     polite_min_interval_seconds: int = Field(60, ge=1, le=86_400)
@@ -147,6 +117,8 @@ class Settings(BaseSettings):
     websub_hubs: str = ""
     websub_timeout_seconds: float = Field(5.0, ge=0.1, le=120)
     websub_max_attempts: int = Field(12, ge=1, le=100)
+
+    robots_extra: str = ""
 
     @classmethod
     def settings_customise_sources(
@@ -210,11 +182,11 @@ class Settings(BaseSettings):
     @field_validator("site_base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        base = urlsplit(value)
-        if base.scheme not in ("http", "https") or not base.hostname:
+        if not _is_web_url(value):
             raise ValueError(
                 f"Setting site_base_url must be an absolute http(s) URL, got {value!r}."
             )
+        base = urlsplit(value)
         if base.query or base.fragment:
             raise ValueError("Setting site_base_url must not have a query or fragment.")
         return value
@@ -238,6 +210,20 @@ class Settings(BaseSettings):
             raise ValueError("Setting site_epoch must be an RFC 3339 date-time.") from None
         if epoch.tzinfo is None:
             raise ValueError("Setting site_epoch must carry a time zone offset.")
+        return value
+
+    @field_validator("site_icon", "site_logo")
+    @classmethod
+    def _check_image_url(cls, value: str, info: ValidationInfo) -> str:
+        # A path is on this site (resolved against site_base_url, as article URLs are). A
+        # space or a control character would make the URL of every feed's image unusable.
+        on_site = value.startswith("/") and not value.startswith("//")
+        usable = (on_site or _is_web_url(value)) and " " not in value and value.isprintable()
+        if value and not usable:
+            raise ValueError(
+                f"Setting {info.field_name} must be an absolute http(s) URL or a path "
+                f"starting with /, got {value!r}."
+            )
         return value
 
     @field_validator("site_title", "database_url")
@@ -280,12 +266,20 @@ class Settings(BaseSettings):
     @classmethod
     def _check_hubs(cls, value: str) -> str:
         for hub in _comma_separated(value):
-            parts = urlsplit(hub)
-            if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+            if not _is_web_url(hub) or urlsplit(hub).fragment:
                 raise ValueError(
                     "Setting websub_hubs must list absolute http(s) URLs separated by commas, "
                     f"got {hub!r}."
                 )
+        return value
+
+    @field_validator("robots_extra")
+    @classmethod
+    def _check_robots_lines(cls, value: str) -> str:
+        # RFC 9309 section 2.2: each line a "field: value" (or a comment), nothing else.
+        for line in filter(None, (line.strip() for line in value.splitlines())):
+            if not re.fullmatch(r"#.*|[A-Za-z-]+[ \t]*:[^\x00-\x08\x0a-\x1f\x7f]*", line):
+                raise ValueError(f"Setting robots_extra must hold robots.txt rules, got {line!r}.")
         return value
 
     @field_validator("server_kind", "log_format", "log_level")
@@ -308,91 +302,5 @@ class Settings(BaseSettings):
             ("http_max_headers_bytes", self.http_max_header_bytes, 16 * 1024 * 1024),
         ):
             if not low <= getattr(self, name) <= high:
-                raise ValueError(_out_of_range(name, low, high, getattr(self, name)))
+                raise ValueError(out_of_range(name, low, high, getattr(self, name)))
         return self
-
-
-def load_settings(
-    overrides: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-    config_file: Path | None = None,
-) -> Settings:
-    """Build validated Settings from defaults, a TOML file, the environment and overrides.
-
-    Raises:
-        SettingsError: a value is unknown, of the wrong type, or out of range.
-    """
-    environ = os.environ if environ is None else environ
-    path = config_file or _config_path(environ)
-    values = _file_values(path) if path is not None else {}
-    # Not pydantic-settings' EnvSettingsSource: it reads os.environ only, and passes over a
-    # BROADSHEET_* name that is no setting. Here the environment is an argument (tests and
-    # build_services pass theirs), and a misspelt name stops the start.
-    values.update(_environment_values(environ))
-    values.update(overrides or {})
-    for name in RETIRED_SETTINGS.keys() & values.keys():
-        log.warning("setting %s is ignored: %s", name, RETIRED_SETTINGS[name])
-        del values[name]
-    try:
-        return Settings(**values)
-    except ValidationError as error:
-        raise _settings_error(error) from None
-
-
-def _config_path(environ: Mapping[str, str]) -> Path | None:
-    named = environ.get(CONFIG_FILE_VARIABLE)
-    if named:
-        path = Path(named)
-        if not path.is_file():
-            raise SettingsError(f"{CONFIG_FILE_VARIABLE} names {named!r}, which is not a file.")
-        return path
-    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
-
-
-def _environment_values(environ: Mapping[str, str]) -> dict[str, str]:
-    """``BROADSHEET_FEED_ITEM_LIMIT=12`` as ``{"feed_item_limit": "12"}``."""
-    return {
-        name[len(ENV_PREFIX) :].lower(): value
-        for name, value in environ.items()
-        if name.startswith(ENV_PREFIX) and name != CONFIG_FILE_VARIABLE
-    }
-
-
-class _SectionedTomlSource(TomlConfigSettingsSource):
-    """The settings file, whose ``[feed] item_limit = 7`` sets ``feed_item_limit``."""
-
-    def _read_file(self, path: Path | Traversable) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for section, table in super()._read_file(path).items():
-            if not isinstance(table, dict):
-                raise SettingsError(f"{path}: {section!r} must be a [section] of settings.")
-            values.update((f"{section}_{key}", value) for key, value in table.items())
-        return values
-
-
-def _file_values(path: Path) -> dict[str, Any]:
-    try:
-        return _SectionedTomlSource(Settings, toml_file=path)()
-    except (OSError, ValueError) as error:  # tomllib.TOMLDecodeError is a ValueError
-        raise SettingsError(f"Cannot read the settings file {str(path)!r}: {error}") from None
-
-
-def _settings_error(error: ValidationError) -> SettingsError:
-    """The first problem pydantic found, as one message that names the setting."""
-    problem = error.errors(include_url=False)[0]
-    name = str(problem["loc"][0]) if problem["loc"] else ""
-    if problem["type"] == "extra_forbidden":
-        return SettingsError(f"Unknown setting {name!r}.")
-    if problem["type"] == "value_error":
-        message = str(problem["ctx"]["error"])  # the checks above write whole messages
-        return SettingsError(message if name in message else f"Setting {name}: {message}.")
-    field = Settings.model_fields[name]
-    kind = field.annotation if isinstance(field.annotation, type) else str
-    if problem["type"] in ("greater_than_equal", "less_than_equal"):
-        low = next(rule.ge for rule in field.metadata if hasattr(rule, "ge"))
-        high = next(rule.le for rule in field.metadata if hasattr(rule, "le"))
-        return SettingsError(_out_of_range(name, low, high, kind(problem["input"])))
-    return SettingsError(
-        f"Setting {name} ({ENV_PREFIX}{name.upper()}) must be a {kind.__name__}, "
-        f"got {problem['input']!r}."
-    )

@@ -21,6 +21,7 @@ from app.documents import build_document
 from app.documents import feed_language
 from app.documents import scope_label
 from app.domain import ARCHIVE
+from app.domain import LISTING_SITEMAPS
 from app.domain import SITE_SCOPE
 from app.domain import ArticleVersion
 from app.domain import FeedFormat
@@ -30,6 +31,7 @@ from app.domain import content_etag
 from app.domain import feed_key
 from app.entries import RenderedEntries
 from app.notifying import enqueue_notifications
+from app.profiles import FeedProfile
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
 from app.rendering import join
@@ -50,12 +52,16 @@ from app.storage.sequence import PublicationOrder
 
 @dataclass
 class RenderReport:
-    """What one render pass did: scopes rendered, documents changed, failures."""
+    """What one render pass did: feed scopes rendered, feed documents changed or deleted,
+    failures (of feeds and sitemaps); and apart, the sitemap scopes rendered and the
+    sitemap documents (and robots.txt) changed or deleted, by path."""
 
     scopes: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    sitemap_scopes: list[str] = field(default_factory=list)
+    sitemap_changes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class _Read:
     """The versions, newest date first."""
     language: str
     label: str
+    profile: FeedProfile
     context: str
     stored: dict[ArticleVersion, EntryBytes]
     """The entries already rendered in this context."""
@@ -136,7 +143,8 @@ class SnapshotRenderer:
             language = feed_language(
                 scope, {version.language for version in ordered}, self.settings.site_language
             )
-            context = self._entries.context(language)
+            profile = self._entries.profile(scope)
+            context = self._entries.context(language, profile)
             stored = self._entries.stored(EntryFragmentRepository(session), context, ordered)
             # Articles are read whole only for the entries not rendered yet in this context,
             # and the newest one, whose names give the feed its title.
@@ -150,6 +158,7 @@ class SnapshotRenderer:
                 ordered=ordered,
                 language=language,
                 label=label,
+                profile=profile,
                 context=context,
                 stored=stored,
                 unrendered=[(version, entries[version]) for version in unrendered],
@@ -174,13 +183,13 @@ class SnapshotRenderer:
             updated,
             read.selected.history,
         )
-        fresh = self._entries.render(read.context, document, read.unrendered)
+        fresh = self._entries.render(read.context, read.profile, document, read.unrendered)
         rendered = _Rendered(document, pack_entries(read.context, fresh))
         entry_bytes_of = {**read.stored, **fresh}
         for fmt in FeedFormat:
             fragments = [entry_bytes_of[version].of(fmt) for version in read.ordered]
             before = read.previous.get(keys[fmt])
-            changed_at = _next_change_time(before, now)
+            changed_at = next_change_time(before, now)
             body = self._render_changed(document, fmt, fragments, before, changed_at)
             rendered.bodies[fmt] = body
             etag = content_etag(body)
@@ -188,7 +197,7 @@ class SnapshotRenderer:
                 continue
             # zlib lets go of the GIL: the formats compress side by side, and before the
             # write transaction, which writers would otherwise wait for.
-            rendered.changed[fmt] = (etag, changed_at, self._compressor.submit(_gzip, body))
+            rendered.changed[fmt] = (etag, changed_at, self._compressor.submit(gzip_body, body))
         return rendered
 
     def _store_scope(
@@ -242,7 +251,7 @@ class SnapshotRenderer:
             if changed_topics or refreshed or (rendered is None and read.previous):
                 snapshots.bump_generation()
             FeedStateRepository(session).mark_rendered(
-                scope.key, read.dirty_version, next_change, now
+                scope.key, read.dirty_version, next_change, now, _listings(scope, read, rendered)
             )
 
     def _render_changed(
@@ -276,7 +285,18 @@ class SnapshotRenderer:
         return self._feed_ids
 
 
-def _next_change_time(
+def _listings(scope: FeedScope, read: _Read, rendered: _Rendered | None) -> list[str]:
+    """The listing pages' sitemaps, if this render of a subscription feed gives its scope
+    its first documents or takes its last (its listing page comes or goes)."""
+    if scope.kind == ARCHIVE:
+        return []
+    first = rendered is not None and feed_key(scope, FeedFormat.ATOM) not in read.previous
+    if first or (rendered is None and read.previous):
+        return [LISTING_SITEMAPS.key]
+    return []
+
+
+def next_change_time(
     before: tuple[str, datetime, datetime | None] | None, now: datetime
 ) -> datetime:
     """The Last-Modified of a feed document whose bytes change at ``now``: when the new
@@ -290,6 +310,7 @@ def _next_change_time(
     return max(made, before[1] + timedelta(seconds=1))
 
 
-def _gzip(body: bytes) -> bytes:
+def gzip_body(body: bytes) -> bytes:
+    """``body`` compressed as every stored document is (feeds and sitemaps alike)."""
     # mtime=0: the same bytes always compress to the same bytes (stable gzip ETags).
     return gzip.compress(body, compresslevel=6, mtime=0)

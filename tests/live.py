@@ -53,9 +53,10 @@ class LiveServer:
 
 
 @contextmanager
-def serve(app: Flask) -> Iterator[LiveServer]:
-    """Serve ``app`` on a free loopback port in a thread until the block ends."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve(app: Flask, port: int = 0) -> Iterator[LiveServer]:
+    """Serve ``app`` on a loopback port (``port``, or a free one) in a thread until the
+    block ends."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )

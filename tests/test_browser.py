@@ -31,6 +31,7 @@ listing's heading holds one name.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -268,7 +269,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_file: Path) -
     clock = FakeClock()
     front = Flask("front")  # the server needs a port before the app knows its base URL
     with serve(front) as live:
-        overrides = settings_for(f"sqlite:///{path}", site_base_url=live.url, feed_item_limit=1000)
+        overrides = settings_for(
+            f"sqlite:///{path}",
+            site_base_url=live.url,
+            feed_item_limit=1000,
+            site_icon="/static/demo/chart.svg",
+            site_logo=SAFE_IMAGE.format("logo"),
+        )
         app = create_app(overrides, clock=clock, environ={})
         add_canaries(app)
         front.wsgi_app = app  # type: ignore[method-assign]
@@ -293,7 +300,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_file: Path) -
 INSPECT = """async ({allowedBody, selectors}) => {
   await new Promise((done) => setTimeout(done, 25));
   const allowed = new Set(allowedBody);
-  const allowedHead = new Set(["META", "TITLE", "LINK"]);
+  const allowedHead = new Set(["META", "TITLE", "LINK", "SCRIPT"]);
   const urlAttributes = new Set(["href", "src", "action", "formaction", "xlink:href",
     "poster", "background", "lowsrc", "dynsrc", "data", "codebase", "cite", "longdesc",
     "ping", "srcset", "manifest", "icon", "profile"]);
@@ -303,9 +310,13 @@ INSPECT = """async ({allowedBody, selectors}) => {
     if (!allowedHead.has(el.tagName)) problems.push("head element: " + describe(el));
     if (el.tagName === "META" && el.hasAttribute("http-equiv"))
       problems.push("meta http-equiv: " + describe(el));
+    // The one script element a page may have: an article's JSON-LD, a data block.
+    if (el.tagName === "SCRIPT" && (el.attributes.length !== 1
+        || el.getAttribute("type") !== "application/ld+json"))
+      problems.push("head script: " + describe(el));
     if (el.tagName === "LINK") {
       const rel = (el.getAttribute("rel") || "").toLowerCase();
-      if (!["stylesheet", "canonical", "alternate"].includes(rel))
+      if (!["stylesheet", "canonical", "alternate", "icon"].includes(rel))
         problems.push("link rel: " + describe(el));
       if (rel === "stylesheet" && el.href !== location.origin + "/static/style.css")
         problems.push("stylesheet: " + describe(el));
@@ -335,7 +346,9 @@ INSPECT = """async ({allowedBody, selectors}) => {
   for (const selector of selectors)
     texts[selector] = [...document.querySelectorAll(selector)].map((el) => el.textContent);
   const links = [...document.querySelectorAll("a[href]")].map((a) => a.href);
-  return {problems, flags, frames: window.frames.length, texts, links,
+  const jsonld = [...document.querySelectorAll('script[type="application/ld+json"]')]
+    .map((el) => el.textContent);
+  return {problems, flags, frames: window.frames.length, texts, links, jsonld,
           bodyClass: document.body ? document.body.className : null,
           sheets: [...document.styleSheets].map((s) => [s.href, s.cssRules.length])};
 }"""
@@ -377,6 +390,7 @@ class Visit:
     off_origin_other: list[str] = field(default_factory=list)
     texts: dict[str, list[str]] = field(default_factory=dict)
     links: list[str] = field(default_factory=list)
+    jsonld: list[str] = field(default_factory=list)
     body_class: str | None = None
     sheets: list[list[Any]] = field(default_factory=list)
 
@@ -426,6 +440,7 @@ class Tab:
         visit.frames = found["frames"]
         visit.texts = found["texts"]
         visit.links = found["links"]
+        visit.jsonld = found["jsonld"]
         visit.body_class = found["bodyClass"]
         visit.sheets = found["sheets"]
         return visit
@@ -584,6 +599,26 @@ def test_permalink_pages_show_every_payload_as_the_text_sent(
         assert texts[".byline .p-author"] == [author["name"] for author in article.authors]
         assert texts["figcaption .credit"] == [article.image["credit"]]
         assert texts["li.p-category"] == article.categories
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_permalink_pages_carry_every_payload_as_data_the_policy_lets_be(
+    site: Site, visits: dict[tuple[str, str], list[Visit]], mode: str
+) -> None:
+    """The JSON-LD reads back as sent, and the browser takes it for data: with the
+    policy enforced, no script is refused on any permalink page."""
+    for article, visit in zip(site.articles, visits[mode, "permalink pages"], strict=True):
+        (block,) = visit.jsonld
+        data = json.loads(block)
+        assert data["@type"] == "NewsArticle"
+        assert data["headline"] == article.title
+        assert data["description"] == article.summary
+        assert [person["name"] for person in data["author"]] == [
+            author["name"] for author in article.authors
+        ]
+        assert data["articleSection"] == article.categories
+        assert data["publisher"]["logo"]["url"] == SAFE_IMAGE.format("logo")
+        assert not [text for text in visit.blocked_by_policy if "script-src" in text]
 
 
 def test_category_pages_are_headed_by_the_name_sent(

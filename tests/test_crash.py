@@ -526,10 +526,14 @@ def _check_snapshots(database: Database) -> None:
         ).all()
     assert rows
     for row in rows:
-        fmt = row.feed_key.rsplit(":", 1)[1]
+        # A feed is stored as "scope:format"; a sitemap or robots.txt under its own path.
+        fmt = row.feed_key.rsplit(".", 1)[1] if row.feed_key.startswith("/") else ""
+        fmt = fmt or row.feed_key.rsplit(":", 1)[1]
         try:
             if fmt == "json":
                 json.loads(row.body)
+            elif fmt == "txt":
+                row.body.decode("utf-8")
             else:
                 etree.fromstring(row.body, etree.XMLParser(resolve_entities=False))
         except (ValueError, etree.XMLSyntaxError) as error:

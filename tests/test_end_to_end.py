@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 
 import feedparser
 import httpx
+import listparser
 import lxml.html
 import pytest
 
@@ -411,6 +412,10 @@ def _crawl_feeds(client: httpx.Client, base: str, hub_url: str) -> set[str]:
             assert f'<{base}{path}>; rel="self"' in links, path
             feeds.add(path)
             found = [href for href in _history_links(response).values() if href]
+        elif media_type == "text/x-opml":  # /feeds.opml: every section's and author's feed
+            listed = listparser.parse(response.content)
+            assert not listed.bozo and listed.feeds, path
+            found = [feed.url for feed in listed.feeds]
         else:
             raise AssertionError(f"{path}: unexpected {media_type}")
         for href in found:

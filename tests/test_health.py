@@ -15,7 +15,7 @@ import pytest
 
 from app.liveness import HEARTBEAT_MAX_AGE_SECONDS
 from app.liveness import healthz_url
-from app.settings import load_settings
+from app.settings_sources import load_settings
 from tests.live import free_port
 from tests.live import run_cli
 from tests.live import running_role

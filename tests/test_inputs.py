@@ -54,9 +54,14 @@ def test_the_use_cases_take_the_declared_fields() -> None:
 
 
 def _rules(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """The non-null branches of a property's schema, without its title and default."""
+    """The non-null branches of a property's schema, without its title, default and
+    description (a patch's describes the property, beside its branches)."""
     return [
-        {key: value for key, value in branch.items() if key not in ("title", "default")}
+        {
+            key: value
+            for key, value in branch.items()
+            if key not in ("title", "default", "description")
+        }
         for branch in schema.get("anyOf", [schema])
         if branch != {"type": "null"}
     ]
@@ -70,6 +75,7 @@ def test_a_patch_has_every_declared_field_optional_with_its_rules() -> None:
         assert {"type": "null"} in patch[name]["anyOf"], name
         assert patch[name]["default"] is None, name
         assert _rules(patch[name]) == _rules(create[name]), name
+        assert patch[name].get("description") == create[name].get("description"), name
     assert set(CLEARABLE_FIELDS) < set(ARTICLE_FIELDS)
 
 

@@ -27,7 +27,7 @@ from app.rendering import fragments
 from app.rendering.atom import render_atom
 from app.services import Services
 from app.services import build_services
-from app.settings import load_settings
+from app.settings_sources import load_settings
 from app.snapshots import RenderReport
 from app.storage.feeds import FeedStateRepository
 from tests.conftest import FakeClock
@@ -262,7 +262,14 @@ def test_a_write_during_a_rebuild_is_rendered_before_the_rebuild(
     for _ in own[1:]:
         first += renderer.render_due_feeds(clock(), budget_seconds=0).scopes
     assert first == own
-    first += renderer.render_due_feeds(clock(), budget_seconds=0).scopes
+    # Then the sitemaps that list the article (app/sitemaps.py), one a pass, the index last.
+    sitemaps: list[str] = []
+    after = renderer.render_due_feeds(clock(), budget_seconds=0)
+    while not after.scopes and after.sitemap_scopes:
+        sitemaps += after.sitemap_scopes
+        after = renderer.render_due_feeds(clock(), budget_seconds=0)
+    assert sitemaps[-1] == "sitemap/index" and len(sitemaps) == len(set(sitemaps))
+    first += after.scopes
     assert len(first) == len(own) + 1 and first[-1] not in own
     rest = renderer.render_due_feeds(clock()).scopes
     assert "tag/tema-39" in rest and not set(rest) & set(first)

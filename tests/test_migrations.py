@@ -228,3 +228,35 @@ def test_scope_rows_get_their_article_s_number_and_deleted_articles_give_it_back
         assert listed == [kept[3].id, kept[2].id, kept[1].id]
     finally:
         built.database.dispose()
+
+
+@pytest.mark.postgres
+def test_every_article_stored_before_carries_its_full_text_in_feeds(
+    scratch_url: str, clock: FakeClock
+) -> None:
+    """0015: articles stored before the flag existed keep their full text in feeds; the
+    flag is a column of its own, which a downgrade drops and an upgrade gives back true."""
+    overrides = settings_for(scratch_url)
+    built = build_services(overrides, clock=clock, environ={})
+    articles = built.articles
+    before = articles.create_article(article_input(published_at=clock()), clock())
+    kept_out = articles.create_article(
+        article_input(title="Da agência", full_text_in_feeds=False), clock()
+    )
+    assert articles.get_article(kept_out.id).full_text_in_feeds is False
+    built.database.dispose()
+    database = Database(scratch_url)
+    try:
+        downgrade_database(database, "0014")
+        with database.read() as session:
+            columns = session.execute(text("SELECT * FROM articles")).keys()
+        assert "full_text_in_feeds" not in columns
+        upgrade_database(database)
+    finally:
+        database.dispose()
+    built = build_services(overrides, clock=clock, environ={})
+    try:
+        for article in (before, kept_out):
+            assert built.articles.get_article(article.id).full_text_in_feeds is True
+    finally:
+        built.database.dispose()

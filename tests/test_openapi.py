@@ -38,8 +38,8 @@ from app.domain import PollCount
 from app.domain import SubscriberReport
 from app.input_values import check_email
 from app.input_values import check_url
-from app.settings import is_language_tag
-from app.settings import load_settings
+from app.language_tags import is_language_tag
+from app.settings_sources import load_settings
 from app.web import api
 from app.web import openapi
 from app.web.api_schemas import ArticleList

@@ -327,7 +327,13 @@ def check_page(client: FlaskClient, article: Article, phrases: list[str]) -> Non
     document = lxml.html.document_fromstring(response.data, parser=parser)
     assert_safe_element(document.body)
     for element in document.head:
-        assert isinstance(element.tag, str) and element.tag in ("meta", "link", "title")
+        assert isinstance(element.tag, str)
+        assert element.tag in ("meta", "link", "title", "script")
+        if element.tag == "script":
+            # The article's JSON-LD: a data block that no stored text can end.
+            assert dict(element.attrib) == {"type": "application/ld+json"}
+            assert not {"<", ">", "&"} & set(element.text)
+            assert json.loads(element.text)["headline"] == article.title
         assert not {"http-equiv", "refresh"} & set(element.attrib), element.attrib
         assert not [name for name in element.attrib if name.lower().startswith("on")]
         href = element.get("href") or (

@@ -215,7 +215,20 @@ def archive_document() -> FeedDocument:
     )
 
 
-DOCUMENTS = {"site": site_document, "archive-2024-03": archive_document}
+def branded_document() -> FeedDocument:
+    """The site feed with the site's icon for lists of feeds and its wide logo as well."""
+    return replace(
+        site_document(),
+        favicon_url=f"{SITE}/static/icon-64.png",
+        logo_url=f"{SITE}/static/logo-600x300.png",
+    )
+
+
+DOCUMENTS = {
+    "site": site_document,
+    "archive-2024-03": archive_document,
+    "branded": branded_document,
+}
 
 
 def _xml(body: bytes) -> etree._Element:
@@ -490,6 +503,49 @@ def test_atom_and_json_self_urls_are_their_own() -> None:
     json_feed = json.loads(render_feed(document, FeedFormat.JSON))
     assert json_feed["feed_url"] == f"{SITE}/feed.json"
     assert json_feed["home_page_url"] == SITE
+
+
+def test_icon_favicon_and_logo_go_where_each_format_wants_them() -> None:
+    document = branded_document()
+    channel = _xml(render_feed(document, FeedFormat.RSS)).find("channel")
+    assert channel is not None
+    # One <image>: the square icon, titled and linked as the channel; no size is claimed.
+    (image,) = channel.findall("image")
+    assert [(child.tag, child.text) for child in image] == [
+        ("url", f"{SITE}/static/icon-512.png"),
+        ("title", "Diário Exemplo"),
+        ("link", SITE),
+    ]
+    feed = _xml(render_feed(document, FeedFormat.ATOM))
+    assert feed.findtext(f"{{{ATOM}}}icon") == f"{SITE}/static/icon-512.png"
+    assert feed.findtext(f"{{{ATOM}}}logo") == f"{SITE}/static/logo-600x300.png"
+    json_feed = json.loads(render_feed(document, FeedFormat.JSON))
+    assert (json_feed["icon"], json_feed["favicon"]) == (
+        f"{SITE}/static/icon-512.png",
+        f"{SITE}/static/icon-64.png",
+    )
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_a_logo_alone_is_the_rss_image_and_the_atom_logo(fmt: FeedFormat) -> None:
+    document = replace(branded_document(), icon_url=None, favicon_url=None)
+    body = render_feed(document, fmt)
+    VALIDATORS[fmt](body)
+    logo = f"{SITE}/static/logo-600x300.png"
+    if fmt is FeedFormat.RSS:
+        assert _xml(body).findtext("channel/image/url") == logo
+    elif fmt is FeedFormat.ATOM:
+        assert _xml(body).find(f"{{{ATOM}}}icon") is None
+        assert _xml(body).findtext(f"{{{ATOM}}}logo") == logo
+    else:
+        assert not {"icon", "favicon"} & json.loads(body).keys()
+
+
+@pytest.mark.parametrize("fmt", list(FeedFormat), ids=str)
+def test_no_image_of_the_site_writes_none(fmt: FeedFormat) -> None:
+    body = render_feed(replace(site_document(), icon_url=None), fmt)
+    for marker in (b"<image>", b"<icon>", b"<logo>", b'"icon"', b'"favicon"', b"icon-"):
+        assert marker not in body
 
 
 def test_every_hub_is_advertised_in_every_format() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from app.errors import SettingsError
 from app.settings import Settings
-from app.settings import load_settings
+from app.settings_sources import load_settings
 
 CONFIG = Path(__file__).parent.parent / "config" / "broadsheet.toml"
 

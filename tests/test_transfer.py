@@ -49,8 +49,8 @@ from tests.factories import article_input
 
 EXPORT_KEYS = [
     "id", "slug", "title", "summary", "body", "body_format", "authors", "categories", "tags",
-    "language", "image", "published_at", "created_at", "updated_at", "revision",
-    "former_slugs",
+    "language", "image", "full_text_in_feeds", "published_at", "created_at", "updated_at",
+    "revision", "former_slugs",
 ]  # fmt: skip
 
 
@@ -488,8 +488,9 @@ def test_an_import_marks_the_feeds_it_touches_stale(services: Services, clock: F
     assert report.imported == 1
     with services.database.read() as session:
         due = {scope.scope_key for scope in FeedStateRepository(session).due(clock())}
-    # A new article is on no complete archive page.
-    assert due == {"site", "category/cidades", "tag/chuvas", "author/julia-ramos"}
+    # A new article is on no complete archive page; it is in the first article sitemap.
+    feeds = {"site", "category/cidades", "tag/chuvas", "author/julia-ramos"}
+    assert due == feeds | {"sitemap/articles-0", "sitemap/news", "sitemap/index"}
     services.renderer.render_due_feeds(clock())
     scope = FeedScope.from_key("category/cidades")
     body = services.feeds.feed_snapshot(scope, FeedFormat.JSON).body

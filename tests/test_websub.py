@@ -30,7 +30,7 @@ from app.notifying import pending_notifications
 from app.notifying import refuses_notification
 from app.notifying import retry_delay
 from app.services import Services
-from app.settings import load_settings
+from app.settings_sources import load_settings
 from app.storage.outbox import Notification
 from app.storage.outbox import OutboxRepository
 from tests.conftest import BASE_URL

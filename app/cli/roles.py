@@ -19,7 +19,7 @@ from app.cli.common import domain_errors
 from app.cli.common import interrupt
 from app.errors import SettingsError
 from app.settings import Settings
-from app.settings import load_settings
+from app.settings_sources import load_settings
 
 
 @click.command()

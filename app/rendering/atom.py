@@ -57,6 +57,8 @@ def render_atom(document: FeedDocument, entries: tuple[FeedEntry, ...] | None = 
         generator.link(href=href, rel=relation, type=media_type)
     if document.icon_url:
         generator.icon(document.icon_url)
+    if document.logo_url:
+        generator.logo(document.logo_url)
     if any(not entry.authors for entry in document.entries):
         # RFC 4287 section 4.1.1: a feed needs an author unless every entry has one. The
         # publication itself stands in for entries without a byline.
@@ -82,7 +84,13 @@ def _fill_entry(atom_entry: Any, document: FeedDocument, entry: FeedEntry) -> No
         atom_entry.author([_person(author) for author in entry.authors])
     # type="html": escaped HTML; never "CDATA", which feedgen writes as an invalid media
     # type (python-feedgen#123).
-    atom_entry.content(entry.content_html, type="html")
+    if entry.content_html is not None:
+        atom_entry.content(entry.content_html, type="html")
+    else:
+        # Without content the alternate link stands for it (RFC 4287 section 4.1.1), and
+        # feedgen refuses the entry unless it has one of its own: AtomEntryExtension, which
+        # writes the entry's links whole (python-feedgen#135), drops this one.
+        atom_entry.link(href=entry.url, rel="alternate")
     if entry.summary:
         atom_entry.summary(entry.summary, type="text")
     categories = entry_categories(document, entry)

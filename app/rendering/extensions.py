@@ -278,7 +278,10 @@ class AtomEntryExtension(_Extension):
         if entry is None:
             raise ValueError("AtomEntryExtension used before configure()")
         # feedgen builds Atom elements without a namespace and sets xmlns on <feed> as a plain
-        # attribute, so unqualified names here serialise as Atom elements.
+        # attribute, so unqualified names here serialise as Atom elements. A link feedgen
+        # wrote (an entry without content needs one for feedgen) has lost its rel: gone.
+        for written in element.findall("link"):
+            element.remove(written)
         etree.SubElement(element, "link", rel="alternate", type="text/html", href=entry.url)
         image = entry.image
         # Every lead image the input rules let in has a type; only an image stored before

@@ -50,6 +50,8 @@ def render_json_feed(document: FeedDocument) -> bytes:
         feed["language"] = document.language
     if document.icon_url:
         feed["icon"] = document.icon_url
+    if document.favicon_url:
+        feed["favicon"] = document.favicon_url
     if document.hubs:
         feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in document.hubs]
     feed["items"] = [json_feed_item(entry) for entry in document.entries]
@@ -59,13 +61,13 @@ def render_json_feed(document: FeedDocument) -> bytes:
 
 def json_feed_item(entry: FeedEntry) -> JsonObject:
     """One item of a JSON Feed, members in the document's order."""
-    item: JsonObject = {
-        "id": entry.id,
-        "url": entry.url,
-        "title": entry.title,
-        # content_html or content_text is required; our content is always HTML.
-        "content_html": entry.content_html,
-    }
+    item: JsonObject = {"id": entry.id, "url": entry.url, "title": entry.title}
+    # content_html or content_text is required: an item that carries no body carries its
+    # summary, which is plain text, as its content.
+    if entry.content_html is not None:
+        item["content_html"] = entry.content_html
+    else:
+        item["content_text"] = entry.summary
     if entry.summary:
         item["summary"] = entry.summary
     if entry.image is not None:

@@ -24,7 +24,9 @@ class FeedEntry:
     url: str
     title: str
     summary: str
-    content_html: str
+    content_html: str | None
+    """The body as HTML; ``None`` when the feed carries only the summary (a ``summary``
+    feed profile, or an article that keeps its full text out of feeds)."""
     authors: tuple[Author, ...]
     categories: tuple[str, ...]
     tags: tuple[str, ...]
@@ -56,6 +58,11 @@ class FeedDocument:
     ttl_minutes: int | None = None
     hubs: tuple[str, ...] = ()
     icon_url: str | None = None
+    """A square image for the feed: RSS ``<image>``, Atom ``<icon>``, JSON Feed ``icon``."""
+    favicon_url: str | None = None
+    """A small square image for lists of feeds (JSON Feed ``favicon``)."""
+    logo_url: str | None = None
+    """A wider image: Atom ``<logo>``, and the RSS ``<image>`` when there is no icon."""
     archive: bool = False
     """An RFC 5005 archive document (``fh:archive``), immutable in meaning."""
     history_links: dict[str, dict[FeedFormat, str]] = field(default_factory=dict)

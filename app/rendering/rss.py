@@ -67,10 +67,13 @@ def render_rss(document: FeedDocument, entries: tuple[FeedEntry, ...] | None = N
     generator.link(href=document.site_url, rel="alternate", type="text/html")
     if document.ttl_minutes is not None:
         generator.ttl(document.ttl_minutes)
-    if document.icon_url:
-        generator.image(
-            url=document.icon_url, title=rss_plain_text(document.title), link=document.site_url
-        )
+    # Readers show the RSS <image> in their lists of feeds, where a square fits; RSS 2.0
+    # gives it a width of at most 144 and a height of at most 400, written only when known
+    # (never here: a URL does not say). Title and link are the channel's, as the RSS
+    # Advisory Board's profile asks.
+    image_url = document.icon_url or document.logo_url
+    if image_url:
+        generator.image(url=image_url, title=rss_plain_text(document.title), link=document.site_url)
     channel: RssChannelExtension = getattr(generator, EXTENSION_NAME)
     channel.configure(document)
     _clear_feedgen_last_build_date(generator)
@@ -92,7 +95,8 @@ def _fill_item(item: Any, document: FeedDocument, entry: FeedEntry) -> None:
     # With both set, feedgen writes <description> (the summary) and <content:encoded> (the
     # HTML). type="html" escapes; "CDATA" would be invalid in Atom (python-feedgen#123) and
     # buys nothing here. The summary is plain text and description is HTML: escaped.
-    item.content(entry.content_html, type="html")
+    if entry.content_html is not None:
+        item.content(entry.content_html, type="html")
     if entry.summary:
         item.summary(as_html(entry.summary))
     # Category, dc:creator and media:credit are plain text that no reader takes for HTML

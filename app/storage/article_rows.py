@@ -53,6 +53,7 @@ def article_columns(article: Article) -> dict[str, Any]:
         "created_at": article.created_at,
         "updated_at": article.updated_at,
         "revision": article.revision,
+        "full_text_in_feeds": article.full_text_in_feeds,
     }
 
 
@@ -129,4 +130,5 @@ def article_of(row: ArticleRow) -> Article:
         updated_at=row.updated_at,
         revision=row.revision,
         sequence=row.sequence,
+        full_text_in_feeds=row.full_text_in_feeds,
     )

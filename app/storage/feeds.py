@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -268,10 +269,21 @@ class FeedStateRepository:
         return list(self.session.scalars(select(FeedStateRow.scope_key)))
 
     def mark_rendered(
-        self, scope_key: str, version: int, next_change_at: datetime | None, now: datetime
+        self,
+        scope_key: str,
+        version: int,
+        next_change_at: datetime | None,
+        now: datetime,
+        and_dirty: Collection[str] = (),
     ) -> None:
         """Record a successful render, begun at ``now``, that covers writes up to
-        ``version`` and every rebuild asked for up to ``now``."""
+        ``version`` and every rebuild asked for up to ``now``; and that it changed the
+        scopes ``and_dirty`` (a sitemap that lists what it rendered).
+
+        The rows are locked in key order, as :meth:`mark_dirty` locks a writer's: on
+        PostgreSQL a render and a write that share two scopes never wait for each other.
+        """
+        self.mark_dirty(key for key in and_dirty if key < scope_key)
         row = self.session.get(FeedStateRow, scope_key)
         if row is None:
             row = FeedStateRow(scope_key=scope_key, dirty_version=version)
@@ -283,6 +295,8 @@ class FeedStateRepository:
         row.retry_at = None
         row.rendered_at = now
         row.claimed_until = None
+        self.session.flush()  # this row's update before the rows after it
+        self.mark_dirty(key for key in and_dirty if key > scope_key)
 
     def mark_failed(self, scope_key: str, retry_at: datetime) -> None:
         """Back off a scope whose render failed until ``retry_at``."""

@@ -2,9 +2,9 @@
 
 A feed document is a shell around entries (:mod:`app.rendering.fragments`); an entry's
 bytes depend on the article's version and on the context alone (the rendering code and
-the settings that show in feeds, the feed's language, the site's address). Stored here
-once rendered, they let any process (a scheduler that starts, each of ``broadsheet
-regenerate``'s workers) join a feed instead of rendering its entries again.
+the settings that show in feeds, the feed's language and profile, the site's address).
+Stored here once rendered, they let any process (a scheduler that starts, each of
+``broadsheet regenerate``'s workers) join a feed instead of rendering its entries again.
 """
 
 from __future__ import annotations

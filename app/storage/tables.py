@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger
+from sqlalchemy import Boolean
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
@@ -17,6 +18,7 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import text
+from sqlalchemy import true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
@@ -96,6 +98,8 @@ class ArticleRow(Base):
     # Its place in publication order, given when it became public (see
     # app/storage/sequence.py); archive page k holds sequences [k*P, (k+1)*P).
     sequence: Mapped[int | None] = mapped_column(BigInteger)
+    # False: every feed carries its summary only (the rows before 0015 carried it all).
+    full_text_in_feeds: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
     authors: Mapped[list[ArticleAuthorRow]] = relationship(
         order_by="ArticleAuthorRow.position",

@@ -4,13 +4,14 @@ The format is one compact JSON object per line, UTF-8, keys in this order::
 
     id, slug, title, summary, body, body_format, authors [{name, email, url}],
     categories, tags, language, image ({url, type, length, width, height, caption,
-    credit} or null), published_at, created_at, updated_at, revision, former_slugs
+    credit} or null), full_text_in_feeds, published_at, created_at, updated_at, revision,
+    former_slugs
 
 Times are RFC 3339 in UTC with microseconds, so an export loses nothing; ``body`` is what
 the publisher wrote (Markdown or HTML), not the rendered HTML, which an import makes again.
 Lines from other systems may leave out ``id``, ``slug``, ``created_at``, ``updated_at``,
-``revision`` and ``former_slugs``: the import then mints an id, makes a free slug from the
-title, uses ``now`` and revision 1.
+``revision`` and ``former_slugs`` (and ``full_text_in_feeds``, true): the import then mints
+an id, makes a free slug from the title, uses ``now`` and revision 1.
 
 Every imported line goes through the API's field rules (:mod:`app.inputs`) and the same
 content pipeline (:func:`app.articles.build_article`):

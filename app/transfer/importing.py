@@ -16,6 +16,7 @@ from app.domain import ARCHIVE
 from app.domain import Article
 from app.domain import Author
 from app.errors import FieldError
+from app.selection import numbered_sitemap_keys
 from app.selection import scope_keys
 from app.storage.bulk import BulkArticleWriter
 from app.storage.bulk import ConcurrentWrite
@@ -96,6 +97,7 @@ def _store(
                     )
                     scopes = _batch_scope_keys(articles)
                     scopes.update(f"{ARCHIVE}/{page}" for page in numbered.completed_pages)
+                    scopes.update(numbered_sitemap_keys(numbered))
                     FeedStateRepository(session).mark_dirty(scopes)
             return len(accepted), duplicates
         except ConcurrentWrite:

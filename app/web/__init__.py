@@ -34,6 +34,7 @@ def register_web(app: Flask, services: Services) -> None:
     from app.web import openapi
     from app.web import pages
     from app.web import security
+    from app.web import sitemaps
 
     app.extensions["broadsheet"] = services
     settings = services.settings
@@ -56,6 +57,7 @@ def register_web(app: Flask, services: Services) -> None:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(feeds.blueprint)
+    app.register_blueprint(sitemaps.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(openapi.blueprint)  # public: outside the API's authentication

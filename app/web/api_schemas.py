@@ -24,7 +24,7 @@ from app.content import SLUG_PATTERN
 from app.domain import ArticleStatus
 from app.domain import BodyFormat
 from app.inputs import ArticleCreate
-from app.settings import LANGUAGE_TAG_PATTERN
+from app.language_tags import LANGUAGE_TAG_PATTERN
 from app.settings import Settings
 from app.web import api
 from app.web.errors import title_of
@@ -73,6 +73,9 @@ class ArticleOut(_Out):
     tags: list[str]
     language: str
     image: ImageOut | None
+    full_text_in_feeds: bool = Field(
+        description=ArticleCreate.model_fields["full_text_in_feeds"].description
+    )
     body_html: str = Field(description="The sanitised HTML readers see.")
     status: ArticleStatus
     url: str = Field(description="Absolute URL of the article's page.")

@@ -53,6 +53,8 @@ class PreparedFeed:
 
     snapshot: FeedSnapshot
     scope: FeedScope
+    fmt: FeedFormat | None
+    """The feed's format; None for a document that is no feed (a sitemap, robots.txt)."""
     plain: Representation
     plain_gzip: Representation
     browser: Representation | None
@@ -64,9 +66,11 @@ class PreparedFeed:
         return len(self.snapshot.body) + len(self.snapshot.body_gzip)
 
 
-def prepare_feed(snapshot: FeedSnapshot, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed:
-    """Build every representation of a feed snapshot, once."""
-    readable = fmt is not FeedFormat.JSON
+def prepare_feed(snapshot: FeedSnapshot, scope: FeedScope, fmt: FeedFormat | None) -> PreparedFeed:
+    """Build every representation of a feed snapshot, once (``fmt`` None: a stored
+    document that is no feed, such as a sitemap, served the same way but never relabelled
+    for browsers)."""
+    readable = fmt is not None and fmt is not FeedFormat.JSON
     vary = "Accept-Encoding, Accept" if readable else "Accept-Encoding"
     last_modified = http_date(snapshot.last_modified)
 
@@ -86,6 +90,7 @@ def prepare_feed(snapshot: FeedSnapshot, scope: FeedScope, fmt: FeedFormat) -> P
     return PreparedFeed(
         snapshot=snapshot,
         scope=scope,
+        fmt=fmt,
         plain=representation(media, False, ""),
         plain_gzip=representation(media, True, ""),
         browser=representation(BROWSER_MEDIA_TYPE, False, BROWSER_ETAG_SUFFIX)

@@ -58,14 +58,26 @@ class FeedCache:
             FeedNotFound: no such feed is stored.
             StorageUnavailable: it is not in memory and the database is down.
         """
+        return self.document(feed_key(scope, fmt), scope, fmt)
+
+    def document(self, key: str, scope: FeedScope, fmt: FeedFormat | None) -> PreparedFeed:
+        """The prepared document stored under ``key`` (a feed's, or with ``fmt`` None
+        another's, such as a sitemap), from memory or else from the database.
+
+        Raises:
+            FeedNotFound: no such document is stored.
+            StorageUnavailable: it is not in memory and the database is down.
+        """
         self._keep_fresh()
-        key = feed_key(scope, fmt)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 return entry
             seen = self._generation
-        snapshot = self._feeds.feed_snapshot(scope, fmt)
+        if fmt is not None:
+            snapshot = self._feeds.feed_snapshot(scope, fmt)
+        else:
+            snapshot = self._feeds.snapshot(key, key)
         prepared = prepare_feed(snapshot, scope, fmt)
         self._store(key, prepared, seen)
         return prepared
@@ -103,7 +115,7 @@ class FeedCache:
             snapshot = snapshots.get(key)
             prepared = None
             if snapshot is not None:
-                prepared = prepare_feed(snapshot, held.scope, _format_of(key))
+                prepared = prepare_feed(snapshot, held.scope, held.fmt)
             self._replace(key, held, prepared)
 
     def _store(self, key: str, prepared: PreparedFeed, seen: int | None) -> None:
@@ -169,8 +181,3 @@ def _peek(entries: LRUCache[str, PreparedFeed], key: str) -> PreparedFeed:
         KeyError: ``key`` is not cached.
     """
     return Cache.__getitem__(entries, key)
-
-
-def _format_of(key: str) -> FeedFormat:
-    """The format named by a feed key (``scope:format``, see :func:`feed_key`)."""
-    return FeedFormat(key.rpartition(":")[2])

@@ -6,7 +6,9 @@ requests (GET or HEAD of a known feed, by a feed reader) straight from the proce
 remembers the feed each path names. Everything else (politeness checks on unconditional
 requests, unknown paths, feeds not rendered yet, moved or retired feeds) goes through the
 Flask views below. Both answer with :func:`~app.web.caching.answer_feed`, and both route
-by one table, :data:`FEED_ROUTES`: adding a feed URL is one line there.
+by one table, :data:`FEED_ROUTES`: adding a feed URL is one line there. The sitemaps and
+robots.txt (:mod:`app.sitemaps`) are stored documents too, and go through the same doors
+(:func:`sitemap_document`; their Flask view is :mod:`app.web.sitemaps`).
 
 A browser that opens an RSS or Atom feed (it asks for ``text/html`` before anything a feed
 could be) gets the same bytes as ``application/xml``, which browsers display through the
@@ -43,6 +45,7 @@ from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.domain import feed_key
 from app.domain import feed_path
+from app.domain import sitemap_scope
 from app.errors import FeedNotFound
 from app.errors import StorageUnavailable
 from app.web import polling
@@ -161,14 +164,39 @@ def moved_or_retired_feed() -> BaseResponse | None:
     return None
 
 
+@dataclass(frozen=True)
+class Served:
+    """What a path serves: the key of the stored document, the scope it belongs to (which
+    sets its max-age), its format (None: a document that is no feed, such as a sitemap)
+    and the values of its Link headers."""
+
+    key: str
+    scope: FeedScope
+    fmt: FeedFormat | None
+    links: tuple[str, ...]
+
+
+def sitemap_document(path: str) -> Served | None:
+    """The sitemap (or robots.txt) at ``path``, served as feeds are but with no hub."""
+    scope = sitemap_scope(path)
+    return Served(path, scope, None, ()) if scope is not None else None
+
+
 def _serve(scope: FeedScope, fmt: str) -> Response:
     try:
         feed_format = FeedFormat(fmt)
     except ValueError:
         raise FeedNotFound(request.path) from None
+    links = feed_links(services(), request.path)
+    return serve_document(Served(feed_key(scope, feed_format), scope, feed_format, links))
+
+
+def serve_document(served: Served) -> Response:
+    """The answer to the current request for a stored document (a feed, a sitemap), from
+    this process's cache, with the feeds' conditional GET, gzip, HEAD and politeness."""
     found = services()
     counters = polling()
-    prepared = feed_cache().get(scope, feed_format)
+    prepared = feed_cache().document(served.key, served.scope, served.fmt)
     now = found.clock()
     user_agent = request.headers.get("User-Agent", "")
     key = prepared.snapshot.feed_key
@@ -188,7 +216,7 @@ def _serve(scope: FeedScope, fmt: str) -> Response:
         if_none_match=request.headers.get("If-None-Match"),
         if_modified_since=request.headers.get("If-Modified-Since"),
         max_age=max_age,
-        links=feed_links(found, request.path),
+        links=served.links,
         now=now,
     )
     counters.recorder.record(key, status, len(body), user_agent, now)
@@ -246,7 +274,7 @@ class FeedFastPath:
         self._counters = counters
         self._special = set(found.settings.moved_feeds) | set(found.settings.retired_feeds)
         self._paths = FeedPaths()
-        self._routes: dict[str, tuple[FeedScope, FeedFormat, tuple[str, ...]] | None] = {}
+        self._routes: dict[str, Served | None] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -256,12 +284,11 @@ class FeedFastPath:
         route = self._route(path)
         if route is None:
             return self._app(environ, start_response)
-        scope, fmt, links = route
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
         if self._counters.limiter is not None and not (if_none_match or if_modified_since):
             return self._app(environ, start_response)
-        prepared = self._cached(scope, fmt)
+        prepared = self._cached(route)
         if prepared is None:
             return self._app(environ, start_response)
         found = self._services
@@ -275,8 +302,8 @@ class FeedFastPath:
                 accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
                 if_none_match=if_none_match,
                 if_modified_since=if_modified_since,
-                max_age=feed_max_age(found.settings, scope, prepared.snapshot, now),
-                links=links,
+                max_age=feed_max_age(found.settings, route.scope, prepared.snapshot, now),
+                links=route.links,
                 now=now,
             )
 
@@ -285,7 +312,7 @@ class FeedFastPath:
             # The reader may hold bytes that another worker served before this one saw
             # them: catch up first, or the reader would be told that older bytes are
             # current (304) or be sent back to them (200).
-            caught_up = self._catch_up(scope, fmt)
+            caught_up = self._catch_up(route)
             if caught_up is not None and caught_up is not prepared:
                 prepared = caught_up
                 status, headers, body = answer(prepared)
@@ -295,21 +322,22 @@ class FeedFastPath:
         start_response(_REASONS[status], headers)
         return [body]
 
-    def _route(self, path: str) -> tuple[FeedScope, FeedFormat, tuple[str, ...]] | None:
-        """What a path names, remembered (feed paths are few and polled again and again)."""
+    def _route(self, path: str) -> Served | None:
+        """What a path serves, remembered (feed paths are few and polled again and again)."""
         try:
             return self._routes[path]
         except KeyError:
             pass
         feed = self._paths.match(path)
-        route = None
+        route = sitemap_document(path)
         if feed is not None:
-            route = (*feed, feed_links(self._services, path))
+            scope, fmt = feed
+            route = Served(feed_key(scope, fmt), scope, fmt, feed_links(self._services, path))
         if len(self._routes) < 100_000:
             self._routes[path] = route
         return route
 
-    def _catch_up(self, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed | None:
+    def _catch_up(self, route: Served) -> PreparedFeed | None:
         """The feed after a refresh of this process's cache (one read of a counter when
         nothing changed); None if the refresh failed, and the caller answers from what it
         holds (stale-if-error, RFC 5861). A failure other than the database's outage
@@ -319,24 +347,20 @@ class FeedFastPath:
         except StorageUnavailable:
             return None
         except Exception:
-            log.exception(
-                "feed cache refresh failed; answering %s from memory", feed_key(scope, fmt)
-            )
+            log.exception("feed cache refresh failed; answering %s from memory", route.key)
             return None
-        return self._cached(scope, fmt)
+        return self._cached(route)
 
-    def _cached(self, scope: FeedScope, fmt: FeedFormat) -> PreparedFeed | None:
+    def _cached(self, route: Served) -> PreparedFeed | None:
         """The prepared feed, or None to let the application answer: for a feed that is not
         stored (404) or not in memory while the database is down, as for an unexpected
         failure, which is logged with its traceback first."""
         try:
-            return self._cache.get(scope, fmt)
+            return self._cache.document(route.key, route.scope, route.fmt)
         except (FeedNotFound, StorageUnavailable):
             return None
         except Exception:
-            log.exception(
-                "feed cache failed on %s; answering through the application", feed_key(scope, fmt)
-            )
+            log.exception("feed cache failed on %s; answering through the application", route.key)
             return None
 
 

@@ -17,9 +17,12 @@ from flask import current_app
 from flask import render_template
 from flask import request
 
+from app.documents import feed_title
+from app.documents import last_update
+from app.documents import page_url
 from app.documents import scope_label
+from app.documents import site_image_url
 from app.domain import SITE_SCOPE
-from app.domain import Article
 from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.domain import content_etag
@@ -30,8 +33,13 @@ from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
 from app.errors import FeedNotFound
 from app.errors import StorageUnavailable
+from app.opml import OPML_MEDIA_TYPE
+from app.opml import OPML_PATH
 from app.web import services
 from app.web.caching import conditional_response
+from app.web.page_metadata import news_article
+from app.web.page_metadata import open_graph
+from app.web.page_metadata import twitter_card
 from app.web.stalepages import StalePages
 
 blueprint = Blueprint("pages", __name__)
@@ -72,7 +80,9 @@ def home() -> Response:
     found = services()
     settings = found.settings
     articles = found.articles.latest_public(found.clock(), settings.feed_item_limit)
-    og = _og("website", settings.site_title, settings.site_description, settings.base_url + "/")
+    og = open_graph(
+        settings, "website", settings.site_title, settings.site_description, settings.base_url + "/"
+    )
     return _page(
         "home.html",
         canonical_url=settings.base_url + "/",
@@ -92,12 +102,12 @@ def scope_page(kind: str, value: str) -> Response:
     if not articles:
         raise FeedNotFound(request.path)
     label = scope_label(scope, articles)
-    url = f"{settings.base_url}/{kind}/{value}"
+    url = page_url(settings.base_url, scope)
     title = f"{label} · {settings.site_title}"
     return _page(
         "home.html",
         canonical_url=url,
-        og=_og("website", title, settings.site_description, url),
+        og=open_graph(settings, "website", title, settings.site_description, url),
         articles=articles,
         heading=label,
         feeds=feed_links(scope, label),
@@ -109,16 +119,49 @@ def scope_page(kind: str, value: str) -> Response:
 def article_page(slug: str) -> Response:
     """An article's permalink page; 404 before it is public, 410 after it is deleted."""
     found = services()
+    settings = found.settings
     article = found.articles.public_article(slug, found.clock())
-    url = permalink_url(found.settings.base_url, article.slug)
-    og = _og("article", article.title, article.excerpt, url, article)
-    return _page("article.html", canonical_url=url, og=og, article=article)
+    url = permalink_url(settings.base_url, article.slug)
+    return _page(
+        "article.html",
+        canonical_url=url,
+        og=open_graph(settings, "article", article.title, article.excerpt, url, article),
+        article=article,
+        modified=last_update(article),
+        structured_data=news_article(settings, article, url),
+    )
+
+
+@blueprint.get(OPML_PATH)
+def feed_list() -> Response:
+    """Every section's and author's feed, with the site's, as an OPML subscription list."""
+    found = services()
+    body = found.directory.opml()
+    return conditional_response(
+        request,
+        body,
+        content_type=OPML_MEDIA_TYPE,
+        etag=content_etag(body),
+        last_modified=None,
+        max_age=found.settings.feed_regenerate_seconds,
+    )
+
+
+@blueprint.app_context_processor
+def site_identity() -> dict[str, Any]:
+    """What every page's template knows of the site besides its settings: its favicon
+    (the ``site_icon`` setting, made absolute) and the URL of its list of feeds."""
+    settings = services().settings
+    return {
+        "site_icon_url": site_image_url(settings.site_icon, settings.base_url),
+        "feed_list_url": settings.base_url + OPML_PATH,
+    }
 
 
 def feed_links(scope: FeedScope = SITE_SCOPE, label: str | None = None) -> list[dict[str, str]]:
     """Autodiscovery links for the three formats of a feed."""
     settings = services().settings
-    title = settings.site_title if label is None else f"{settings.site_title}: {label}"
+    title = feed_title(settings.site_title, scope, label or scope.value)
     return [
         {
             "title": f"{title} ({_FORMAT_TITLES[fmt]})",
@@ -129,27 +172,12 @@ def feed_links(scope: FeedScope = SITE_SCOPE, label: str | None = None) -> list[
     ]
 
 
-def _og(
-    kind: str, title: str, description: str, url: str, article: Article | None = None
-) -> dict[str, Any]:
-    settings = services().settings
-    language = article.language if article else settings.site_language
-    return {
-        "type": kind,
-        "title": title,
-        "description": description,
-        "url": url,
-        "image": article.image.url if article and article.image else None,
-        "locale": language.replace("-", "_"),
-        "site_name": settings.site_title,
-    }
-
-
 def _page(template: str, feeds: list[dict[str, str]] | None = None, **context: Any) -> Response:
     links = feeds if feeds is not None else feed_links()
-    html = render_template(template, site=services().settings, feed_links=links, **context).encode(
-        "utf-8"
-    )
+    twitter = twitter_card(context["og"])
+    html = render_template(
+        template, site=services().settings, feed_links=links, twitter=twitter, **context
+    ).encode("utf-8")
     stale_pages().remember(request.path, html)
     return _conditional(html)
 
