@@ -23,9 +23,11 @@ RSS_TARGET_MB = 200.0
 
 
 def sweep(site: Site) -> None:
-    """Target 6's "every feed": each stored feed fetched once (gzip), 8 connections."""
+    """Target 6's "every feed": each stored feed and sitemap fetched once (gzip), 8 conns."""
     keys = [row[0] for row in site.service.query("SELECT feed_key FROM feed_snapshots")]
-    paths = [feed_path(*key.rsplit(":", 1)) for key in sorted(keys)]
+    # A sitemap's or robots.txt's snapshot is stored under its path; a feed's under
+    # "<scope>:<format>".
+    paths = [key if key.startswith("/") else feed_path(*key.rsplit(":", 1)) for key in sorted(keys)]
     if not paths:
         raise BenchError("no stored feeds to fetch")
     budget = site.profile.sweep_budget
