@@ -192,6 +192,38 @@ class ApiTokenRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class SubscriberRow(Base):
+    """A private feed subscriber (a licensed partner, a paying reader): the feed key is
+    kept as tokens are, its non-secret part to find it and the SHA-256 of the rest."""
+
+    __tablename__ = "subscribers"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The profile of every feed the subscriber reads (app/profiles.py): full, summary...
+    profile: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CollectionRow(Base):
+    """A curated or combined feed declared over the API (those in the settings are not
+    stored): its title and its definition, rules over terms or an editor's ordered list of
+    article ids, as JSON."""
+
+    __tablename__ = "collections"
+
+    slug: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    definition: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class FeedSnapshotRow(Base):
     __tablename__ = "feed_snapshots"
 
