@@ -47,6 +47,7 @@ from app.inputs import INVALID_ARTICLE
 from app.inputs import article_errors
 from app.inputs import complete_image
 from app.language_tags import is_language_tag
+from app.selection import current_collections
 from app.selection import scope_keys
 from app.settings import Settings
 from app.storage.articles import ArticleRepository
@@ -197,11 +198,12 @@ class Articles:
     def _scopes(
         self, order: PublicationOrder, articles: Iterable[Article], numbered: Numbered | None = None
     ) -> set[str]:
-        """The feed scopes these articles are in, and the archive pages a numbering
-        completed: what a write to them makes stale."""
+        """The feed scopes these articles are in (collections too), and the archive pages
+        a numbering completed: what a write to them makes stale."""
         if self._page_size is None:  # fixed once set: read once per process
             self._page_size = order.page_size()
-        keys = scope_keys(articles, self._page_size)
+        collections = current_collections(order.session, self.settings.declared_collections)
+        keys = scope_keys(articles, self._page_size, collections)
         if numbered is not None:
             keys.update(f"{ARCHIVE}/{page}" for page in numbered.completed_pages)
         return keys

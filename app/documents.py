@@ -92,10 +92,11 @@ def build_document(
     )
 
 
-def feed_entry(article: Article, base_url: str) -> FeedEntry:
+def feed_entry(article: Article, base_url: str, private: bool = False) -> FeedEntry:
     """The feed entry of a published article, the same in every feed that lists it, on
     the site at ``base_url``, before a feed profile cuts it (:mod:`app.teasers`); without
-    content for an article that keeps its full text out of feeds."""
+    content for an article that keeps its full text out of feeds, unless the feed is a
+    ``private`` one (the flag limits only the public feeds)."""
     assert article.published_at is not None
     content = article.body_html
     if article.image is not None:
@@ -108,7 +109,7 @@ def feed_entry(article: Article, base_url: str) -> FeedEntry:
         title=article.title,
         summary=article.excerpt,
         # Its summary only, whatever the feed's profile, if it keeps its text out of feeds.
-        content_html=content if article.full_text_in_feeds else None,
+        content_html=content if article.full_text_in_feeds or private else None,
         authors=article.authors,
         categories=article.categories,
         tags=article.tags,

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from slugify import slugify
+# Terms' slugs are made below the settings, which check collections' rules with them.
+from app.collection_rules import term_slug as term_slug
 
 
 class BodyFormat(StrEnum):
@@ -221,6 +222,23 @@ class ApiToken:
 
 
 @dataclass(frozen=True)
+class Subscriber:
+    """A reader of private feeds (a licensed partner, a paying reader): every feed it
+    reads carries ``profile``. Only the SHA-256 of its feed key is ever stored."""
+
+    name: str
+    profile: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    def active(self, now: datetime) -> bool:
+        """Whether its key opens feeds at ``now``: not revoked, not expired."""
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True)
 class PollCount:
     """How a feed was polled on one UTC day (``YYYY-MM-DD``)."""
 
@@ -301,11 +319,6 @@ def article_etag(article_id: str, revision: int) -> str:
     """A strong, opaque version tag for one revision of one article."""
     digest = hashlib.sha256(f"{article_id}\n{revision}".encode()).hexdigest()
     return f"{revision}-{digest[:16]}"
-
-
-def term_slug(name: str) -> str:
-    """The URL slug of a category, tag or author name (``/category/<slug>``)."""
-    return slugify(name, max_length=120, backend="text-unidecode") or "x"
 
 
 def permalink_path(slug: str) -> str:

@@ -59,7 +59,11 @@ class RenderedEntries:
         self._fragments: SizedLru[tuple[str, ArticleVersion], EntryBytes] = SizedLru(
             budget - budget // 4, _fragment_weight
         )
-        self._entries: SizedLru[ArticleVersion, FeedEntry] = SizedLru(budget // 4, _entry_weight)
+        # An entry by version, and whether it is a private feed's (which keeps the text of
+        # an article the public feeds carry as its summary).
+        self._entries: SizedLru[tuple[ArticleVersion, bool], FeedEntry] = SizedLru(
+            budget // 4, _entry_weight
+        )
         self._fingerprint: str | None = None
 
     def profile(self, scope: FeedScope) -> FeedProfile:
@@ -67,12 +71,16 @@ class RenderedEntries:
         settings = self.settings
         return scope_profile(scope.key, settings.feed_profile, settings.feed_profiles)
 
-    def context(self, language: str, profile: FeedProfile) -> str:
+    def context(self, language: str, profile: FeedProfile, private: bool = False) -> str:
         """What an entry's stored bytes were rendered for: this rendering code and the
         settings that show in feeds (the site's address among them), the feed's language,
-        and its profile unless it is the full one (named as before profiles were)."""
+        and its profile unless it is the full one (named as before profiles were); a
+        private feed's entries have contexts of their own (``.../pt-BR/private/full``),
+        so no public feed ever joins an entry rendered for a private one."""
         if self._fingerprint is None:
             self._fingerprint = render_fingerprint(self.settings)
+        if private:
+            return f"{context_prefix(self._fingerprint)}{language}/private/{profile.name}"
         named = "" if profile.is_full else f"/{profile.name}"
         return f"{context_prefix(self._fingerprint)}{language}{named}"
 
@@ -116,17 +124,18 @@ class RenderedEntries:
         return fresh
 
     def entries_of(
-        self, repo: ArticleRepository, versions: Sequence[ArticleVersion]
+        self, repo: ArticleRepository, versions: Sequence[ArticleVersion], private: bool = False
     ) -> dict[ArticleVersion, FeedEntry]:
-        """The feed entries of these article versions: only articles whose version has no
-        entry in this process are read whole. Read in one transaction with the versions,
-        so every version listed is found."""
-        known = {version: self._entries.get(version) for version in versions}
+        """The feed entries of these article versions (in a ``private`` feed: with the
+        text the public feeds may keep out): only articles whose version has no entry in
+        this process are read whole. Read in one transaction with the versions, so every
+        version listed is found."""
+        known = {version: self._entries.get((version, private)) for version in versions}
         missing = {version.id: version for version, entry in known.items() if entry is None}
         for article in repo.by_ids(missing).values():
             version = missing[article.id]
-            known[version] = entry = feed_entry(article, self.settings.base_url)
-            self._entries.put(version, entry)
+            known[version] = entry = feed_entry(article, self.settings.base_url, private)
+            self._entries.put((version, private), entry)
         return {version: entry for version, entry in known.items() if entry is not None}
 
 
@@ -134,6 +143,6 @@ def _fragment_weight(key: tuple[str, ArticleVersion], entry: EntryBytes) -> int:
     return len(entry.rss) + len(entry.atom) + len(entry.json) + 256
 
 
-def _entry_weight(version: ArticleVersion, entry: FeedEntry) -> int:
+def _entry_weight(key: tuple[ArticleVersion, bool], entry: FeedEntry) -> int:
     # Its text, and a rough allowance for the rest of the objects.
     return len(entry.content_html or "") + len(entry.summary) + len(entry.title) + 1024

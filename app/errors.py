@@ -122,6 +122,37 @@ class TokenNotFound(BroadsheetError):
     """No token has that name."""
 
 
+class SubscriberNameTaken(BroadsheetError):
+    """A private feed subscriber (active, expired or revoked) already has that name."""
+
+
+class SubscriberNotFound(BroadsheetError):
+    """No private feed subscriber has that name."""
+
+
+class FeedKeyRefused(BroadsheetError):
+    """A private feed key that was valid is no longer: revoked or expired (not saying which)."""
+
+
+class CollectionNotFound(BroadsheetError):
+    """No collection has that slug."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"No collection {slug!r}.")
+        self.slug = slug
+
+
+class CollectionDeclared(BroadsheetError):
+    """The collection is declared in the settings: the API can neither change nor delete it."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(
+            f"The collection {slug!r} is declared in the settings ([collections.{slug}]); "
+            "change it there."
+        )
+        self.slug = slug
+
+
 class FeedNotFound(BroadsheetError):
     """No feed (or listing) is served at that path, or it has not been rendered yet."""
 

@@ -1,6 +1,7 @@
 """The list of the site's feeds, for readers who want several sections at once: an OPML 2.0
-subscription list (http://opml.org/spec2.opml) of the site feed, then every section
-(category) and every author that holds a public article.
+subscription list (http://opml.org/spec2.opml) of the site feed, then every collection
+(curated and combined feeds), every section (category) and every author that holds a
+public article.
 
 Each outline names the Atom feed: of the three formats it is the one whose every text has
 one meaning (RSS titles and descriptions leave readers guessing whether they hold HTML),
@@ -19,17 +20,22 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 
 from lxml import etree
+from sqlalchemy.orm import Session
 
+from app.collection_rules import COLLECTION
 from app.documents import feed_title
 from app.documents import page_url
 from app.domain import SITE_SCOPE
 from app.domain import FeedFormat
 from app.domain import FeedScope
+from app.domain import feed_key
 from app.domain import feed_path
+from app.selection import current_collections
 from app.settings import Settings
 from app.storage.article_rows import AUTHOR
 from app.storage.article_rows import CATEGORY
 from app.storage.database import Database
+from app.storage.feeds import SnapshotRepository
 from app.storage.scopes import public_scopes
 
 OPML_PATH = "/feeds.opml"
@@ -37,8 +43,10 @@ OPML_PATH = "/feeds.opml"
 OPML_MEDIA_TYPE = "text/x-opml; charset=utf-8"
 OPML_SPEC = "http://opml.org/spec2.opml"
 LISTED_FORMAT = FeedFormat.ATOM
-#: The outlines that group the sections and the authors, in the site's language.
+#: The outlines that group the collections, the sections and the authors, in the site's
+#: language.
 _GROUP_NAMES = {
+    COLLECTION: {"pt": "Coleções", "en": "Collections"},
     CATEGORY: {"pt": "Seções", "en": "Sections"},
     AUTHOR: {"pt": "Autores", "en": "Authors"},
 }
@@ -54,11 +62,21 @@ class FeedDirectory:
         self.settings = settings
 
     def opml(self) -> bytes:
-        """The OPML 2.0 document that lists the site feed, each section's feed and each
-        author's feed (those with a public article), as UTF-8 bytes."""
+        """The OPML 2.0 document that lists the site feed, each collection's feed, each
+        section's and each author's (those with a public article), as UTF-8 bytes."""
         with self.db.read() as session:
-            groups = {kind: public_scopes(session, kind) for kind in _GROUP_NAMES}
+            groups = {COLLECTION: self._collections(session)}
+            groups.update((kind, public_scopes(session, kind)) for kind in (CATEGORY, AUTHOR))
         return render_opml(self.settings, groups)
+
+    def _collections(self, session: Session) -> Listed:
+        """The collections whose feeds are stored (those with a public article), by slug,
+        each with its title."""
+        collections = current_collections(session, self.settings.declared_collections)
+        keys = {feed_key(FeedScope.from_key(c.key), LISTED_FORMAT): c for c in collections}
+        stored = SnapshotRepository(session).validators(keys)
+        listed = [keys[key] for key in sorted(stored)]
+        return [(FeedScope(COLLECTION, c.slug), c.title) for c in listed]
 
 
 def render_opml(settings: Settings, groups: Mapping[str, Listed]) -> bytes:

@@ -26,8 +26,11 @@ MAX_PARAGRAPHS = 100
 
 _PARAGRAPHS_NAME = re.compile(r"paragraphs:([1-9][0-9]*)")
 # A scope key as FeedScope writes it: site, or a kind of scope alone (every scope of that
-# kind), or a kind and a slug (category/opiniao; archive pages are numbered: archive/3).
-_SCOPE_KEY = re.compile(r"site|(?:category|tag|author|archive)(?:/[a-z0-9]+(?:-[a-z0-9]+)*)?")
+# kind), or a kind and a slug (category/opiniao, collection/destaques; archive pages are
+# numbered: archive/3).
+_SCOPE_KEY = re.compile(
+    r"site|(?:category|tag|author|collection|archive)(?:/[a-z0-9]+(?:-[a-z0-9]+)*)?"
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ def _checked_scopes(by_scope: dict[str, str]) -> dict[str, str]:
         if _SCOPE_KEY.fullmatch(key) is None:
             raise ValueError(
                 "must map scope keys (site, category, category/opiniao, tag/eleicoes, "
-                f"author/ana-souza, archive...) to profiles, got the key {key!r}"
+                "author/ana-souza, collection/destaques, archive...) to profiles, got the "
+                f"key {key!r}"
             )
         try:
             parse_profile(name)

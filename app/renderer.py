@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from datetime import timedelta
 
+from app.collection_rules import COLLECTION
 from app.domain import ARCHIVE
 from app.domain import ROBOTS
 from app.domain import SITE_SCOPE
@@ -22,6 +23,7 @@ from app.domain import FeedScope
 from app.entries import context_prefix
 from app.errors import StorageUnavailable
 from app.selection import all_sitemap_keys
+from app.selection import current_collections
 from app.selection import is_article_sitemap
 from app.selection import numbered_sitemap_keys
 from app.selection import render_priority
@@ -201,11 +203,20 @@ class FeedRenderer:
         nothing changed renders nothing; after a change, the render passes refresh the
         subscription feeds first and the archive pages after them, and each feed serves
         its current bytes until its new ones are stored. Feeds with new writes go first.
-        robots.txt, which shows a setting no feed does, is asked for if it changed."""
+        robots.txt, which shows a setting no feed does, is asked for if it changed, and
+        the collections' feeds always (the settings may have changed a definition)."""
         if self._sitemaps.robots_outdated():
             # robots.txt shows a setting no feed does (robots.extra).
             with self.db.write() as session:
                 FeedStateRepository(session).mark_stale([ROBOTS.key], now)
+        with self.db.write() as session:
+            # The collections of the settings are not in the fingerprint (a new one would
+            # rebuild every feed): theirs, and those of collections no longer declared,
+            # are asked for at every start; a render that changes nothing writes nothing.
+            states = FeedStateRepository(session)
+            declared = {c.key for c in self.settings.declared_collections}
+            known = {key for key in states.all_keys() if key.startswith(f"{COLLECTION}/")}
+            states.mark_stale(declared | known, now)
         with self.db.read() as session:
             stored = stored_fingerprint(session)
         if stored == fingerprint:
@@ -232,7 +243,9 @@ class FeedRenderer:
         with self.db.write() as session:
             states = FeedStateRepository(session)
             sitemaps = all_sitemap_keys(SitemapReads(session).newest_number())
-            keys = set(states.all_keys()) | {SITE_SCOPE.key} | sitemaps
+            declared = self.settings.declared_collections
+            collections = {c.key for c in current_collections(session, declared)}
+            keys = set(states.all_keys()) | {SITE_SCOPE.key} | sitemaps | collections
             if not archives:
                 keys = {
                     key

@@ -6,9 +6,15 @@ articles to feeds, apart from any I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
+from app.collection_rules import COLLECTION
+from app.collection_rules import Collection
+from app.collection_rules import Terms
 from app.documents import History
 from app.domain import ARCHIVE
 from app.domain import ARTICLES_PER_SITEMAP
@@ -21,8 +27,8 @@ from app.domain import Article
 from app.domain import ArticleVersion
 from app.domain import FeedScope
 from app.domain import article_sitemap
-from app.domain import term_slug
 from app.storage.articles import ArticleRepository
+from app.storage.collection_store import CollectionRepository
 from app.storage.feeds import DueScope
 from app.storage.sequence import Numbered
 from app.storage.sequence import PublicationOrder
@@ -37,6 +43,10 @@ class Selection:
     history: History
     next_change: datetime | None
     has_document: bool = True
+    #: How the scope's feeds are titled, when its articles do not say (a collection's).
+    label: str | None = None
+    #: The versions are in the editor's order, which the feeds keep (not by date).
+    editor_order: bool = False
 
 
 def select_versions(
@@ -45,10 +55,13 @@ def select_versions(
     scope: FeedScope,
     now: datetime,
     item_limit: int,
+    declared: Iterable[Collection] = (),
 ) -> Selection:
     """Which articles a scope's documents hold at ``now`` (``item_limit`` in a
     subscription feed, or more in the site feed), and its place among the archives; read
-    in the caller's transaction."""
+    in the caller's transaction. ``declared``: the collections of the settings."""
+    if scope.kind == COLLECTION:
+        return _collection_selection(articles, scope, now, item_limit, declared)
     complete, page_size = order.complete_pages()
     if scope.kind == ARCHIVE:
         # RFC 5005 section 4: an archive's entries do not change, so a page exists
@@ -75,6 +88,48 @@ def select_versions(
         articles.next_publication(scope, now),
         has_document=bool(versions) or scope == SITE_SCOPE,
     )
+
+
+def _collection_selection(
+    articles: ArticleRepository,
+    scope: FeedScope,
+    now: datetime,
+    item_limit: int,
+    declared: Iterable[Collection],
+) -> Selection:
+    """A collection's public articles (none, and no document, for a collection that is
+    gone); no archives of its own, as a section's feed has none."""
+    collection = find_collection(articles.session, declared, scope.value)
+    if collection is None:
+        return Selection((), History(None, None), None, has_document=False)
+    versions = articles.collection_versions(collection, item_limit)
+    return Selection(
+        versions,
+        History(None, None),
+        articles.next_publication(scope, now, collection),
+        has_document=bool(versions),
+        label=collection.title,
+        editor_order=collection.articles is not None,
+    )
+
+
+def current_collections(session: Session, declared: Iterable[Collection]) -> list[Collection]:
+    """Every collection: those of the settings, then those stored (a small table, read
+    per write); a slug of the settings is never stored."""
+    collections = list(declared)
+    slugs = {collection.slug for collection in collections}
+    stored = CollectionRepository(session).all()
+    return collections + [collection for collection in stored if collection.slug not in slugs]
+
+
+def find_collection(
+    session: Session, declared: Iterable[Collection], slug: str
+) -> Collection | None:
+    """The collection ``slug``, of the settings or stored; None if there is none."""
+    for collection in declared:
+        if collection.slug == slug:
+            return collection
+    return CollectionRepository(session).get(slug)
 
 
 def page_number(value: str) -> int | None:
@@ -115,22 +170,32 @@ def render_priority(
     )
 
 
-def scope_keys(articles: Iterable[Article], page_size: int | None) -> set[str]:
+def scope_keys(
+    articles: Iterable[Article], page_size: int | None, collections: Sequence[Collection] = ()
+) -> set[str]:
     """The feed scopes a write to these articles makes stale: the site, and each article's
-    categories, tags, authors and archive page (if it is numbered and ``page_size`` is
-    given: a page that is not complete yet has no document, and its render does nothing);
-    and, for an article that is or was public, its sitemap and those every such write
-    changes (:data:`_WRITTEN_SITEMAPS`)."""
+    categories, tags, authors, archive page (if it is numbered and ``page_size`` is
+    given: a page that is not complete yet has no document, and its render does nothing)
+    and the ``collections`` that hold it; and, for an article that is or was public, its
+    sitemap and those every such write changes (:data:`_WRITTEN_SITEMAPS`)."""
     keys = {SITE_SCOPE.key}
     for article in articles:
         if article.sequence is not None and page_size:
             keys.add(f"{ARCHIVE}/{article.sequence // page_size}")
         if article.sequence is not None:
             keys.update((article_sitemap(article.sequence).key, *_WRITTEN_SITEMAPS))
-        keys.update(f"category/{term_slug(name)}" for name in article.categories)
-        keys.update(f"tag/{term_slug(name)}" for name in article.tags)
-        keys.update(f"author/{term_slug(author.name)}" for author in article.authors)
+        terms = article_terms(article)
+        keys.update(f"category/{slug}" for slug in terms.categories)
+        keys.update(f"tag/{slug}" for slug in terms.tags)
+        keys.update(f"author/{slug}" for slug in terms.authors)
+        keys.update(c.key for c in collections if c.holds(article.id, terms))
     return keys
+
+
+def article_terms(article: Article) -> Terms:
+    """The slugs of an article's categories, tags and authors, which collections match."""
+    authors = (author.name for author in article.authors)
+    return Terms.of_names(article.categories, article.tags, authors)
 
 
 #: The sitemaps a write to a public article changes, besides its own article sitemap: the

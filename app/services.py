@@ -10,6 +10,7 @@ from app.access import Access
 from app.articles import Articles
 from app.clock import Clock
 from app.clock import system_clock
+from app.curation import Collections
 from app.feeds import StoredFeeds
 from app.operations import Operations
 from app.opml import FeedDirectory
@@ -17,6 +18,7 @@ from app.renderer import FeedRenderer
 from app.settings import Settings
 from app.settings_sources import load_settings
 from app.storage.database import Database
+from app.subscribers import Subscribers
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Services:
     access: Access
     directory: FeedDirectory
     clock: Clock
+    subscribers: Subscribers
+    collections: Collections
 
 
 def build_services(
@@ -46,14 +50,18 @@ def build_services(
     """
     settings = load_settings(overrides, environ=environ)
     database = Database(settings.database_url, echo=settings.database_echo)
+    renderer = FeedRenderer(database, settings)
     return Services(
         settings,
         database,
         Articles(database, settings),
         StoredFeeds(database),
         Operations(database),
-        FeedRenderer(database, settings),
+        renderer,
         Access(database),
         FeedDirectory(database, settings),
         clock,
+        # A new profile is rendered for every subscription feed, archives aside.
+        Subscribers(database, lambda now: renderer.mark_all_feeds_stale(now, archives=False)),
+        Collections(database, settings),
     )

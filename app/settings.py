@@ -12,6 +12,7 @@ import json
 import re
 from datetime import UTC
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ from pydantic_settings import BaseSettings
 from pydantic_settings import PydanticBaseSettingsSource
 from pydantic_settings import SettingsConfigDict
 
+from app import collection_rules
 from app import profiles
 from app.language_tags import LANGUAGE_TAG_MAX_LENGTH
 from app.language_tags import is_language_tag
@@ -84,6 +86,8 @@ class Settings(BaseSettings):
     feed_retired: str = ""
     feed_profile: profiles.ProfileName = "full"  # how much text each feed carries
     feed_profiles: profiles.ScopeProfiles = {}  # by scope key, over feed_profile
+    # [collections.<slug>] tables: curated and combined feeds (app.collection_rules).
+    collections: collection_rules.CollectionSettings = {}
 
     polite_enabled: bool = False
     polite_min_interval_seconds: int = Field(60, ge=1, le=86_400)
@@ -161,6 +165,11 @@ class Settings(BaseSettings):
     def timezone(self) -> ZoneInfo:
         """The zone in which pages show dates."""
         return ZoneInfo(self.site_timezone)
+
+    @cached_property
+    def declared_collections(self) -> tuple[collection_rules.Collection, ...]:
+        """The collections of ``[collections.<slug>]``, by slug (built once: slugs cost time)."""
+        return collection_rules.declared_collections(self.collections)
 
     @property
     def hubs(self) -> tuple[str, ...]:

@@ -80,6 +80,10 @@ def _environment_values(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+#: Sections that are one setting, a table of tables: ``[collections.destaques]``.
+_WHOLE_SECTIONS = ("collections",)
+
+
 class _SectionedTomlSource(TomlConfigSettingsSource):
     """The settings file, whose ``[feed] item_limit = 7`` sets ``feed_item_limit``."""
 
@@ -88,6 +92,9 @@ class _SectionedTomlSource(TomlConfigSettingsSource):
         for section, table in super()._read_file(path).items():
             if not isinstance(table, dict):
                 raise SettingsError(f"{path}: {section!r} must be a [section] of settings.")
+            if section in _WHOLE_SECTIONS:
+                values[section] = table
+                continue
             values.update((f"{section}_{key}", value) for key, value in table.items())
         return values
 

@@ -8,9 +8,10 @@ The scopes (kind :data:`~app.domain.SITEMAP`, one feed state each):
 - ``sitemap/articles-<k>``: the pages of the articles numbered k*N to k*N+N-1
   (:data:`~app.domain.ARTICLES_PER_SITEMAP`), each dated by its significant update, with
   its lead image (``image:image``);
-- ``sitemap/pages``: the listing pages (home, and each category, tag and author with public
-  articles: those whose feeds are stored), 50,000 a sitemap, undated (each changes with
-  every article it lists: a date would tell a crawler nothing the page does not);
+- ``sitemap/pages``: the listing pages (home, and each category, tag, author and
+  collection with public articles: those whose feeds are stored), 50,000 a sitemap,
+  undated (each changes with every article it lists: a date would tell a crawler nothing
+  the page does not);
 - ``sitemap/news``: Google News, the articles published in the last 48 hours, newest first,
   at most 1,000; it changes by itself when its oldest article turns 48 hours old;
 - ``sitemap/index``: every other sitemap stored, dated by when its bytes last changed;

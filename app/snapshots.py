@@ -31,6 +31,9 @@ from app.domain import content_etag
 from app.domain import feed_key
 from app.entries import RenderedEntries
 from app.notifying import enqueue_notifications
+from app.private_feeds import private_document
+from app.private_renders import PrivateRead
+from app.private_renders import read_private
 from app.profiles import FeedProfile
 from app.rendering import FeedDocument
 from app.rendering import FeedEntry
@@ -81,6 +84,15 @@ class _Read:
     unrendered: list[tuple[ArticleVersion, FeedEntry]]
     previous: dict[str, tuple[str, datetime, datetime | None]]
     """ETag, Last-Modified and fresh-until of the stored documents, by feed key."""
+    keys: dict[FeedFormat, str]
+    """Where each format's document is stored."""
+    private: str | None = None
+    """The profile of a private variant; None for the public feed."""
+    variants: tuple[_Read, ...] = ()
+    """The private variants of a subscription feed, one per profile some active
+    subscriber reads, from the same selection."""
+    retired: tuple[str, ...] = ()
+    """The stored private documents of profiles no active subscriber reads any more."""
 
     @property
     def has_document(self) -> bool:
@@ -125,7 +137,12 @@ class SnapshotRenderer:
         keys = {fmt: feed_key(scope, fmt) for fmt in FeedFormat}
         read = self._read_scope(scope, keys, now)
         rendered = self._render_read(scope, read, keys, now) if read.has_document else None
-        self._store_scope(scope, read, rendered, keys, now, report)
+        # Private variants: rendered once per profile, whatever the number of subscribers.
+        variants = [
+            (variant, self._render_read(scope, variant, variant.keys, now) if rendered else None)
+            for variant in read.variants
+        ]
+        self._store_scope(scope, read, [(read, rendered), *variants], now, report)
 
     def _read_scope(self, scope: FeedScope, keys: dict[FeedFormat, str], now: datetime) -> _Read:
         with self.db.read() as session:
@@ -133,13 +150,19 @@ class SnapshotRenderer:
             dirty_version = FeedStateRepository(session).dirty_version(scope.key)
             articles = ArticleRepository(session)
             selected = select_versions(
-                PublicationOrder(session), articles, scope, now, self.settings.feed_item_limit
+                PublicationOrder(session),
+                articles,
+                scope,
+                now,
+                self.settings.feed_item_limit,
+                self.settings.declared_collections,
             )
             # Which articles: the last published (by number). In what order: newest date
             # first, as readers list them; a backdated article takes its date's place.
-            ordered = tuple(
-                sorted(selected.versions, key=lambda version: version.published_at, reverse=True)
-            )
+            # An editor's list keeps the editor's order.
+            ordered = selected.versions
+            if not selected.editor_order:
+                ordered = tuple(sorted(ordered, key=lambda v: v.published_at, reverse=True))
             language = feed_language(
                 scope, {version.language for version in ordered}, self.settings.site_language
             )
@@ -149,10 +172,12 @@ class SnapshotRenderer:
             # Articles are read whole only for the entries not rendered yet in this context,
             # and the newest one, whose names give the feed its title.
             unrendered = [version for version in ordered if version not in stored]
-            named = scope.kind != ARCHIVE and scope != SITE_SCOPE
+            named = scope.kind != ARCHIVE and scope != SITE_SCOPE and not selected.label
             entries = self._entries.entries_of(articles, [*ordered[: int(named)], *unrendered])
-            label = scope_label(scope, [entries[ordered[0]]] if named and ordered else [])
-            return _Read(
+            label = selected.label or scope_label(
+                scope, [entries[ordered[0]]] if named and ordered else []
+            )
+            read = _Read(
                 dirty_version=dirty_version,
                 selected=selected,
                 ordered=ordered,
@@ -163,7 +188,12 @@ class SnapshotRenderer:
                 stored=stored,
                 unrendered=[(version, entries[version]) for version in unrendered],
                 previous=SnapshotRepository(session).validators(keys.values()),
+                keys=keys,
             )
+            if scope.kind == ARCHIVE:
+                return read  # archives are public documents only
+            found, retired = read_private(session, self._entries, scope, language, ordered, now)
+            return replace(read, variants=tuple(_variant(read, v) for v in found), retired=retired)
 
     def _render_read(
         self, scope: FeedScope, read: _Read, keys: dict[FeedFormat, str], now: datetime
@@ -183,6 +213,8 @@ class SnapshotRenderer:
             updated,
             read.selected.history,
         )
+        if read.private is not None:
+            document = private_document(document, self.settings.base_url, scope, read.private)
         fresh = self._entries.render(read.context, read.profile, document, read.unrendered)
         rendered = _Rendered(document, pack_entries(read.context, fresh))
         entry_bytes_of = {**read.stored, **fresh}
@@ -204,54 +236,45 @@ class SnapshotRenderer:
         self,
         scope: FeedScope,
         read: _Read,
-        rendered: _Rendered | None,
-        keys: dict[FeedFormat, str],
+        parts: list[tuple[_Read, _Rendered | None]],
         now: datetime,
         report: RenderReport,
     ) -> None:
-        """Store what changed, in one write transaction: new entries, new snapshots and
-        their WebSub notices, fresh-until times, and that the scope is rendered."""
+        """Store what changed, in one write transaction: new entries, new snapshots (the
+        public feed's and its private variants'), the public ones' WebSub notices,
+        fresh-until times, the retired profiles' documents gone, and that the scope is
+        rendered. ``parts`` pairs each read (the public one first) with its render."""
         next_change = read.selected.next_change
         with self.db.write() as session:
             snapshots = SnapshotRepository(session)
             changed_topics: list[str] = []
-            refreshed = False
-            if rendered is None:
-                for key in read.previous:
-                    snapshots.delete(key)
-                    report.deleted.append(key)
-            else:
+            moved = False
+            for part, rendered in parts:
+                if rendered is None:
+                    for key in part.previous:
+                        snapshots.delete(key)
+                        report.deleted.append(key)
+                        moved = True
+                    continue
                 EntryFragmentRepository(session).save(rendered.packed)
-                for fmt in rendered.bodies.keys() - rendered.changed.keys():
-                    kept = read.previous.get(keys[fmt])
-                    if kept is not None and kept[2] != next_change:
-                        # Same bytes, but a publication was scheduled or moved: caches
-                        # must learn the new max-age (RFC 9111 section 5.2.2.1) before it
-                        # comes.
-                        snapshots.set_fresh_until(keys[fmt], next_change)
-                        refreshed = True
-                for fmt, (etag, changed_at, compressed) in rendered.changed.items():
-                    snapshots.save(
-                        FeedSnapshot(
-                            feed_key=keys[fmt],
-                            media_type=fmt.media_type,
-                            body=rendered.bodies[fmt],
-                            body_gzip=compressed.result(),
-                            etag=etag,
-                            last_modified=changed_at,
-                            rendered_at=now,
-                            fresh_until=next_change,
-                        )
-                    )
-                    report.changed.append(keys[fmt])
-                    changed_topics.append(rendered.document.self_url(fmt))
+                topics, refreshed = _save_documents(
+                    snapshots, part, rendered, next_change, now, report
+                )
+                moved = moved or refreshed or bool(topics)
+                if part.private is None:
+                    # Hubs are public: a private variant's change is no topic of theirs.
+                    changed_topics += topics
+            for key in read.retired:
+                snapshots.delete(key)
+                report.deleted.append(key)
+            moved = moved or bool(read.retired)
             # WebSub section 6: each hub must hear of every changed topic. Only an outbox
             # row here, committed with the new snapshot; the deliver-websub job sends it.
             enqueue_notifications(session, self.settings.hubs, changed_topics, now)
-            if changed_topics or refreshed or (rendered is None and read.previous):
+            if moved:
                 snapshots.bump_generation()
             FeedStateRepository(session).mark_rendered(
-                scope.key, read.dirty_version, next_change, now, _listings(scope, read, rendered)
+                scope.key, read.dirty_version, next_change, now, _listings(scope, read, parts[0][1])
             )
 
     def _render_changed(
@@ -283,6 +306,57 @@ class SnapshotRenderer:
             with self.db.write() as session:
                 self._feed_ids = feed_id_prefix(session, proposed)
         return self._feed_ids
+
+
+def _variant(read: _Read, private: PrivateRead) -> _Read:
+    """The public feed's ``read`` as the private variant ``private`` describes."""
+    return replace(
+        read,
+        private=private.private,
+        profile=private.profile,
+        context=private.context,
+        stored=private.stored,
+        unrendered=private.unrendered,
+        previous=private.previous,
+        keys=private.keys,
+    )
+
+
+def _save_documents(
+    snapshots: SnapshotRepository,
+    read: _Read,
+    rendered: _Rendered,
+    next_change: datetime | None,
+    now: datetime,
+    report: RenderReport,
+) -> tuple[list[str], bool]:
+    """Save the changed documents of one render and the new fresh-until of the unchanged
+    ones; the URLs of the changed documents, and whether a fresh-until changed."""
+    refreshed = False
+    for fmt in rendered.bodies.keys() - rendered.changed.keys():
+        kept = read.previous.get(read.keys[fmt])
+        if kept is not None and kept[2] != next_change:
+            # Same bytes, but a publication was scheduled or moved: caches must learn
+            # the new max-age (RFC 9111 section 5.2.2.1) before it comes.
+            snapshots.set_fresh_until(read.keys[fmt], next_change)
+            refreshed = True
+    topics = []
+    for fmt, (etag, changed_at, compressed) in rendered.changed.items():
+        snapshots.save(
+            FeedSnapshot(
+                feed_key=read.keys[fmt],
+                media_type=fmt.media_type,
+                body=rendered.bodies[fmt],
+                body_gzip=compressed.result(),
+                etag=etag,
+                last_modified=changed_at,
+                rendered_at=now,
+                fresh_until=next_change,
+            )
+        )
+        report.changed.append(read.keys[fmt])
+        topics.append(rendered.document.self_url(fmt))
+    return topics, refreshed
 
 
 def _listings(scope: FeedScope, read: _Read, rendered: _Rendered | None) -> list[str]:

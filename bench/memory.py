@@ -26,7 +26,9 @@ def sweep(site: Site) -> None:
     """Target 6's "every feed": each stored feed and sitemap fetched once (gzip), 8 conns."""
     keys = [row[0] for row in site.service.query("SELECT feed_key FROM feed_snapshots")]
     # A sitemap's or robots.txt's snapshot is stored under its path; a feed's under
-    # "<scope>:<format>".
+    # "<scope>:<format>"; a private feed's under "private/<profile>/<scope>:<format>",
+    # served only at URLs with a subscriber's key: not swept.
+    keys = [key for key in keys if not key.startswith("private/")]
     paths = [key if key.startswith("/") else feed_path(*key.rsplit(":", 1)) for key in sorted(keys)]
     if not paths:
         raise BenchError("no stored feeds to fetch")

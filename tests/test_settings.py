@@ -17,7 +17,9 @@ CONFIG = Path(__file__).parent.parent / "config" / "broadsheet.toml"
 def test_the_documented_file_lists_every_setting_with_its_default() -> None:
     document = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     documented = {f"{section}_{key}": value for section, table in document.items()
-                  for key, value in table.items()}  # fmt: skip
+                  for key, value in table.items() if section != "collections"}  # fmt: skip
+    # [collections.<slug>] tables are one setting, a table of tables.
+    documented["collections"] = document["collections"]
     defaults = {name: field.default for name, field in Settings.model_fields.items()}
     assert documented == defaults
 

@@ -1,8 +1,9 @@
 """The ``broadsheet`` command: serve, web, scheduler, health, migrate, demo, token,
-regenerate, import, export, stats.
+subscriber, regenerate, import, export, stats.
 
 Each module holds one family of commands (:mod:`app.cli.roles`, :mod:`app.cli.content`,
-:mod:`app.cli.tokens`); this one gathers them under :func:`main`, the console script.
+:mod:`app.cli.tokens`, :mod:`app.cli.subscribers`); this one gathers them under
+:func:`main`, the console script.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.cli.roles import health
 from app.cli.roles import scheduler
 from app.cli.roles import serve
 from app.cli.roles import web
+from app.cli.subscribers import subscriber
 from app.cli.tokens import token
 
 __all__ = ["CommandEnvironment", "main"]
@@ -38,6 +40,7 @@ __all__ = ["CommandEnvironment", "main"]
         export_command,
         stats,
         token,
+        subscriber,
     ]
 )
 def main() -> None:

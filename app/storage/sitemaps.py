@@ -27,7 +27,7 @@ from app.storage.tables import FeedSnapshotRow
 
 #: The feed keys of the subscription feeds whose pages are listing pages, as ranges of
 #: the primary key (``/`` sorts just before ``0``): ``author/...:atom`` and the like.
-_LISTING_KINDS = ("author", "category", "tag")
+_LISTING_KINDS = ("author", "category", "collection", "tag")
 _ATOM = ":atom"
 
 
@@ -74,7 +74,8 @@ class SitemapReads:
 
     def listing_scopes(self) -> list[str]:
         """The scope key of every stored subscription feed, in key order: the site, and
-        each category, tag and author with public articles (each has a listing page)."""
+        each category, tag, author and collection with public articles (each has a
+        listing page)."""
         key = _binary(self.session, FeedSnapshotRow.feed_key)
         ranges = [and_(key > f"{kind}/", key < f"{kind}0") for kind in _LISTING_KINDS]
         keys = self.session.scalars(

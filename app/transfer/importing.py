@@ -10,12 +10,15 @@ from dataclasses import replace
 from datetime import datetime
 
 from app.articles import Articles
+from app.collection_rules import Collection
 from app.content import first_free_slug
 from app.content import numbered_slug_prefix
 from app.domain import ARCHIVE
 from app.domain import Article
 from app.domain import Author
 from app.errors import FieldError
+from app.selection import article_terms
+from app.selection import current_collections
 from app.selection import numbered_sitemap_keys
 from app.selection import scope_keys
 from app.storage.bulk import BulkArticleWriter
@@ -64,7 +67,9 @@ def import_lines(
     for built in build_batches(settings, lines, now, batch_size=batch_size, jobs=jobs):
         refused = [item for item in built if isinstance(item, SkippedLine)]
         accepted = [item for item in built if isinstance(item, BuiltLine)]
-        imported, duplicates = _store(articles.db, accepted, now, settings.feed_item_limit)
+        imported, duplicates = _store(
+            articles.db, accepted, now, settings.feed_item_limit, settings.declared_collections
+        )
         report.imported += imported
         for problem in sorted(refused + duplicates, key=lambda problem: problem.line):
             report.skipped.append(problem)
@@ -74,13 +79,18 @@ def import_lines(
 
 
 def _store(
-    db: Database, built: list[BuiltLine], now: datetime, page_size: int
+    db: Database,
+    built: list[BuiltLine],
+    now: datetime,
+    page_size: int,
+    declared: tuple[Collection, ...],
 ) -> tuple[int, list[SkippedLine]]:
     """Store a batch in one transaction; return how many were stored and the duplicates.
 
     The batch's public articles are numbered in publication order, oldest first, after
     every article stored before (``page_size``: the archive page size, if none was
-    numbered before); the archive pages they complete are marked stale with their feeds."""
+    numbered before); the archive pages they complete are marked stale with their feeds
+    (and the collections, those of the settings, ``declared``, and the stored ones)."""
     if not built:
         return 0, []
     attempt = 1
@@ -95,7 +105,7 @@ def _store(
                     numbered = PublicationOrder(session).number(
                         [article.id for article in articles], now, page_size
                     )
-                    scopes = _batch_scope_keys(articles)
+                    scopes = _batch_scope_keys(articles, current_collections(session, declared))
                     scopes.update(f"{ARCHIVE}/{page}" for page in numbered.completed_pages)
                     scopes.update(numbered_sitemap_keys(numbered))
                     FeedStateRepository(session).mark_dirty(scopes)
@@ -148,10 +158,11 @@ def _claim(
     return accepted, duplicates
 
 
-def _batch_scope_keys(articles: list[Article]) -> set[str]:
+def _batch_scope_keys(articles: list[Article], collections: list[Collection]) -> set[str]:
     """:func:`~app.selection.scope_keys` of many new articles, calling it once for all
     names: each term slug costs ~0.3 ms, and names repeat across a batch. (New articles
-    have no archive page yet.)"""
+    have no archive page yet.) A collection is marked if it may hold any of them: its
+    excludes cannot tell from the names put together."""
     names = replace(
         articles[0],
         sequence=None,
@@ -159,4 +170,7 @@ def _batch_scope_keys(articles: list[Article]) -> set[str]:
         tags=tuple({name: None for a in articles for name in a.tags}),
         authors=tuple({Author(author.name): None for a in articles for author in a.authors}),
     )
-    return scope_keys([names], None)
+    keys = scope_keys([names], None)
+    ids, terms = [article.id for article in articles], article_terms(names)
+    keys.update(c.key for c in collections if c.may_hold(ids, terms))
+    return keys

@@ -28,11 +28,13 @@ def register_web(app: Flask, services: Services) -> None:
     """Attach services, blueprints, error handlers and template helpers to ``app``."""
     from app.web import api
     from app.web import apidocs
+    from app.web import collections_api  # noqa: F401  (routes on the API's blueprint)
     from app.web import errors
     from app.web import feeds
     from app.web import health
     from app.web import openapi
     from app.web import pages
+    from app.web import private
     from app.web import security
     from app.web import sitemaps
 
@@ -50,6 +52,7 @@ def register_web(app: Flask, services: Services) -> None:
     app.extensions["broadsheet_polls"] = counters
     app.extensions["broadsheet_feeds"] = cache
     app.extensions["broadsheet_pages"] = StalePages(settings.server_page_memory_bytes)
+    app.extensions["broadsheet_private"] = private.PersonalDocuments()
     app.wsgi_app = feeds.FeedFastPath(app.wsgi_app, services, cache, counters)  # type: ignore[method-assign]
     # The API refuses bodies over the limit with 413 before reading them; JSON framing
     # around the article body gets some room.
@@ -57,6 +60,7 @@ def register_web(app: Flask, services: Services) -> None:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(feeds.blueprint)
+    app.register_blueprint(private.blueprint)
     app.register_blueprint(sitemaps.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)

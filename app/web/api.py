@@ -266,8 +266,19 @@ def _parse(model: type[_Model]) -> _Model:
         MalformedJson: the body is not UTF-8, or not JSON at all (400).
         InvalidInput: a field is missing, unknown, of the wrong type or invalid.
     """
+    return parse_json(model, request_body("the article"), "The request body", INVALID_ARTICLE)
+
+
+def request_body(what: str) -> bytes:
+    """The request's body, declared as JSON, without a byte order mark; ``what`` names
+    what it should hold ("the article").
+
+    Raises:
+        UnsupportedMediaType: the body is not declared as JSON.
+        RequestEntityTooLarge: the body is over the request limit, however it is framed.
+    """
     if not request.is_json:
-        raise UnsupportedMediaType("Send the article as application/json.")
+        raise UnsupportedMediaType(f"Send {what} as application/json.")
     raw = request.get_data(cache=False) or b""
     # A body without Content-Length (chunked, RFC 9112 section 7.1) is read up to the limit
     # and no further, silently: whether the client sent more, only the server's own stream
@@ -280,8 +291,7 @@ def _parse(model: type[_Model]) -> _Model:
         raise RequestEntityTooLarge()
     # RFC 8259 section 8.1: a parser may ignore a UTF-8 byte order mark; some clients
     # (Windows tools, .NET) send one.
-    raw = raw.removeprefix(UTF8_BOM)
-    return parse_json(model, raw, "The request body", INVALID_ARTICLE)
+    return raw.removeprefix(UTF8_BOM)
 
 
 def _changes(model: BaseModel, names: set[str]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from app.inputs import ArticleCreate
 from app.language_tags import LANGUAGE_TAG_PATTERN
 from app.settings import Settings
 from app.web import api
+from app.web import collections_api
 from app.web.errors import title_of
 
 _REF = "#/components/schemas/{model}"
@@ -129,6 +130,37 @@ class PollStats(_Out):
     feeds: list[FeedPolls]
 
 
+class CollectionRulesOut(_Out):
+    """A collection's rules, each name as its slug."""
+
+    include_categories: list[str]
+    include_tags: list[str]
+    include_authors: list[str]
+    exclude_categories: list[str]
+    exclude_tags: list[str]
+    exclude_authors: list[str]
+
+
+class CollectionOut(_Out):
+    """A curated or combined feed (``_represent`` in :mod:`app.web.collections_api`)."""
+
+    slug: str
+    title: str
+    rules: CollectionRulesOut | None = Field(description="Null for an editor's list.")
+    articles: list[str] | None = Field(description="The editor's list; null for rules.")
+    declared_in_settings: bool = Field(
+        description="Declared in the settings: the API can neither change nor delete it."
+    )
+    url: str = Field(description="Absolute URL of its listing page.")
+    feeds: dict[str, str] = Field(description="Absolute URL of its feed in each format.")
+
+
+class CollectionList(_Out):
+    """Every collection, those of the settings first."""
+
+    items: list[CollectionOut]
+
+
 class ProblemField(_Out):
     field: str = Field(
         description='Dotted path of the field, e.g. "authors.0.email"; "" is the request '
@@ -155,8 +187,16 @@ _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     ArticleCreate,
     api.ArticlePatch,
     api.ArticleReplace,
+    collections_api.CollectionPut,
 )
-_RESPONSE_MODELS: tuple[type[BaseModel], ...] = (ArticleOut, ArticleList, PollStats, ProblemDetails)
+_RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    ArticleOut,
+    ArticleList,
+    PollStats,
+    CollectionOut,
+    CollectionList,
+    ProblemDetails,
+)
 
 
 @cache
@@ -234,6 +274,10 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "ArticleCreate": _EXAMPLE_ARTICLE,
     "ArticleReplace": {**_EXAMPLE_ARTICLE, "significant": True},
     "ArticlePatch": {"summary": "Obra liga o centro à zona norte.", "image": None},
+    "CollectionPut": {
+        "title": "Política + Economia",
+        "rules": {"include_categories": ["Política", "Economia"], "exclude_tags": ["opinião"]},
+    },
 }
 """An example body of each request model, by model name; the tests validate each one."""
 
@@ -248,8 +292,11 @@ PROBLEMS: dict[int, str] = {
         'body itself (field ""). A UTF-8 byte order mark is ignored. Nothing is stored.'
     ),
     401: "The bearer token is missing, wrong, expired or revoked.",
-    404: "No article has that id.",
-    409: 'Another article already uses that slug (code "slug-taken"); `errors` names `slug`.',
+    404: "No article has that id, or no collection that slug.",
+    409: (
+        'Another article already uses that slug (code "slug-taken"); `errors` names `slug`. '
+        'For a collection: the settings declare it (code "declared-in-settings").'
+    ),
     410: "The article was deleted.",
     412: (
         "If-Match names an old version: someone else edited the article. GET it again; "

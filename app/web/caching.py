@@ -153,8 +153,11 @@ def answer_feed(
     max_age: int,
     links: tuple[str, ...],
     now: datetime,
+    shared: bool = True,
 ) -> tuple[int, Headers, bytes]:
-    """Status, headers and body for one request for a prepared feed, answered at ``now``."""
+    """Status, headers and body for one request for a prepared feed, answered at ``now``;
+    ``shared`` False for a document only its requester may keep (``Cache-Control:
+    private``, RFC 9111 section 5.2.2.7: no shared cache stores it)."""
     gzip = accepts_gzip(accept_encoding)
     chosen = prepared.plain_gzip if gzip else prepared.plain
     if prepared.browser is not None and prefers_html(accept, prepared.snapshot.media_type):
@@ -167,7 +170,7 @@ def answer_feed(
         headers = [
             (name, http_date(now) if name == "Last-Modified" else value) for name, value in headers
         ]
-    headers.append(("Cache-Control", f"public, max-age={max_age}"))
+    headers.append(("Cache-Control", f"{'public' if shared else 'private'}, max-age={max_age}"))
     headers.extend(("Link", link) for link in links)
     if not_modified(
         chosen.etag, prepared.snapshot.last_modified, if_none_match, if_modified_since, now

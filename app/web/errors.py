@@ -22,6 +22,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app import errors
 from app.domain import permalink_url
+from app.private_feeds import PRIVATE_PREFIX
+from app.private_feeds import redact_feed_keys
 from app.web import services
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,11 @@ _STATUS: dict[type[errors.BroadsheetError], tuple[int, str]] = {
     errors.ArticleNotFound: (404, "not-found"),
     errors.FeedNotFound: (404, "not-found"),
     errors.TokenNotFound: (404, "not-found"),
+    errors.SubscriberNotFound: (404, "not-found"),
+    errors.SubscriberNameTaken: (409, "name-taken"),
+    errors.FeedKeyRefused: (403, "forbidden"),
+    errors.CollectionNotFound: (404, "not-found"),
+    errors.CollectionDeclared: (409, "declared-in-settings"),
     errors.ArticleGone: (410, "gone"),
     errors.ArticleMoved: (301, "moved"),
     errors.SlugTaken: (409, "slug-taken"),
@@ -121,6 +128,18 @@ def _invalid_detail(error: errors.InvalidInput) -> str:
 
 def _respond(status: int, detail: str, extra: dict[str, Any]) -> Response:
     title = title_of(status)
+    if request.path.startswith(PRIVATE_PREFIX):
+        # A private feed's refusal: a short line for the feed reader, no page with links,
+        # nothing a search engine keeps, and never the key (it is in the path).
+        response = Response(
+            f"{status} {title}: {redact_feed_keys(detail)}\n",
+            status=status,
+            content_type="text/plain; charset=utf-8",
+        )
+        response.headers["X-Robots-Tag"] = "noindex"
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
     if request.path.startswith("/api/"):
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
         body.update(extra)

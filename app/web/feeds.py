@@ -48,6 +48,7 @@ from app.domain import feed_path
 from app.domain import sitemap_scope
 from app.errors import FeedNotFound
 from app.errors import StorageUnavailable
+from app.private_feeds import PRIVATE_PREFIX
 from app.web import polling
 from app.web import services
 from app.web.caching import PreparedFeed
@@ -75,7 +76,7 @@ def site_feed(fmt: str) -> Response:
 
 
 def scoped_feed(kind: str, value: str, fmt: str) -> Response:
-    """The feed of one category, tag or author."""
+    """The feed of one category, tag, author or collection."""
     return _serve(FeedScope(kind, value), fmt)
 
 
@@ -118,7 +119,7 @@ class FeedRoute:
 
 FEED_ROUTES = (
     FeedRoute("", SITE_SCOPE.kind, site_feed),
-    FeedRoute("/<any(category, tag, author):kind>/<value>", None, scoped_feed),
+    FeedRoute("/<any(category, tag, author, collection):kind>/<value>", None, scoped_feed),
     FeedRoute("/archive/<value>", ARCHIVE, archive_feed),
 )
 """Every feed URL: Flask's url rules and the fast path's matcher are both made from it."""
@@ -194,19 +195,28 @@ def _serve(scope: FeedScope, fmt: str) -> Response:
 def serve_document(served: Served) -> Response:
     """The answer to the current request for a stored document (a feed, a sitemap), from
     this process's cache, with the feeds' conditional GET, gzip, HEAD and politeness."""
+    prepared = feed_cache().document(served.key, served.scope, served.fmt)
+    return answer_prepared(prepared, prepared.snapshot.feed_key, served.links)
+
+
+def answer_prepared(
+    prepared: PreparedFeed, poll_key: str, links: tuple[str, ...], shared: bool = True
+) -> Response:
+    """The answer to the current request with ``prepared``: politeness (429 to a client
+    that fetches again unconditionally too soon), conditional GET, gzip and HEAD
+    (:func:`~app.web.caching.answer_feed`; ``shared``: whether shared caches may keep
+    it), counted in the poll statistics under ``poll_key``."""
     found = services()
     counters = polling()
-    prepared = feed_cache().document(served.key, served.scope, served.fmt)
     now = found.clock()
     user_agent = request.headers.get("User-Agent", "")
-    key = prepared.snapshot.feed_key
     max_age = feed_max_age(found.settings, prepared.scope, prepared.snapshot, now)
     conditional = "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
     if counters.limiter is not None and not conditional:
         client = f"{request.remote_addr}\n{user_agent}"
-        wait = counters.limiter.wait_seconds(client, key, prepared.snapshot.etag, now)
+        wait = counters.limiter.wait_seconds(client, poll_key, prepared.snapshot.etag, now)
         if wait > 0:
-            counters.recorder.record(key, 429, 0, user_agent, now)
+            counters.recorder.record(poll_key, 429, 0, user_agent, now)
             raise TooManyUnconditionalRequests(retry_after=retry_after_seconds(wait, max_age))
     status, headers, body = answer_feed(
         prepared,
@@ -216,10 +226,11 @@ def serve_document(served: Served) -> Response:
         if_none_match=request.headers.get("If-None-Match"),
         if_modified_since=request.headers.get("If-Modified-Since"),
         max_age=max_age,
-        links=served.links,
+        links=links,
         now=now,
+        shared=shared,
     )
-    counters.recorder.record(key, status, len(body), user_agent, now)
+    counters.recorder.record(poll_key, status, len(body), user_agent, now)
     response = Response(body, status=status, headers=headers, direct_passthrough=True)
     if status == 304:
         response.headers.pop("Content-Type", None)
@@ -279,7 +290,13 @@ class FeedFastPath:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "")
-        if method not in ("GET", "HEAD") or path in self._special:
+        if (
+            method not in ("GET", "HEAD")
+            or path in self._special
+            or path.startswith(PRIVATE_PREFIX)
+        ):
+            # Private feeds are answered by app.web.private only: their keys are checked
+            # on every request and are never remembered here.
             return self._app(environ, start_response)
         route = self._route(path)
         if route is None:

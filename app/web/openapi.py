@@ -27,10 +27,12 @@ from flask import current_app
 from flask import jsonify
 from werkzeug.routing import Rule
 
+from app.collection_rules import MAX_SLUG_LENGTH
 from app.domain import ArticleStatus
 from app.inputs import CLEARABLE_FIELDS
 from app.settings import Settings
 from app.web import api
+from app.web import collections_api
 from app.web import services
 from app.web.api_schemas import PROBLEMS
 from app.web.api_schemas import REQUEST_EXAMPLES
@@ -248,6 +250,38 @@ OPERATIONS: tuple[Operation, ...] = (
         parameters=("days",),
         tag="stats",
     ),
+    Operation(
+        collections_api.list_collections,
+        "listCollections",
+        {200: _response("Every collection.", "CollectionList")},
+        tag="collections",
+    ),
+    Operation(
+        collections_api.get_collection,
+        "getCollection",
+        {200: _response("The collection.", "CollectionOut")},
+        (404,),
+        tag="collections",
+    ),
+    Operation(
+        collections_api.put_collection,
+        "putCollection",
+        {
+            200: _response("Replaced.", "CollectionOut"),
+            201: _response("Created.", "CollectionOut"),
+        },
+        (400, 404, 409, 413, 415, 422),
+        body=_body("CollectionPut", JSON),
+        description=collections_api.PUT_DESCRIPTION,
+        tag="collections",
+    ),
+    Operation(
+        collections_api.delete_collection,
+        "deleteCollection",
+        {204: {"description": "Deleted: its feeds and listing page answer 404."}},
+        (404, 409),
+        tag="collections",
+    ),
 )
 """Every operation of the API, in the document's order."""
 
@@ -283,6 +317,7 @@ def _parameters(settings: Settings) -> dict[str, tuple[str, dict[str, Any]]]:
         "schema": {"type": "string", "minLength": 1},
     }
     whole_number = {"type": "integer", "minimum": 1}
+    slug = {"type": "string", "minLength": 1, "maxLength": MAX_SLUG_LENGTH}
     return {
         "article_id": (
             "path",
@@ -291,6 +326,7 @@ def _parameters(settings: Settings) -> dict[str, tuple[str, dict[str, Any]]]:
                 "schema": {"type": "string", "minLength": 1},
             },
         ),
+        "slug": ("path", {"description": "A collection's slug.", "schema": slug}),
         "If-Match": ("header", {**if_match, "required": True}),
         "If-Match-optional": ("header", {**if_match, "required": False}),
         "status": (

@@ -8,6 +8,7 @@ page this process has served answers with the bytes it last sent (see
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Sequence
 from functools import wraps
 from typing import Any
 
@@ -17,12 +18,14 @@ from flask import current_app
 from flask import render_template
 from flask import request
 
+from app.collection_rules import COLLECTION
 from app.documents import feed_title
 from app.documents import last_update
 from app.documents import page_url
 from app.documents import scope_label
 from app.documents import site_image_url
 from app.domain import SITE_SCOPE
+from app.domain import Article
 from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.domain import content_etag
@@ -31,6 +34,7 @@ from app.domain import permalink_url
 from app.errors import ArticleGone
 from app.errors import ArticleMoved
 from app.errors import ArticleNotFound
+from app.errors import CollectionNotFound
 from app.errors import FeedNotFound
 from app.errors import StorageUnavailable
 from app.opml import OPML_MEDIA_TYPE
@@ -101,7 +105,28 @@ def scope_page(kind: str, value: str) -> Response:
     articles = found.articles.latest_public(found.clock(), settings.feed_item_limit, scope)
     if not articles:
         raise FeedNotFound(request.path)
-    label = scope_label(scope, articles)
+    return _listing(scope, scope_label(scope, articles), articles)
+
+
+@blueprint.get(f"/{COLLECTION}/<slug>")
+@stale_if_error
+def collection_page(slug: str) -> Response:
+    """The articles of one collection, as its feeds list them; 404 when it has none."""
+    found = services()
+    try:
+        collection, articles = found.collections.public_articles(
+            slug, found.clock(), found.settings.feed_item_limit
+        )
+    except CollectionNotFound:
+        raise FeedNotFound(request.path) from None
+    if not articles:
+        raise FeedNotFound(request.path)
+    return _listing(FeedScope(COLLECTION, slug), collection.title, articles)
+
+
+def _listing(scope: FeedScope, label: str, articles: Sequence[Article]) -> Response:
+    """A listing page: ``articles`` under the scope's name, with its feeds' links."""
+    settings = services().settings
     url = page_url(settings.base_url, scope)
     title = f"{label} · {settings.site_title}"
     return _page(
