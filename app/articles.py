@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from app.content import absolute_url
+from app.content import clean_image
 from app.content import clean_text
 from app.content import first_free_slug
 from app.content import is_valid_slug
@@ -56,6 +57,7 @@ from app.storage.feeds import FeedStateRepository
 from app.storage.fragments import EntryFragmentRepository
 from app.storage.sequence import Numbered
 from app.storage.sequence import PublicationOrder
+from app.storage.webhooks import announce_write
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,7 @@ class Articles:
             order = PublicationOrder(session)
             stored, numbered = order.settle(repo.add(article), now, self.settings.feed_item_limit)
             FeedStateRepository(session).mark_dirty(self._scopes(order, [stored], numbered))
+            announce_write(session, None, stored, self.settings.base_url, now)
         log.info("article created id=%s slug=%s", stored.id, stored.slug)
         return stored
 
@@ -171,6 +174,7 @@ class Articles:
             FeedStateRepository(session).mark_dirty(
                 self._scopes(order, [current, stored], numbered)
             )
+            announce_write(session, current, stored, self.settings.base_url, now)
         log.info("article updated id=%s revision=%d", stored.id, stored.revision)
         return stored
 
@@ -192,6 +196,7 @@ class Articles:
             scopes = self._scopes(order, [current])
             order.forget(article_id)
             FeedStateRepository(session).mark_dirty(scopes)
+            announce_write(session, current, deleted, self.settings.base_url, now, deleted=True)
         log.info("article deleted id=%s", article_id)
         return deleted
 
@@ -290,7 +295,7 @@ def build_article(
         tags=checked.tags,
         language=checked.language,
         # Every lead image becomes an enclosure: it needs a type and a length.
-        image=_clean_image(complete_image(data.image) if data.image else None, base_url),
+        image=clean_image(complete_image(data.image) if data.image else None, base_url),
         # Stored and compared in UTC: an archive month is a UTC month.
         published_at=data.published_at.astimezone(UTC) if data.published_at else None,
         created_at=created_at,
@@ -387,14 +392,3 @@ def _clean_terms(
             continue
         seen.setdefault(name.casefold(), name)
     return tuple(seen.values())
-
-
-def _clean_image(image: Image | None, base_url: str) -> Image | None:
-    if image is None:
-        return None
-    return replace(
-        image,
-        url=absolute_url(clean_text(image.url).strip(), base_url),
-        caption=clean_text(image.caption).strip() or None if image.caption else None,
-        credit=clean_text(image.credit).strip() or None if image.credit else None,
-    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from typing import Final
 
@@ -279,3 +280,16 @@ def extract_images(body_html: str) -> tuple[Image, ...]:
             )
         )
     return tuple(images)
+
+
+def clean_image(image: Image | None, base_url: str) -> Image | None:
+    """An image's URL made absolute against ``base_url``, and its caption and credit
+    cleaned as every text field is (an empty one is no caption)."""
+    if image is None:
+        return None
+    return replace(
+        image,
+        url=absolute_url(clean_text(image.url).strip(), base_url),
+        caption=clean_text(image.caption).strip() or None if image.caption else None,
+        credit=clean_text(image.credit).strip() or None if image.credit else None,
+    )

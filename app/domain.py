@@ -204,6 +204,8 @@ class FeedSnapshot:
     last_modified: datetime
     rendered_at: datetime
     fresh_until: datetime | None = None
+    #: Its CDN keys, space-separated (:mod:`app.surrogate_keys`); None: not stored yet.
+    surrogate_keys: str | None = None
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,14 @@ class FeedKeyRefused(BroadsheetError):
     """A private feed key that was valid is no longer: revoked or expired (not saying which)."""
 
 
+class WebhookNameTaken(BroadsheetError):
+    """A webhook already has that name."""
+
+
+class WebhookNotFound(BroadsheetError):
+    """No webhook has that name."""
+
+
 class CollectionNotFound(BroadsheetError):
     """No collection has that slug."""
 
@@ -159,6 +167,11 @@ class FeedNotFound(BroadsheetError):
     def __init__(self, path: str) -> None:
         super().__init__(f"Nothing is published at {path}.")
         self.path = path
+
+
+class SourceUnreadable(BroadsheetError):
+    """An import's source could not be fetched or read (a feed page that answered an error,
+    or that is not a feed); the message names the URL or file and what went wrong."""
 
 
 class StorageUnavailable(BroadsheetError):

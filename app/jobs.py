@@ -10,6 +10,8 @@ Jobs with fixed ids, ``coalesce=True`` and ``max_instances=1``:
   ``rebuild-if-changed`` once at start: every feed, archive pages included, but only if
   this version's rendering or a setting shown in feeds changed since the feeds were
   stored (a restart with nothing changed renders nothing).
+- ``deliver-websub`` (with hubs) and ``deliver-webhooks`` every 2 s: the outboxes' due
+  notices and events (:mod:`app.notifying`, :mod:`app.webhook_delivery`).
 
 Feeds are claimed before they are rendered (see :meth:`FeedRenderer.render_due_feeds`), so any
 number of schedulers on any number of machines render each change once.
@@ -33,10 +35,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from app import liveness
 from app.documents import render_fingerprint
 from app.errors import StorageUnavailable
+from app.logs import job_context
+from app.metrics import record_renders
 from app.notifying import deliver_due
 from app.notifying import hub_client
 from app.renderer import SCHEDULER_PASS_SECONDS
 from app.services import Services
+from app.webhook_delivery import deliver_webhooks
+from app.webhook_delivery import webhook_client
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,8 @@ RENDER_ALL_JOB = "render-all-feeds"
 REBUILD_AT_START_JOB = "rebuild-if-changed"
 DELIVER_WEBSUB_JOB = "deliver-websub"
 DELIVER_WEBSUB_SECONDS = 2.0
+DELIVER_WEBHOOKS_JOB = "deliver-webhooks"
+DELIVER_WEBHOOKS_SECONDS = 2.0
 HEARTBEAT_JOB = "heartbeat"
 # Missed ticks collapse into one run, a run never overlaps the previous one, and a tick
 # late by up to 30 s still runs.
@@ -53,26 +61,30 @@ _NEVER_OVERLAP = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30
 
 @contextmanager
 def _next_tick_retries(job: str) -> Iterator[None]:
-    """Keep the job alive: log its failure (an outage is already logged) and carry on."""
-    try:
-        yield
-    except StorageUnavailable:
-        pass
-    except Exception:
-        log.exception("job %s failed; it runs again at the next tick", job)
+    """Keep the job alive: log its failure (an outage is already logged) and carry on.
+    Every log line of the run carries the job's name and a run id of its own."""
+    with job_context(job):
+        try:
+            yield
+        except StorageUnavailable:
+            pass
+        except Exception:
+            log.exception("job %s failed; it runs again at the next tick", job)
 
 
 def render_due_feeds(services: Services) -> None:
-    """Job: render feeds with pending changes. Logs failures instead of dying."""
+    """Job: render feeds with pending changes, counted in the metrics. Logs failures
+    instead of dying."""
     with _next_tick_retries(RENDER_DUE_JOB):
-        services.renderer.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
+        record_renders(services.renderer.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS))
 
 
 def render_all_feeds(services: Services) -> None:
-    """Job: re-render every subscription feed. Logs failures instead of dying."""
+    """Job: re-render every subscription feed, counted in the metrics. Logs failures
+    instead of dying."""
     with _next_tick_retries(RENDER_ALL_JOB):
         services.renderer.mark_all_feeds_stale(services.clock(), archives=False)
-        services.renderer.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS)
+        record_renders(services.renderer.render_due_feeds(services.clock(), SCHEDULER_PASS_SECONDS))
 
 
 def rebuild_if_changed(services: Services) -> None:
@@ -89,6 +101,12 @@ def deliver_websub(services: Services, client: httpx.Client) -> None:
     """Job: send due WebSub notifications. Logs failures instead of dying."""
     with _next_tick_retries(DELIVER_WEBSUB_JOB):
         deliver_due(services.database, services.settings, services.clock(), client)
+
+
+def deliver_webhook_events(services: Services, client: httpx.Client) -> None:
+    """Job: send due webhook events. Logs failures instead of dying."""
+    with _next_tick_retries(DELIVER_WEBHOOKS_JOB):
+        deliver_webhooks(services.database, services.settings, services.clock(), client)
 
 
 def add_jobs(scheduler: BaseScheduler, services: Services) -> None:
@@ -137,6 +155,16 @@ def add_jobs(scheduler: BaseScheduler, services: Services) -> None:
             replace_existing=True,
             **_NEVER_OVERLAP,
         )
+    # Always: webhooks are registered while the scheduler runs (one indexed read a tick).
+    scheduler.add_job(
+        deliver_webhook_events,
+        "interval",
+        seconds=DELIVER_WEBHOOKS_SECONDS,
+        id=DELIVER_WEBHOOKS_JOB,
+        args=[services, webhook_client(settings)],
+        replace_existing=True,
+        **_NEVER_OVERLAP,
+    )
 
 
 def heartbeat(services: Services) -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -11,17 +15,46 @@ from typing import Any
 from app.private_feeds import redact_feed_keys
 from app.settings import Settings
 
+#: What the request or scheduler job being handled adds to every log line made meanwhile
+#: (JSON lines): ``request_id`` and ``route`` in a request (:mod:`app.web.observe`),
+#: ``job`` and ``job_run_id`` in a job (:func:`job_context`). A context variable, so each
+#: thread (a server's request thread, a scheduler's job thread) sees its own.
+LOG_CONTEXT: ContextVar[dict[str, str] | None] = ContextVar("broadsheet_log", default=None)
+#: Fields a record may carry (``extra=``) that its JSON line adds: those of a request's line.
+RECORD_FIELDS = ("request_id", "method", "route", "status", "duration_ms")
+
+
+@contextmanager
+def job_context(job: str) -> Iterator[str]:
+    """Give every log line of one run of ``job`` the job's name and a new run id (yielded)."""
+    run_id = uuid.uuid4().hex
+    token = LOG_CONTEXT.set({"job": job, "job_run_id": run_id})
+    try:
+        yield run_id
+    finally:
+        LOG_CONTEXT.reset(token)
+
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time, level, logger, message and any exception."""
+    """One JSON object a line: time, level, logger, message and any exception; the request's
+    or job's fields (:data:`LOG_CONTEXT`) and the record's own (:data:`RECORD_FIELDS`)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(LOG_CONTEXT.get() or {})
+        for name in RECORD_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                entry[name] = value
+        for name, value in entry.items():
+            if isinstance(value, str) and name != "message":
+                # A client's X-Request-ID could carry a feed key: no key reaches a log.
+                entry[name] = redact_feed_keys(value)
         if record.exc_info:
             # The text the record factory redacted, if it did.
             entry["exception"] = record.exc_text or self.formatException(record.exc_info)

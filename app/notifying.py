@@ -41,6 +41,7 @@ from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -273,6 +274,8 @@ def refuses_notification(status_code: int) -> bool:
 
 
 _Outcome = tuple[Notification, Failure | None]
+#: What :func:`send_in_order` sends: a notification, a webhook delivery.
+Sent = TypeVar("Sent")
 
 
 def _send_all(
@@ -293,49 +296,69 @@ def _send_to_hub(
     client: httpx.Client, notifications: list[Notification], timeout: float
 ) -> list[_Outcome]:
     """POST each notification to its (single, shared) hub; ``None`` marks a success."""
+
+    def publish(notification: Notification) -> httpx.Response:
+        # WebSub section 6 and its note: a form-encoded POST, hub.mode=publish and
+        # hub.url=<topic>. Any 2xx is success (hubs answer 204 No Content).
+        return client.post(
+            notification.hub_url,
+            data={"hub.mode": "publish", "hub.url": notification.topic_url},
+            timeout=timeout,
+        )
+
+    return send_in_order(
+        notifications,
+        publish,
+        "hub",
+        lambda notification: f"hub={notification.hub_url} topic={notification.topic_url}",
+    )
+
+
+def send_in_order(
+    items: list[Sent],
+    send: Callable[[Sent], httpx.Response | None],
+    receiver: str,
+    describe: Callable[[Sent], str],
+) -> list[tuple[Sent, Failure | None]]:
+    """Send ``items`` to one receiver (a hub, a webhook) in order, each once; pair each
+    with its failure, ``None`` for a success (any 2xx, or nothing to send). Once the
+    receiver is unreachable the rest are not sent and fail alike (it, not they, is the
+    problem); an answer that refuses an item (:func:`refuses_notification`) or a URL that
+    cannot be sent to marks it refused; any other error is retried like an outage, and
+    logged with ``describe(item)``."""
     import httpx  # see hub_client
 
-    outcomes: list[_Outcome] = []
+    outcomes: list[tuple[Sent, Failure | None]] = []
     unreachable: str | None = None
-    for notification in notifications:
+    for item in items:
         if unreachable is not None:
-            message = f"not sent, the hub was unreachable: {unreachable}"
-            outcomes.append((notification, Failure(message)))
+            message = f"not sent, the {receiver} was unreachable: {unreachable}"
+            outcomes.append((item, Failure(message)))
             continue
         try:
-            # WebSub section 6 and its note: a form-encoded POST, hub.mode=publish and
-            # hub.url=<topic>. Any 2xx is success (hubs answer 204 No Content).
-            response = client.post(
-                notification.hub_url,
-                data={"hub.mode": "publish", "hub.url": notification.topic_url},
-                timeout=timeout,
-            )
+            response = send(item)
         except httpx.TransportError as error:
-            # Timed out, refused, reset, DNS: the hub, not this topic, is the problem.
+            # Timed out, refused, reset, DNS: the receiver, not this item, is the problem.
             unreachable = f"{type(error).__name__}: {error}"
-            outcomes.append((notification, Failure(unreachable)))
+            outcomes.append((item, Failure(unreachable)))
             continue
         except httpx.InvalidURL as error:
-            # A hub URL that cannot be sent to: repeating the request will not help.
+            # A URL that cannot be sent to: repeating the request will not help.
             message = f"{type(error).__name__}: {error}"
-            outcomes.append((notification, Failure(message, refused=True)))
+            outcomes.append((item, Failure(message, refused=True)))
             continue
         except Exception as error:
-            # Neither the hub's answer nor an outage (an answer that cannot be decoded, a
-            # fault of ours): retried like an outage, never dropped, and never silent.
-            log.exception(
-                "websub delivery failed unexpectedly hub=%s topic=%s",
-                notification.hub_url,
-                notification.topic_url,
-            )
-            message = f"{type(error).__name__}: {error}"
-            outcomes.append((notification, Failure(message)))
+            # Neither the receiver's answer nor an outage (an answer that cannot be
+            # decoded, a fault of ours): retried like an outage, never dropped, and
+            # never silent.
+            log.exception("%s delivery failed unexpectedly %s", receiver, describe(item))
+            outcomes.append((item, Failure(f"{type(error).__name__}: {error}")))
             continue
-        if response.is_success:
-            outcomes.append((notification, None))
+        if response is None or response.is_success:
+            outcomes.append((item, None))
         else:
             body = response.text[:_ERROR_BODY_CHARS].strip()
             message = f"HTTP {response.status_code}: {body}"
             refused = refuses_notification(response.status_code)
-            outcomes.append((notification, Failure(message, refused=refused)))
+            outcomes.append((item, Failure(message, refused=refused)))
     return outcomes

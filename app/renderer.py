@@ -39,6 +39,7 @@ from app.storage.fragments import EntryFragmentRepository
 from app.storage.sequence import NUMBER_BATCH
 from app.storage.sequence import PublicationOrder
 from app.storage.sitemaps import SitemapReads
+from app.storage.webhooks import announce_numbered
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +147,17 @@ class FeedRenderer:
 
     def _render_claimed(self, scope_key: str, now: datetime, report: RenderReport) -> None:
         scope = FeedScope.from_key(scope_key)
+        started = time.perf_counter()
         try:
             if scope.kind == SITEMAP:
                 self._sitemaps.render(scope, now, report)
             else:
                 self._snapshots.render(scope, now, report)
+            report.durations.append((scope_key, time.perf_counter() - started))
         except StorageUnavailable:
             raise
         except Exception:
+            report.durations.append((scope_key, time.perf_counter() - started))
             # One feed that cannot be read or rendered must not hold up the others: it
             # backs off and keeps its last good snapshot, in service.
             log.exception("render failed scope=%s; the last good feed stays", scope_key)
@@ -175,6 +179,10 @@ class FeedRenderer:
         while True:
             with self.db.write() as session:
                 numbered = PublicationOrder(session).number_due(now, self.settings.feed_item_limit)
+                # Scheduled articles are published now: their webhooks hear it with them.
+                announce_numbered(
+                    session, numbered.first, numbered.count, self.settings.base_url, now
+                )
                 FeedStateRepository(session).mark_dirty(
                     [
                         SITE_SCOPE.key,

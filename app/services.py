@@ -12,6 +12,8 @@ from app.clock import Clock
 from app.clock import system_clock
 from app.curation import Collections
 from app.feeds import StoredFeeds
+from app.monitoring import Monitoring
+from app.old_urls import OldUrls
 from app.operations import Operations
 from app.opml import FeedDirectory
 from app.renderer import FeedRenderer
@@ -19,6 +21,7 @@ from app.settings import Settings
 from app.settings_sources import load_settings
 from app.storage.database import Database
 from app.subscribers import Subscribers
+from app.webhooks import Webhooks
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class Services:
     clock: Clock
     subscribers: Subscribers
     collections: Collections
+    old_urls: OldUrls
+    monitoring: Monitoring
+    webhooks: Webhooks
 
 
 def build_services(
@@ -64,4 +70,7 @@ def build_services(
         # A new profile is rendered for every subscription feed, archives aside.
         Subscribers(database, lambda now: renderer.mark_all_feeds_stale(now, archives=False)),
         Collections(database, settings),
+        OldUrls(database, settings),
+        monitoring=Monitoring(database),
+        webhooks=Webhooks(database, settings),
     )

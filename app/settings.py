@@ -27,6 +27,7 @@ from pydantic_settings import PydanticBaseSettingsSource
 from pydantic_settings import SettingsConfigDict
 
 from app import collection_rules
+from app import legacy_urls
 from app import profiles
 from app.language_tags import LANGUAGE_TAG_MAX_LENGTH
 from app.language_tags import is_language_tag
@@ -117,12 +118,32 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: str = "text"
+    log_requests: bool = False  # one line per request (app.web.observe), at INFO
+
+    # /metrics (app.metrics): off unless a token or a port is set.
+    metrics_token: str = ""  # "Authorization: Bearer <token>" on /metrics
+    metrics_port: int = Field(0, ge=0, le=65535)  # a listener of its own; 0: none
+    metrics_host: str = "127.0.0.1"
 
     websub_hubs: str = ""
     websub_timeout_seconds: float = Field(5.0, ge=0.1, le=120)
     websub_max_attempts: int = Field(12, ge=1, le=100)
 
+    # Webhooks (app.webhooks): plain http only to this machine unless allowed here.
+    webhooks_allow_http: bool = False
+    webhooks_timeout_seconds: float = Field(5.0, ge=0.1, le=120)
+    webhooks_max_attempts: int = Field(12, ge=1, le=100)
+    # The purge presets' credentials (app.webhook_delivery).
+    cdn_fastly_service_id: str = ""
+    cdn_fastly_key: str = ""
+    cdn_cloudflare_zone_id: str = ""
+    cdn_cloudflare_token: str = ""
+
     robots_extra: str = ""
+
+    # The URL shapes of the site an import came from ("/{yyyy}/{mm}/{dd}/{slug}/"): a
+    # request of that shape answers 301 to the article's page (app.legacy_urls).
+    legacy_url_patterns: list[str] = []
 
     @classmethod
     def settings_customise_sources(
@@ -170,6 +191,11 @@ class Settings(BaseSettings):
     def declared_collections(self) -> tuple[collection_rules.Collection, ...]:
         """The collections of ``[collections.<slug>]``, by slug (built once: slugs cost time)."""
         return collection_rules.declared_collections(self.collections)
+
+    @cached_property
+    def legacy_patterns(self) -> tuple[legacy_urls.LegacyPattern, ...]:
+        """``legacy_url_patterns`` compiled, in order (the first that matches answers)."""
+        return legacy_urls.compile_patterns(self.legacy_url_patterns)
 
     @property
     def hubs(self) -> tuple[str, ...]:
@@ -291,6 +317,23 @@ class Settings(BaseSettings):
                 raise ValueError(f"Setting robots_extra must hold robots.txt rules, got {line!r}.")
         return value
 
+    @field_validator("legacy_url_patterns")
+    @classmethod
+    def _check_legacy_patterns(cls, value: list[str]) -> list[str]:
+        legacy_urls.compile_patterns(value)  # its ValueError names the setting and the shape
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: str) -> str:
+        # A secret an operator makes (e.g. `openssl rand -hex 32`), sent in a header.
+        if value and not re.fullmatch(r"[\x21-\x7e]{16,200}", value):
+            raise ValueError(
+                "Setting metrics_token must be 16 to 200 visible ASCII characters "
+                "(no spaces), or empty for none."
+            )
+        return value
+
     @field_validator("server_kind", "log_format", "log_level")
     @classmethod
     def _check_choice(cls, value: str, info: ValidationInfo) -> str:
@@ -312,4 +355,8 @@ class Settings(BaseSettings):
         ):
             if not low <= getattr(self, name) <= high:
                 raise ValueError(out_of_range(name, low, high, getattr(self, name)))
+        if self.metrics_port and self.metrics_port == self.server_port:
+            raise ValueError(
+                f"Setting metrics_port must differ from server_port ({self.server_port})."
+            )
         return self

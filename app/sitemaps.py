@@ -65,6 +65,8 @@ from app.storage.database import Database
 from app.storage.feeds import FeedStateRepository
 from app.storage.feeds import SnapshotRepository
 from app.storage.sitemaps import SitemapReads
+from app.storage.webhooks import announce_documents_change
+from app.surrogate_keys import document_keys
 
 #: Google News lists articles published in the last two days, at most 1,000 a sitemap.
 NEWS_WINDOW = timedelta(hours=48)
@@ -220,8 +222,15 @@ class SitemapRenderer:
                         last_modified=next_change_time(read.previous.get(path), now),
                         rendered_at=now,
                         fresh_until=read.next_change,
+                        surrogate_keys=document_keys(scope),
                     )
                 )
+            # A CDN purges them as it does feeds (feed.changed names the scope's key).
+            base = self.settings.base_url
+            changed_urls = [base + path for path in sorted(changed)]
+            announce_documents_change(
+                session, scope, changed_urls, [base + path for path in gone], now
+            )
             if gone or changed or refreshed:
                 snapshots.bump_generation()
             index_due = (gone or changed) and scope not in (SITEMAP_INDEX, ROBOTS)

@@ -51,6 +51,8 @@ from app.storage.fragments import EntryFragmentRepository
 from app.storage.fragments import PackedEntry
 from app.storage.fragments import pack_entries
 from app.storage.sequence import PublicationOrder
+from app.storage.webhooks import announce_feed_change
+from app.surrogate_keys import document_keys
 
 
 @dataclass
@@ -65,6 +67,7 @@ class RenderReport:
     failed: list[str] = field(default_factory=list)
     sitemap_scopes: list[str] = field(default_factory=list)
     sitemap_changes: list[str] = field(default_factory=list)
+    durations: list[tuple[str, float]] = field(default_factory=list)  # scope, seconds
 
 
 @dataclass(frozen=True)
@@ -258,7 +261,7 @@ class SnapshotRenderer:
                     continue
                 EntryFragmentRepository(session).save(rendered.packed)
                 topics, refreshed = _save_documents(
-                    snapshots, part, rendered, next_change, now, report
+                    snapshots, scope, part, rendered, next_change, now, report
                 )
                 moved = moved or refreshed or bool(topics)
                 if part.private is None:
@@ -271,6 +274,8 @@ class SnapshotRenderer:
             # WebSub section 6: each hub must hear of every changed topic. Only an outbox
             # row here, committed with the new snapshot; the deliver-websub job sends it.
             enqueue_notifications(session, self.settings.hubs, changed_topics, now)
+            gone = () if parts[0][1] is not None else read.previous  # public documents removed
+            announce_feed_change(session, self.settings.base_url, scope, changed_topics, gone, now)
             if moved:
                 snapshots.bump_generation()
             FeedStateRepository(session).mark_rendered(
@@ -324,6 +329,7 @@ def _variant(read: _Read, private: PrivateRead) -> _Read:
 
 def _save_documents(
     snapshots: SnapshotRepository,
+    scope: FeedScope,
     read: _Read,
     rendered: _Rendered,
     next_change: datetime | None,
@@ -341,6 +347,7 @@ def _save_documents(
             snapshots.set_fresh_until(read.keys[fmt], next_change)
             refreshed = True
     topics = []
+    keys = document_keys(scope, (v.id for v in read.ordered)) if read.private is None else None
     for fmt, (etag, changed_at, compressed) in rendered.changed.items():
         snapshots.save(
             FeedSnapshot(
@@ -352,6 +359,7 @@ def _save_documents(
                 last_modified=changed_at,
                 rendered_at=now,
                 fresh_until=next_change,
+                surrogate_keys=keys,
             )
         )
         report.changed.append(read.keys[fmt])

@@ -16,6 +16,7 @@ from app.documents import render_fingerprint
 from app.domain import SITE_SCOPE
 from app.domain import Author
 from app.domain import FeedFormat
+from app.jobs import DELIVER_WEBHOOKS_JOB
 from app.jobs import REBUILD_AT_START_JOB
 from app.jobs import RENDER_ALL_JOB
 from app.jobs import RENDER_DUE_JOB
@@ -39,7 +40,9 @@ def test_jobs_have_fixed_ids_and_never_overlap(services: Services) -> None:
     add_jobs(scheduler, services)
     add_jobs(scheduler, services)  # registering twice replaces, never duplicates
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {RENDER_DUE_JOB, RENDER_ALL_JOB, REBUILD_AT_START_JOB}
+    # Webhooks are delivered always: they are added while the scheduler runs.
+    assert set(jobs) == {RENDER_DUE_JOB, RENDER_ALL_JOB, REBUILD_AT_START_JOB, DELIVER_WEBHOOKS_JOB}
+    jobs[DELIVER_WEBHOOKS_JOB].args[1].close()
     assert jobs[REBUILD_AT_START_JOB].func is job_table.rebuild_if_changed
     assert jobs[RENDER_ALL_JOB].args == (services,)
     assert jobs[RENDER_DUE_JOB].trigger.interval == timedelta(

@@ -223,7 +223,7 @@ def test_export_then_import_into_an_empty_database_gives_identical_feeds(
 
     result = invoke(cli, empty_database_url, "import", str(exported))
     assert result.exit_code == 0, result.output
-    assert "articles imported: 5; lines skipped: 0" in result.stdout
+    assert "5 imported, 0 already imported, 0 skipped" in result.stdout
 
     target = services_for(empty_database_url, clock)
     assert render_all(target, clock) == feeds
@@ -452,7 +452,7 @@ def test_duplicate_ids_and_slugs_are_skipped(services: Services, clock: FakeCloc
     held = articles.create_article(article_input(title="Original"), clock())
     articles.update_article(held.id, {"slug": "original-renomeado"}, None, clock())
     lines = [
-        line(id=held.id, slug="outro-slug"),
+        line(id=held.id, slug="outro-slug"),  # stored before: already imported
         line(slug="original-renomeado"),
         line(slug="original"),  # a former slug still redirects to its article
         line(id="tag:elsewhere.org,2020-01-01:article:1", slug="primeira"),
@@ -465,7 +465,6 @@ def test_duplicate_ids_and_slugs_are_skipped(services: Services, clock: FakeCloc
     report = import_lines(articles, lines, clock(), batch_size=3)
     reasons = {p.line: [(e.field, e.message) for e in p.errors] for p in report.skipped}
     assert reasons == {
-        1: [("id", "another article has this id")],
         2: [("slug", "another article has this slug")],
         3: [("slug", "another article has this slug")],
         5: [("id", "another article has this id")],
@@ -473,7 +472,7 @@ def test_duplicate_ids_and_slugs_are_skipped(services: Services, clock: FakeCloc
         7: [("former_slugs.0", "another article has this slug")],
         9: [("former_slugs.0", "another article has this slug")],
     }
-    assert report.imported == 2
+    assert (report.imported, report.already_imported) == (2, 1)
     with pytest.raises(ArticleMoved) as moved:
         articles.public_article("primeira-versao", clock())
     assert moved.value.current_slug == "ultima"
@@ -565,13 +564,13 @@ def test_import_reads_stdin_and_exits_non_zero_when_a_line_was_bad(
     data = "\n".join([line(title="Boa"), line(title=""), line(title="Outra boa")]).encode()
     result = invoke(cli, database_url, "import", "-", stdin=data)
     assert result.exit_code == 1
-    assert "articles imported: 2; lines skipped: 1" in result.stdout
+    assert "2 imported, 0 already imported, 1 skipped" in result.stdout
     assert "line 2: title: " in result.stderr
     clean = invoke(
         cli, database_url, "import", "-", "--batch-size", "1", stdin=line(title="Mais").encode()
     )
     assert clean.exit_code == 0, clean.output
-    assert "articles imported: 1; lines skipped: 0" in clean.stdout
+    assert "1 imported, 0 already imported, 0 skipped" in clean.stdout
     exported = invoke(cli, database_url, "export")
     assert exported.exit_code == 0
     titles = [json.loads(text)["title"] for text in exported.stdout_bytes.splitlines()]
@@ -582,7 +581,7 @@ def test_import_names_the_line_and_field_of_a_hostile_url(cli: Cli, database_url
     data = "\n".join([line(title="Boa"), line(image={"url": "javascript:alert(1)"})]).encode()
     result = invoke(cli, database_url, "import", "-", stdin=data)
     assert result.exit_code == 1
-    assert "articles imported: 1; lines skipped: 1" in result.stdout
+    assert "1 imported, 0 already imported, 1 skipped" in result.stdout
     assert "line 2: image.url: must be an absolute http(s) URL" in result.stderr
 
 
@@ -596,8 +595,22 @@ def test_importing_the_same_file_twice_stores_nothing_twice(
     assert invoke(cli, database_url, "import", str(path)).exit_code == 0
     again = invoke(cli, database_url, "import", str(path))
     assert again.exit_code == 1
-    assert "articles imported: 0; lines skipped: 2" in again.stdout
+    assert "0 imported, 0 already imported, 2 skipped" in again.stdout
     assert "line 1: slug: another article has this slug" in again.stderr
+
+
+def test_lines_with_ids_imported_before_are_counted_and_not_an_error(
+    cli: Cli, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "in.jsonl"
+    ids = [f"tag:elsewhere.org,2020-01-01:article:{n}" for n in (1, 2)]
+    path.write_text("\n".join([line(id=ids[0], slug="um"), line(id=ids[1])]) + "\n")
+    assert invoke(cli, database_url, "import", str(path)).exit_code == 0
+    with path.open("a") as more:
+        more.write(line(id="tag:elsewhere.org,2020-01-01:article:3") + "\n")
+    again = invoke(cli, database_url, "import", str(path))
+    assert again.exit_code == 0, again.output
+    assert "1 imported, 2 already imported, 0 skipped" in again.stdout
 
 
 def test_command_usage_errors(cli: Cli, database_url: str, tmp_path: Path) -> None:
@@ -605,4 +618,4 @@ def test_command_usage_errors(cli: Cli, database_url: str, tmp_path: Path) -> No
     assert invoke(cli, database_url, "import", "-", "--batch-size", "0", stdin=b"").exit_code == 2
     empty = invoke(cli, database_url, "import", "-", stdin=b"")
     assert empty.exit_code == 0
-    assert "articles imported: 0; lines skipped: 0" in empty.stdout
+    assert "0 imported, 0 already imported, 0 skipped" in empty.stdout

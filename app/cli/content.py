@@ -1,18 +1,17 @@
-"""Commands on the site's content: migrate, demo, regenerate, import, export, stats."""
+"""Commands on the site's content: migrate, demo, regenerate, export, stats (import is
+:mod:`app.cli.imports`)."""
 
 from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
-from typing import BinaryIO
 
 import click
 
 from app.cli.common import command_services
 from app.cli.common import domain_errors
 from app.cli.common import exit_with_parent
-from app.transfer.importing import DEFAULT_BATCH_SIZE
 
 
 @click.command()
@@ -98,49 +97,6 @@ def export_command(output: str) -> None:
             stream.write(line.encode("utf-8") + b"\n")
             exported += 1
     click.echo(f"articles exported: {exported}", err=True)
-
-
-@click.command("import")
-@click.argument("source", type=click.File("rb"))
-@click.option(
-    "--batch-size",
-    default=DEFAULT_BATCH_SIZE,
-    show_default=True,
-    type=click.IntRange(1, 10_000),
-    help="Articles stored per transaction.",
-)
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, 64),
-    help="Processes for the content pipeline  [default: one per CPU, at most 8].",
-)
-@domain_errors
-def import_command(source: BinaryIO, batch_size: int, jobs: int | None) -> None:
-    """Import articles from a JSON Lines file (or - for stdin), as made by export.
-
-    Every line is checked and cleaned as the API does; bad lines and lines whose id or
-    slug is taken are skipped and reported with their numbers. Exits 1 if any was.
-    """
-    from app.transfer.importing import import_lines
-    from app.transfer.pipeline import default_jobs
-
-    with command_services() as services:
-        report = import_lines(
-            services.articles,
-            source,
-            services.clock(),
-            batch_size=batch_size,
-            jobs=jobs or default_jobs(),
-            on_skip=lambda problem: click.echo(str(problem), err=True),
-        )
-    click.echo(f"articles imported: {report.imported}; lines skipped: {len(report.skipped)}")
-    if report.imported:
-        click.echo(
-            "feeds marked stale: the scheduler renders them; `broadsheet regenerate` does now",
-            err=True,
-        )
-    if report.skipped:
-        raise SystemExit(1)
 
 
 @click.command()

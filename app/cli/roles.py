@@ -17,6 +17,8 @@ from app import liveness
 from app.cli.common import command_services
 from app.cli.common import domain_errors
 from app.cli.common import interrupt
+from app.cli.exposition import role_metrics
+from app.cli.exposition import scheduler_metrics
 from app.errors import SettingsError
 from app.settings import Settings
 from app.settings_sources import load_settings
@@ -28,9 +30,14 @@ def scheduler() -> None:
     from app.jobs import add_heartbeat
     from app.jobs import build_scheduler
 
-    with command_services() as services, contextlib.suppress(KeyboardInterrupt, SystemExit):
+    with (
+        command_services() as services,
+        contextlib.suppress(KeyboardInterrupt, SystemExit),
+        contextlib.ExitStack() as stack,
+    ):
         scheduler = build_scheduler(services)
         add_heartbeat(scheduler, services)
+        stack.enter_context(scheduler_metrics(services))
         click.echo("scheduler running; Ctrl-C or SIGTERM stops it", err=True)
         # SIGTERM (docker stop, serve) stops it as Ctrl-C does. As a container's PID 1 it
         # would otherwise be ignored (the kernel sends PID 1 no signal it does not handle)
@@ -58,7 +65,8 @@ def web() -> None:
         settings = services.settings
         command = _web_command(settings)
         _announce_web(settings)
-    code, asked_to_stop = _run_server(command)
+        with role_metrics(services):
+            code, asked_to_stop = _run_server(command)
     if code == 0 or asked_to_stop:
         liveness.withdraw(settings, liveness.WEB)
     # As a shell reports it: a server ended by signal N exits 128 + N.
@@ -163,6 +171,8 @@ def _web_command(settings: Settings) -> list[str]:
             "--worker-class", "gthread",
             "--workers", str(settings.server_workers),
             "--threads", str(settings.server_threads),
+            # child_exit: a dead worker's metrics files are marked (app.cli.exposition).
+            "--config", "python:app.gunicorn_hooks",
             "app.wsgi:app",
         ]  # fmt: skip
     return [
@@ -200,6 +210,8 @@ def serve(with_demo: bool) -> None:
             click.echo(f"demo articles added: {added}", err=True)
         settings = services.settings
         _announce_web(settings)
+        metrics = contextlib.ExitStack()  # closed once the children have stopped
+        metrics.enter_context(role_metrics(services))
     # Each child in a session of its own: granian signals its whole process group when it
     # stops, and Ctrl-C reaches the children through us, in order.
     children = {
@@ -231,6 +243,7 @@ def serve(with_demo: bool) -> None:
             # Whatever is left of the role's process group (a worker that outlived its
             # parent keeps the port) goes with it.
             _signal_group(child, signal.SIGKILL)
+        metrics.close()
     failed = {
         role: child.returncode
         for role, child in children.items()

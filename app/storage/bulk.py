@@ -90,9 +90,9 @@ class BulkArticleWriter:
         )
         return set(self.session.scalars(query))
 
-    def insert(self, items: Sequence[NewArticle], retired_at: datetime) -> None:
+    def insert(self, items: Sequence[NewArticle], retired_at: datetime) -> list[int]:
         """Insert ``items`` in order (so storage order follows it), with their authors,
-        categories, tags and former slugs.
+        categories, tags and former slugs; return their primary keys, in that order.
 
         ``retired_at`` stamps the former slugs; the n-th former slug of an article gets
         ``retired_at`` plus n microseconds, so their order survives a later export.
@@ -103,12 +103,13 @@ class BulkArticleWriter:
                 (the exception ends the transaction).
         """
         if not items:
-            return
+            return []
         try:
             pks = self._insert_articles(items)
             self._insert_children(pks, items, retired_at)
         except IntegrityError as error:
             raise ConcurrentWrite(str(error.orig)) from error
+        return pks
 
     def _insert_articles(self, items: Sequence[NewArticle]) -> list[int]:
         """One ``articles`` row per item; their primary keys, in the order of ``items``."""

@@ -135,6 +135,7 @@ class SnapshotRepository:
         row.last_modified = snapshot.last_modified
         row.rendered_at = snapshot.rendered_at
         row.fresh_until = snapshot.fresh_until
+        row.surrogate_keys = snapshot.surrogate_keys
 
     def generation(self) -> int:
         """The counter that grows whenever a render pass changes any snapshot."""
@@ -329,4 +330,5 @@ def _snapshot(row: FeedSnapshotRow) -> FeedSnapshot:
         last_modified=row.last_modified,
         rendered_at=row.rendered_at,
         fresh_until=row.fresh_until,
+        surrogate_keys=row.surrogate_keys,
     )

@@ -237,6 +237,7 @@ class FeedSnapshotRow(Base):
     # When the document next changes by itself (a scheduled article goes public); caches
     # must not keep it past then.
     fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    surrogate_keys: Mapped[str | None] = mapped_column(Text)  # app/surrogate_keys.py
 
     # Web processes compare ETags and fresh-until times without reading the bodies (on
     # SQLite the columns after the two blobs sit in overflow pages; the index answers on
@@ -327,6 +328,19 @@ class ArticleSlugRow(Base):
         ForeignKey("articles.pk", ondelete="CASCADE"), index=True
     )
     retired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LegacyPathRow(Base):
+    """A path of the site an import came from (``/2020/05/04/a-post/``, ``/?p=42``):
+    a request for it answers 301 to the article's page."""
+
+    __tablename__ = "legacy_paths"
+
+    path: Mapped[str] = mapped_column(String(500), primary_key=True)
+    article_pk: Mapped[int] = mapped_column(
+        ForeignKey("articles.pk", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class WebSubOutboxRow(Base):

@@ -16,9 +16,17 @@ an id, makes a free slug from the title, uses ``now`` and revision 1.
 Every imported line goes through the API's field rules (:mod:`app.inputs`) and the same
 content pipeline (:func:`app.articles.build_article`):
 sanitising, absolute URLs, XML-invalid characters removed, slug rules. A bad line is
-skipped and reported with its number; so is a line whose id or slug another article holds.
+skipped and reported with its number; so is a line whose slug another article holds, or
+whose id an earlier line of the same import has. A line whose id is already stored is
+counted as already imported (a second run adds nothing; an interrupted one continues).
 Good lines are stored in batches, one transaction each, and the feeds they touch are
-marked stale.
+marked stale. A line may also carry ``legacy_paths``: the article's paths on the site it
+comes from (``/2020/05/04/a-post/``, ``/?p=42``), kept to answer 301; an export writes
+them, after ``former_slugs``, for the articles that have any.
+
+Other sources give lines of the same format: a WordPress export
+(:mod:`app.transfer.wordpress`, its posts' text through :mod:`app.transfer.wp_content`)
+and feeds (:mod:`app.transfer.feed_source`).
 
 The modules, outside in:
 
@@ -29,4 +37,7 @@ The modules, outside in:
   processes when asked; stores nothing.
 - :mod:`app.transfer.records`: the line format, both ways.
 - :mod:`app.transfer.report`: what an import reports.
+- :mod:`app.transfer.feed_source`: :func:`~app.transfer.feed_source.feed_records`, a
+  feed and its history (RFC 5005 archives, ``?paged=N`` pages) read from a file or over
+  HTTP as records; :mod:`app.transfer.feed_entries`: one feed document's entries as records.
 """

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from app.articles import Articles
 from app.storage.articles import ArticleRepository
+from app.storage.legacy_paths import LegacyPathRepository
 from app.transfer.records import article_line
 
 DEFAULT_PAGE_SIZE = 500
@@ -27,6 +28,8 @@ def export_lines(articles: Articles, page_size: int = DEFAULT_PAGE_SIZE) -> Iter
             page, after = repo.live_in_storage_order(after, page_size)
             if not page:
                 return
-            former = repo.former_slugs([article.id for article in page])
+            ids = [article.id for article in page]
+            former = repo.former_slugs(ids)
+            old_paths = LegacyPathRepository(session).paths_by_article(ids)
         for article in page:
-            yield article_line(article, former.get(article.id, ()))
+            yield article_line(article, former.get(article.id, ()), old_paths.get(article.id, ()))

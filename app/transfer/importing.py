@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import replace
 from datetime import datetime
 
@@ -26,6 +28,7 @@ from app.storage.bulk import ConcurrentWrite
 from app.storage.bulk import NewArticle
 from app.storage.database import Database
 from app.storage.feeds import FeedStateRepository
+from app.storage.legacy_paths import LegacyPathRepository
 from app.storage.sequence import PublicationOrder
 from app.transfer.pipeline import BuiltLine
 from app.transfer.pipeline import build_batches
@@ -44,20 +47,23 @@ def import_lines(
     batch_size: int = DEFAULT_BATCH_SIZE,
     jobs: int = 1,
     on_skip: Callable[[SkippedLine], None] | None = None,
+    on_batch: Callable[[int, ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import articles from JSON Lines (the export format); return what was done.
 
     Each line is validated and cleaned exactly as the API does (so it may be refused for
     the same reasons); refused lines, and lines whose id or slug is already held by an
-    article or by an earlier line, are skipped: reported to ``on_skip`` batch by batch, in
-    line order, and listed in the report. Blank lines are ignored. Good lines are stored in
-    input order, ``batch_size`` per transaction, and their feed scopes are marked stale in
-    the same transaction, so the scheduler renders them. ``now`` fills missing times and stamps
-    former slugs. With ``jobs`` > 1 the content pipeline (the costly part: Markdown and
-    sanitising) runs in that many worker processes while this one writes.
-
-    Re-running an interrupted import is safe for lines that carry an ``id``: those already
-    stored are reported as duplicates and nothing is stored twice.
+    earlier line or (the slug) by another article, are skipped: reported to ``on_skip``
+    batch by batch, in line order, and listed in the report. A line whose id an article
+    stored before already has is counted as already imported, not skipped: that is what
+    makes a second run of the same file add nothing and an interrupted run continue.
+    Blank lines are ignored. Good lines are stored in input order, ``batch_size`` per
+    transaction, with their old paths (``legacy_paths``, those no article holds yet), and
+    their feed scopes are marked stale in the same transaction, so the scheduler renders
+    them. ``now`` fills missing times and stamps former slugs and old paths. After each
+    batch ``on_batch`` gets how many lines it held and the report so far. With ``jobs`` > 1
+    the content pipeline (the costly part: Markdown and sanitising) runs in that many
+    worker processes while this one writes.
 
     Raises:
         StorageUnavailable: the database went away; the batches committed before stay.
@@ -67,15 +73,29 @@ def import_lines(
     for built in build_batches(settings, lines, now, batch_size=batch_size, jobs=jobs):
         refused = [item for item in built if isinstance(item, SkippedLine)]
         accepted = [item for item in built if isinstance(item, BuiltLine)]
-        imported, duplicates = _store(
+        stored = _store(
             articles.db, accepted, now, settings.feed_item_limit, settings.declared_collections
         )
-        report.imported += imported
-        for problem in sorted(refused + duplicates, key=lambda problem: problem.line):
+        report.imported += stored.imported
+        report.already_imported += stored.already_imported
+        report.redirects += stored.redirects
+        for problem in sorted(refused + stored.duplicates, key=lambda problem: problem.line):
             report.skipped.append(problem)
             if on_skip is not None:
                 on_skip(problem)
+        if on_batch is not None:
+            on_batch(len(built), report)
     return report
+
+
+@dataclass
+class _Stored:
+    """What storing one batch did."""
+
+    imported: int = 0
+    already_imported: int = 0
+    redirects: int = 0
+    duplicates: list[SkippedLine] = field(default_factory=list)
 
 
 def _store(
@@ -84,22 +104,27 @@ def _store(
     now: datetime,
     page_size: int,
     declared: tuple[Collection, ...],
-) -> tuple[int, list[SkippedLine]]:
-    """Store a batch in one transaction; return how many were stored and the duplicates.
+) -> _Stored:
+    """Store a batch in one transaction; return what was stored and the duplicates.
 
     The batch's public articles are numbered in publication order, oldest first, after
     every article stored before (``page_size``: the archive page size, if none was
     numbered before); the archive pages they complete are marked stale with their feeds
     (and the collections, those of the settings, ``declared``, and the stored ones)."""
     if not built:
-        return 0, []
+        return _Stored()
     attempt = 1
     while True:
         try:
             with db.write() as session:
                 writer = BulkArticleWriter(session)
-                accepted, duplicates = _claim(writer, built)
-                writer.insert(accepted, now)
+                claimed = _claim(writer, built)
+                accepted = [new for new, _ in claimed.accepted]
+                pks = writer.insert(accepted, now)
+                old_paths = zip(pks, (paths for _, paths in claimed.accepted), strict=True)
+                redirects = LegacyPathRepository(session).add(
+                    ((pk, path) for pk, paths in old_paths for path in paths), now
+                )
                 if accepted:
                     articles = [item.article for item in accepted]
                     numbered = PublicationOrder(session).number(
@@ -109,7 +134,7 @@ def _store(
                     scopes.update(f"{ARCHIVE}/{page}" for page in numbered.completed_pages)
                     scopes.update(numbered_sitemap_keys(numbered))
                     FeedStateRepository(session).mark_dirty(scopes)
-            return len(accepted), duplicates
+            return _Stored(len(accepted), claimed.already_imported, redirects, claimed.duplicates)
         except ConcurrentWrite:
             # PostgreSQL: another writer took an id or slug after the check; check again.
             if attempt == _WRITE_ATTEMPTS:
@@ -117,22 +142,34 @@ def _store(
             attempt += 1
 
 
-def _claim(
-    writer: BulkArticleWriter, built: list[BuiltLine]
-) -> tuple[list[NewArticle], list[SkippedLine]]:
+@dataclass
+class _Claimed:
+    """Which lines of a batch may be stored (each with its old paths), how many name an
+    article stored before, and which are duplicates."""
+
+    accepted: list[tuple[NewArticle, tuple[str, ...]]] = field(default_factory=list)
+    already_imported: int = 0
+    duplicates: list[SkippedLine] = field(default_factory=list)
+
+
+def _claim(writer: BulkArticleWriter, built: list[BuiltLine]) -> _Claimed:
     """Which lines of a batch may be stored: ids and slugs that no stored article and no
-    earlier line holds. A line without a slug gets the first free one of ``slug``,
-    ``slug-2``, ``slug-3``... (the rule of
+    earlier line holds (a line whose id is stored is already imported). A line without a
+    slug gets the first free one of ``slug``, ``slug-2``, ``slug-3``... (the rule of
     :meth:`Articles.create_article <app.articles.Articles.create_article>`)."""
-    held_ids = writer.existing_ids(item.article.id for item in built)
+    stored_ids = writer.existing_ids(item.article.id for item in built)
+    held_ids = set(stored_ids)
     unavailable = writer.taken_slugs(
         slug for item in built for slug in (item.article.slug, *item.former_slugs)
     )
     probed: set[str] = set()
-    accepted: list[NewArticle] = []
-    duplicates: list[SkippedLine] = []
+    claimed = _Claimed()
     for item in built:
         article = item.article
+        if article.id in stored_ids:
+            claimed.already_imported += 1
+            stored_ids.discard(article.id)  # a second line with the id is a duplicate
+            continue
         errors: list[FieldError] = []
         if article.id in held_ids:
             errors.append(FieldError("id", "another article has this id"))
@@ -144,7 +181,7 @@ def _claim(
             if slug in unavailable
         )
         if errors:
-            duplicates.append(SkippedLine(item.line, tuple(errors)))
+            claimed.duplicates.append(SkippedLine(item.line, tuple(errors)))
             continue
         if not item.slug_given and article.slug in unavailable:
             prefix = numbered_slug_prefix(article.slug)
@@ -154,8 +191,8 @@ def _claim(
             article = replace(article, slug=first_free_slug(article.slug, unavailable.__contains__))
         held_ids.add(article.id)
         unavailable.update((article.slug, *item.former_slugs))
-        accepted.append(NewArticle(article, item.former_slugs))
-    return accepted, duplicates
+        claimed.accepted.append((NewArticle(article, item.former_slugs), item.legacy_paths))
+    return claimed
 
 
 def _batch_scope_keys(articles: list[Article], collections: list[Collection]) -> set[str]:

@@ -51,6 +51,7 @@ class BuiltLine:
     article: Article
     former_slugs: tuple[str, ...]
     slug_given: bool
+    legacy_paths: tuple[str, ...] = ()
 
 
 LineOutcome = BuiltLine | SkippedLine
@@ -162,7 +163,13 @@ def _build_line(settings: Settings, number: int, raw: bytes | str, now: datetime
         errors.extend(_former_slug_errors(article.slug, record.former_slugs))
     if errors:
         return SkippedLine(number, tuple(errors))
-    return BuiltLine(number, article, tuple(record.former_slugs), record.slug is not None)
+    return BuiltLine(
+        number,
+        article,
+        tuple(record.former_slugs),
+        record.slug is not None,
+        tuple(dict.fromkeys(record.legacy_paths)),
+    )
 
 
 def _former_slug_errors(slug: str, former_slugs: list[str]) -> list[FieldError]:

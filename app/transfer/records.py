@@ -23,10 +23,15 @@ from app.input_values import SlugText
 from app.inputs import ArticleCreate
 from app.inputs import editable_fields
 from app.inputs import instant_text
+from app.legacy_urls import path_key
 
 
-def article_line(article: Article, former_slugs: Iterable[str] = ()) -> str:
-    """One article in the export format: compact JSON, keys in the documented order."""
+def article_line(
+    article: Article, former_slugs: Iterable[str] = (), legacy_paths: Iterable[str] = ()
+) -> str:
+    """One article in the export format: compact JSON, keys in the documented order;
+    ``legacy_paths`` (the old URLs an import kept) last, and only when there are any, so
+    the lines of a site that imported none are as they always were."""
     record = {
         "id": article.id,
         "slug": article.slug,
@@ -37,6 +42,8 @@ def article_line(article: Article, former_slugs: Iterable[str] = ()) -> str:
         "revision": article.revision,
         "former_slugs": list(former_slugs),
     }
+    if old_paths := list(legacy_paths):
+        record["legacy_paths"] = old_paths
     text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     # JSON lets these stand unescaped in strings, but str.splitlines() and JavaScript
     # readers break lines at them; escaped, every line holds exactly one record.
@@ -58,6 +65,22 @@ def _check_entry_id(value: str) -> str:
 _EntryId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_check_entry_id)]
 
 
+def _check_legacy_path(value: str) -> str:
+    """A path of the old site (its query too, as in ``/?p=42``), stored as requests are
+    looked up (:func:`~app.legacy_urls.path_key`)."""
+    if not value.startswith("/") or value.startswith("//") or clean_text(value) != value:
+        raise ValueError("must be a path of the old site, such as /2020/05/04/a-post/")
+    if any(character.isspace() and character != " " for character in value):
+        raise ValueError("must be one line")
+    path, _, query = value.partition("?")
+    return path_key(path, query)
+
+
+_LegacyPath = Annotated[
+    str, Field(min_length=1, max_length=500), AfterValidator(_check_legacy_path)
+]
+
+
 class ArticleRecord(ArticleCreate):
     """One import line: the API's article fields, and what an export adds to them (each may
     be left out by lines from other systems)."""
@@ -67,3 +90,6 @@ class ArticleRecord(ArticleCreate):
     updated_at: Instant | None = None
     revision: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
     former_slugs: Annotated[list[SlugText], Field(max_length=100)] = Field(default_factory=list)
+    # The article's URLs on the site it came from, each answered with 301 to its page
+    # here (app.old_urls); an export writes them when there are any.
+    legacy_paths: Annotated[list[_LegacyPath], Field(max_length=20)] = Field(default_factory=list)

@@ -32,6 +32,7 @@ def register_web(app: Flask, services: Services) -> None:
     from app.web import errors
     from app.web import feeds
     from app.web import health
+    from app.web import observe
     from app.web import openapi
     from app.web import pages
     from app.web import private
@@ -68,8 +69,10 @@ def register_web(app: Flask, services: Services) -> None:
     app.register_blueprint(apidocs.blueprint)  # public, as the document is
     app.register_blueprint(health.blueprint)
     errors.register_error_handlers(app)
-    # Last: the outermost WSGI layer, so that its headers reach feeds answered before Flask.
+    # Outermost but one: its headers reach feeds answered before Flask.
     security.install_security(app, settings, services.clock)
+    # Outermost: request ids, the request's log line and metrics, for every request.
+    observe.install_observer(app, services)
 
     def isodate(value: datetime) -> str:
         return value.isoformat()

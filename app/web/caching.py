@@ -29,6 +29,7 @@ from werkzeug.http import parse_etags
 from app.domain import FeedFormat
 from app.domain import FeedScope
 from app.domain import FeedSnapshot
+from app.surrogate_keys import key_headers
 
 GZIP_ETAG_SUFFIX = "-gz"
 BROWSER_ETAG_SUFFIX = "-xml"
@@ -81,6 +82,9 @@ def prepare_feed(snapshot: FeedSnapshot, scope: FeedScope, fmt: FeedFormat | Non
         if gzip:
             headers.append(("Content-Encoding", "gzip"))
         headers += [("ETag", etag), ("Last-Modified", last_modified), ("Vary", vary)]
+        # The CDN keys stored with the snapshot when it was rendered (app/surrogate_keys.py),
+        # so a CDN can purge it by feed or by article; never made per request.
+        headers += key_headers(snapshot.surrogate_keys) if snapshot.surrogate_keys else ()
         if suffix == BROWSER_ETAG_SUFFIX:
             # Safari and others would otherwise sniff the XML and offer a download.
             headers.append(("X-Content-Type-Options", "nosniff"))

@@ -25,6 +25,7 @@ from app.domain import permalink_url
 from app.private_feeds import PRIVATE_PREFIX
 from app.private_feeds import redact_feed_keys
 from app.web import services
+from app.web.legacy import old_url_redirect
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,15 @@ def _domain_error(error: errors.BroadsheetError) -> BaseResponse:
     return response
 
 
-def _http_error(error: HTTPException) -> Response:
+def _http_error(error: HTTPException) -> BaseResponse:
+    if error.code == 404:
+        # A path no route knows may be an old URL of the site the articles came from.
+        try:
+            moved = old_url_redirect()
+        except errors.ArticleGone as gone:
+            return _domain_error(gone)
+        if moved is not None:
+            return moved
     status = error.code or 500
     detail = error.description or HTTPStatus(status).description
     code = HTTPStatus(status).phrase.lower().replace(" ", "-")

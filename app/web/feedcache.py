@@ -12,6 +12,7 @@ last render that reached the process.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 
@@ -20,13 +21,25 @@ from cachetools import LRUCache
 
 from app.domain import FeedFormat
 from app.domain import FeedScope
+from app.domain import FeedSnapshot
 from app.domain import feed_key
 from app.errors import StorageUnavailable
 from app.feeds import StoredFeeds
+from app.private_feeds import PRIVATE
+from app.surrogate_keys import scope_key
 from app.web.caching import PreparedFeed
 from app.web.caching import prepare_feed
 
 log = logging.getLogger(__name__)
+
+
+def _prepare(snapshot: FeedSnapshot, scope: FeedScope, fmt: FeedFormat | None) -> PreparedFeed:
+    """A stored document ready to send. A public one stored before its CDN keys were
+    (schema 0019) is named by its own key until its bytes next change and it is stored with
+    all of them; a private one never has any (no shared cache may keep it)."""
+    if snapshot.surrogate_keys is None and not snapshot.feed_key.startswith(f"{PRIVATE}/"):
+        snapshot = dataclasses.replace(snapshot, surrogate_keys=scope_key(scope))
+    return prepare_feed(snapshot, scope, fmt)
 
 
 class FeedCache:
@@ -78,7 +91,7 @@ class FeedCache:
             snapshot = self._feeds.feed_snapshot(scope, fmt)
         else:
             snapshot = self._feeds.snapshot(key, key)
-        prepared = prepare_feed(snapshot, scope, fmt)
+        prepared = _prepare(snapshot, scope, fmt)
         self._store(key, prepared, seen)
         return prepared
 
@@ -115,7 +128,7 @@ class FeedCache:
             snapshot = snapshots.get(key)
             prepared = None
             if snapshot is not None:
-                prepared = prepare_feed(snapshot, held.scope, held.fmt)
+                prepared = _prepare(snapshot, held.scope, held.fmt)
             self._replace(key, held, prepared)
 
     def _store(self, key: str, prepared: PreparedFeed, seen: int | None) -> None:

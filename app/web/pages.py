@@ -39,8 +39,11 @@ from app.errors import FeedNotFound
 from app.errors import StorageUnavailable
 from app.opml import OPML_MEDIA_TYPE
 from app.opml import OPML_PATH
+from app.surrogate_keys import article_key
+from app.surrogate_keys import key_headers
 from app.web import services
 from app.web.caching import conditional_response
+from app.web.legacy import old_url_redirect
 from app.web.page_metadata import news_article
 from app.web.page_metadata import open_graph
 from app.web.page_metadata import twitter_card
@@ -80,7 +83,11 @@ def stale_pages() -> StalePages:
 @blueprint.get("/")
 @stale_if_error
 def home() -> Response:
-    """The front page: the latest public articles, newest first."""
+    """The front page: the latest public articles, newest first; a WordPress short link
+    (``/?p=<id>``) of an imported post answers 301 to its page."""
+    moved = old_url_redirect()
+    if moved is not None:
+        return moved
     found = services()
     settings = found.settings
     articles = found.articles.latest_public(found.clock(), settings.feed_item_limit)
@@ -147,7 +154,7 @@ def article_page(slug: str) -> Response:
     settings = found.settings
     article = found.articles.public_article(slug, found.clock())
     url = permalink_url(settings.base_url, article.slug)
-    return _page(
+    response = _page(
         "article.html",
         canonical_url=url,
         og=open_graph(settings, "article", article.title, article.excerpt, url, article),
@@ -155,6 +162,9 @@ def article_page(slug: str) -> Response:
         modified=last_update(article),
         structured_data=news_article(settings, article, url),
     )
+    # Its CDN key (app/surrogate_keys.py): an article.* purge takes the page with its feeds.
+    response.headers.extend(key_headers(article_key(article.id)))
+    return response
 
 
 @blueprint.get(OPML_PATH)

@@ -230,7 +230,8 @@ class TooManyFailedAuthentications(TooManyRequests):
 def install_security(app: Flask, settings: Settings, clock: Clock) -> None:
     """Add the security headers, header limits and authentication limiter to ``app``.
 
-    Call it after every other WSGI layer is in place: it must be the outermost.
+    Call it after every other WSGI layer is in place: it must be the outermost but for
+    the request observer (:mod:`app.web.observe`), which only adds ``X-Request-ID``.
     """
     app.extensions[_EXTENSION] = _Security(
         clock,
