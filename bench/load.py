@@ -9,6 +9,7 @@ report says so. Goal: at least 2,000 articles a second.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from itertools import islice
@@ -138,11 +139,12 @@ def import_stream(site: Site, count: int, budget: float) -> tuple[int, int, floa
 
 
 def imported_count(output: str) -> int:
-    """The "articles imported: N" of ``broadsheet import``'s summary."""
+    """The N of "N imported, M already imported, ..." in ``broadsheet import``'s summary."""
     imported = 0
-    for part in output.replace(";", "\n").splitlines():
-        if "articles imported:" in part:
-            imported = int(part.split(":")[1].strip())
+    for line in output.splitlines():
+        counted = re.match(r"(\d+) imported, ", line)
+        if counted is not None:
+            imported = int(counted.group(1))
     return imported
 
 

@@ -222,6 +222,7 @@ def _drop_secondary_indexes(conn: psycopg.Connection[Any]) -> list[str]:
 def unlogged(conn: psycopg.Connection[Any]) -> None:
     """Scratch tables need no crash safety: children first (a logged table may not refer
     to an unlogged one)."""
-    for table in ("article_slugs", "article_authors", "article_terms", "articles"):
+    children = ("article_slugs", "article_authors", "article_terms", "legacy_paths")
+    for table in (*children, "articles"):
         conn.execute(f"ALTER TABLE {table} SET UNLOGGED")
     conn.commit()
