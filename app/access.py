@@ -6,9 +6,6 @@ the whole token are stored, so a copy of the database gives no usable token.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from datetime import datetime
 from datetime import timedelta
 
@@ -16,17 +13,17 @@ from app.domain import ApiToken
 from app.errors import AuthenticationFailed
 from app.errors import FieldError
 from app.errors import InvalidInput
+from app.secret_keys import KEY_ID_BYTES
+from app.secret_keys import SECRET_LENGTH
+from app.secret_keys import digest_matches
+from app.secret_keys import lifetime_errors
+from app.secret_keys import new_keyed_secret
+from app.secret_keys import secret_digest
 from app.storage.database import Database
 from app.storage.tokens import TokenRepository
 
 TOKEN_PREFIX = "bst_"  # noqa: S105 - a visible prefix, not a secret
-TOKEN_MIN_LIFETIME = timedelta(hours=1)
-TOKEN_MAX_LIFETIME = timedelta(days=36_525)
 LEGACY_KEY_PREFIX = "legacy-"
-_KEY_ID_BYTES = 8
-_SECRET_BYTES = 32
-_SECRET_LENGTH = 43  # secrets.token_urlsafe(32): 256 bits in unpadded base64url
-_NO_DIGEST = "0" * 64
 
 
 class Access:
@@ -53,15 +50,14 @@ class Access:
         errors = []
         if not name or len(name) > 100:
             errors.append(FieldError("name", "must be 1 to 100 characters"))
-        if expires_in is not None and not TOKEN_MIN_LIFETIME <= expires_in <= TOKEN_MAX_LIFETIME:
-            errors.append(FieldError("expires_in", "must be from one hour to 100 years"))
+        errors += lifetime_errors(expires_in)
         if errors:
             raise InvalidInput(errors, "The token is invalid.")
-        key_id = secrets.token_hex(_KEY_ID_BYTES)
-        secret = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+        key_id, secret = new_keyed_secret(TOKEN_PREFIX)
         expires_at = now + expires_in if expires_in is not None else None
         with self.db.write() as session:
-            token = TokenRepository(session).add(name, key_id, _hash_token(secret), now, expires_at)
+            tokens = TokenRepository(session)
+            token = tokens.add(name, key_id, secret_digest(secret), now, expires_at)
         return token, secret
 
     def authenticate(self, secret: str | None, now: datetime) -> ApiToken:
@@ -81,9 +77,7 @@ class Access:
         if key_id is not None:
             with self.db.read() as session:
                 found = TokenRepository(session).find(key_id)
-        # Compared even when nothing was found, so that an unknown key id costs the same.
-        stored = found[1] if found is not None else _NO_DIGEST
-        matches = hmac.compare_digest(stored, _hash_token(secret or ""))
+        matches = digest_matches(found[1] if found is not None else None, secret or "")
         if found is None or not matches or not found[0].active(now):
             raise AuthenticationFailed("A valid bearer token is required.")
         return found[0]
@@ -99,10 +93,6 @@ class Access:
             return TokenRepository(session).revoke(name, now)
 
 
-def _hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def _key_id(secret: str | None) -> str | None:
     """The key id a presented token names, or ``None`` when it is not a token's shape."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
@@ -111,11 +101,11 @@ def _key_id(secret: str | None) -> str | None:
     key_id, underscore, rest = body.partition("_")
     if (
         underscore
-        and len(key_id) == 2 * _KEY_ID_BYTES
+        and len(key_id) == 2 * KEY_ID_BYTES
         and all(c in "0123456789abcdef" for c in key_id)
-        and len(rest) == _SECRET_LENGTH
+        and len(rest) == SECRET_LENGTH
     ):
         return key_id
-    if len(body) == _SECRET_LENGTH:  # made before key ids: see migration 0005
-        return LEGACY_KEY_PREFIX + _hash_token(secret)[:16]
+    if len(body) == SECRET_LENGTH:  # made before key ids: see migration 0005
+        return LEGACY_KEY_PREFIX + secret_digest(secret)[:16]
     return None

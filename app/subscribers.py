@@ -11,10 +11,7 @@ a profile's documents when its last one is revoked.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import secrets
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
@@ -27,20 +24,18 @@ from app.errors import InvalidInput
 from app.private_feeds import private_snapshot_prefix
 from app.profiles import FULL
 from app.profiles import parse_profile
+from app.secret_keys import digest_matches
+from app.secret_keys import lifetime_errors
+from app.secret_keys import new_keyed_secret
+from app.secret_keys import secret_digest
 from app.storage.database import Database
 from app.storage.feeds import SnapshotRepository
 from app.storage.subscribers import SubscriberRepository
 
 KEY_PREFIX = "bsf_"
-MIN_LIFETIME = timedelta(hours=1)
-MAX_LIFETIME = timedelta(days=36_525)
 #: How often a subscriber's last use is written at most: a reader polling every few
 #: seconds must not turn each poll into a write.
 LAST_USED_PRECISION = timedelta(minutes=1)
-_KEY_ID_BYTES = 8
-_SECRET_BYTES = 32
-_SECRET_LENGTH = 43  # secrets.token_urlsafe(32): 256 bits in unpadded base64url
-_NO_DIGEST = "0" * 64
 # A name is part of the poll statistics' keys (private/<name>/site:rss) and of commands.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _KEY = re.compile(r"bsf_([0-9a-f]{16})_[A-Za-z0-9_-]{43}")
@@ -80,17 +75,15 @@ class Subscribers:
             parse_profile(profile)
         except ValueError as error:
             errors.append(FieldError("profile", str(error)))
-        if expires_in is not None and not MIN_LIFETIME <= expires_in <= MAX_LIFETIME:
-            errors.append(FieldError("expires_in", "must be from one hour to 100 years"))
+        errors += lifetime_errors(expires_in)
         if errors:
             raise InvalidInput(errors, "The subscriber is invalid.")
-        key_id = secrets.token_hex(_KEY_ID_BYTES)
-        key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+        key_id, key = new_keyed_secret(KEY_PREFIX)
         expires_at = now + expires_in if expires_in is not None else None
         with self.db.write() as session:
             repo = SubscriberRepository(session)
             active, _ = repo.profiles(now)
-            created = repo.add(name, profile, key_id, _digest(key), now, expires_at)
+            created = repo.add(name, profile, key_id, secret_digest(key), now, expires_at)
         if profile not in active:
             self._render_all(now)
         return created, key
@@ -113,9 +106,8 @@ class Subscribers:
         if shape is not None:
             with self.db.read() as session:
                 found = SubscriberRepository(session).find(shape.group(1))
-        # Compared even when nothing was found, so that an unknown key id costs the same.
-        stored = found[1] if found is not None else _NO_DIGEST
-        if found is None or not hmac.compare_digest(stored, _digest(key)):
+        matches = digest_matches(found[1] if found is not None else None, key)
+        if found is None or not matches:
             raise FeedNotFound(path)
         subscriber = found[0]
         if not subscriber.active(now):
@@ -148,7 +140,3 @@ class Subscribers:
                 # Web processes drop what is no longer stored when the generation moves.
                 SnapshotRepository(session).bump_generation()
         return revoked
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

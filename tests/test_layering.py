@@ -52,6 +52,7 @@ CORE = (
     "app.notifying",
     "app.transfer",
     "app.access",
+    "app.secret_keys",
     "app.subscribers",
     "app.private_feeds",
     "app.private_renders",
