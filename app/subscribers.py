@@ -134,9 +134,10 @@ class Subscribers:
             repo = SubscriberRepository(session)
             revoked = repo.revoke(name, now)
             active, _ = repo.profiles(now)
-            if revoked.profile not in active and repo.delete_documents(
+            snapshots = SnapshotRepository(session)
+            if revoked.profile not in active and snapshots.delete_prefixed(
                 private_snapshot_prefix(revoked.profile)
             ):
                 # Web processes drop what is no longer stored when the generation moves.
-                SnapshotRepository(session).bump_generation()
+                snapshots.bump_generation()
         return revoked

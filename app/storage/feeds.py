@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import CursorResult
+from sqlalchemy import and_
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import or_
@@ -165,6 +168,15 @@ class SnapshotRepository:
         row = self.session.get(FeedSnapshotRow, feed_key)
         if row is not None:
             self.session.delete(row)
+
+    def delete_prefixed(self, prefix: str) -> int:
+        """Remove every snapshot whose key starts with ``prefix`` (a private profile's
+        documents, once no one reads them); how many there were."""
+        removed = self.session.execute(
+            delete(FeedSnapshotRow).where(key_starts_with(self.session, prefix))
+        )
+        assert isinstance(removed, CursorResult)
+        return int(removed.rowcount)
 
 
 class FeedStateRepository:
@@ -332,3 +344,18 @@ def _snapshot(row: FeedSnapshotRow) -> FeedSnapshot:
         fresh_until=row.fresh_until,
         surrogate_keys=row.surrogate_keys,
     )
+
+
+def bytewise_key(session: Session) -> ColumnElement[str]:
+    """The snapshots' key compared byte by byte, as ranges of keys need: SQLite's default,
+    and on PostgreSQL ``COLLATE "C"`` (the database's collation may order punctuation
+    otherwise)."""
+    column = FeedSnapshotRow.feed_key.expression
+    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
+
+
+def key_starts_with(session: Session, prefix: str) -> ColumnElement[bool]:
+    """The snapshot's key starts with ``prefix``: a range of the primary key's index
+    (LIKE may not use it, and would need its wildcards escaped)."""
+    key = bytewise_key(session)
+    return and_(key >= prefix, key < prefix[:-1] + chr(ord(prefix[-1]) + 1))

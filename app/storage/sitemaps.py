@@ -13,15 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.orm import Session
 
+from app.storage.feeds import bytewise_key
+from app.storage.feeds import key_starts_with
 from app.storage.tables import ArticleRow
 from app.storage.tables import FeedSnapshotRow
 
@@ -76,7 +76,7 @@ class SitemapReads:
         """The scope key of every stored subscription feed, in key order: the site, and
         each category, tag, author and collection with public articles (each has a
         listing page)."""
-        key = _binary(self.session, FeedSnapshotRow.feed_key)
+        key = bytewise_key(self.session)
         ranges = [and_(key > f"{kind}/", key < f"{kind}0") for kind in _LISTING_KINDS]
         keys = self.session.scalars(
             select(FeedSnapshotRow.feed_key)
@@ -94,7 +94,7 @@ class SitemapReads:
                 FeedSnapshotRow.etag,
                 FeedSnapshotRow.last_modified,
                 FeedSnapshotRow.fresh_until,
-            ).where(_starts_with(_binary(self.session, FeedSnapshotRow.feed_key), prefix))
+            ).where(key_starts_with(self.session, prefix))
         )
         return {key: (etag, modified, fresh) for key, etag, modified, fresh in rows}
 
@@ -117,16 +117,3 @@ def _article_pages() -> _ArticleQuery:
         ArticleRow.updated_at,
         ArticleRow.image_url,
     ).where(ArticleRow.sequence.is_not(None))
-
-
-def _binary(session: Session, column: QueryableAttribute[str]) -> ColumnElement[str]:
-    """``column`` compared byte by byte, as ranges of keys need: SQLite's default, and on
-    PostgreSQL ``COLLATE "C"`` (the database's collation may order punctuation otherwise)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column.expression.collate("C")
-    return column.expression
-
-
-def _starts_with(column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
-    """``column`` starts with ``prefix``, as a range of the index (LIKE may not use it)."""
-    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))

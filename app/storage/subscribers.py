@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import and_
 from sqlalchemy import case
-from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -17,7 +16,6 @@ from sqlalchemy.orm import Session
 from app.domain import Subscriber
 from app.errors import SubscriberNameTaken
 from app.errors import SubscriberNotFound
-from app.storage.tables import FeedSnapshotRow
 from app.storage.tables import SubscriberRow
 
 
@@ -101,20 +99,6 @@ class SubscriberRepository:
         self.session.execute(
             update(SubscriberRow).where(SubscriberRow.name == name).values(last_used_at=now)
         )
-
-    def delete_documents(self, prefix: str) -> int:
-        """Delete the stored documents whose keys start with ``prefix`` (the private
-        documents of a profile no one reads any more); how many there were."""
-        # A profile name holds no LIKE wildcard but "_"; escape it all the same.
-        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        keys = self.session.scalars(
-            select(FeedSnapshotRow.feed_key).where(
-                FeedSnapshotRow.feed_key.like(pattern, escape="\\")
-            )
-        ).all()
-        if keys:
-            self.session.execute(delete(FeedSnapshotRow).where(FeedSnapshotRow.feed_key.in_(keys)))
-        return len(keys)
 
 
 def _subscriber(row: SubscriberRow) -> Subscriber:
